@@ -1,0 +1,28 @@
+"""Argument checks shared by the package: each raises a ``ValueError`` naming the argument."""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+__all__ = ["check_positive_int", "check_positive_float", "check_fraction"]
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Return ``value`` as an ``int`` if it is an integer >= 1, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def check_positive_float(name: str, value: object) -> float:
+    """Return ``value`` as a ``float`` if it is a finite number > 0, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_fraction(name: str, value: object) -> float:
+    """Return ``value`` as a ``float`` if it lies in [0, 1), else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)

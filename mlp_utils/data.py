@@ -1,0 +1,346 @@
+"""Fashion-MNIST, decoded once and served from memory.
+
+The four original IDX files are looked for in a fixed order (see :func:`locate_raw_files`),
+checked byte for byte against known SHA-256 sums of their *decompressed* content, decoded
+into tensors on the chosen device, and served in shuffled batches by plain indexing. There is
+no per-image PIL transform and no worker process, which is what makes an epoch take a
+fraction of a second instead of several seconds.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .checks import check_positive_int
+from .device import pick_device
+
+__all__ = [
+    "CLASS_NAMES",
+    "DEBIAN_DIR",
+    "ENV_VAR",
+    "FashionMNIST",
+    "FashionMNISTError",
+    "TensorBatches",
+    "load_raw_split",
+    "locate_raw_files",
+]
+
+CLASS_NAMES: tuple[str, ...] = (
+    "t-shirt", "trouser", "pullover", "dress", "coat",
+    "sandal", "shirt", "sneaker", "bag", "ankle boot",
+)
+ENV_VAR = "FASHION_MNIST_DIR"
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEFAULT_DOWNLOAD_ROOT = Path("data")
+HOW_TO_FIX = (
+    "To fix it: install Debian's package (apt-get install dataset-fashion-mnist), "
+    f"or set {ENV_VAR} to a folder holding the four original *-ubyte.gz files, "
+    "or run once with a network connection so torchvision can download them into ./data."
+)
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One of the dataset's four IDX files and the checksum of its decompressed bytes."""
+
+    name: str
+    sha256: str
+    num_bytes: int
+
+
+# SHA-256 of the decompressed IDX bytes. The dataset's published MD5 sums cover its original
+# .gz files, whose gzip headers differ between copies (Debian's, for one), so the decompressed
+# content is what we compare.
+RAW_FILES: dict[str, RawFile] = {
+    "train_images": RawFile(
+        "train-images-idx3-ubyte",
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47040016),
+    "train_labels": RawFile(
+        "train-labels-idx1-ubyte",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60008),
+    "test_images": RawFile(
+        "t10k-images-idx3-ubyte",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7840016),
+    "test_labels": RawFile(
+        "t10k-labels-idx1-ubyte",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10008),
+}
+
+
+class FashionMNISTError(RuntimeError):
+    """The dataset could not be found, read or verified. The message says how to fix it."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding and reading the raw files
+# ----------------------------------------------------------------------------------------------
+
+def _file_in(folder: Path, raw: RawFile) -> Path | None:
+    """The path of ``raw`` inside ``folder``, compressed or not, or None if it is absent."""
+    for candidate in (folder / raw.name, folder / f"{raw.name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def candidate_folders(root: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
+    """The places searched for the raw files, in order, each with a short description."""
+    places: list[tuple[str, Path]] = []
+    if root is not None:
+        root = Path(root)
+        places.append(("root argument", root))
+        places.append(("root argument, torchvision layout", root / "FashionMNIST" / "raw"))
+    env_value = os.environ.get(ENV_VAR)
+    if env_value:
+        places.append((f"${ENV_VAR}", Path(env_value)))
+    places.append(("./data, torchvision layout", DEFAULT_DOWNLOAD_ROOT / "FashionMNIST" / "raw"))
+    places.append(("Debian package dataset-fashion-mnist", DEBIAN_DIR))
+    return places
+
+
+def locate_raw_files(root: str | os.PathLike | None = None, download: bool = True) -> dict[str, Path]:
+    """Find the four IDX files and return their paths, keyed like :data:`RAW_FILES`.
+
+    Looks in ``root`` (directly or in torchvision's ``FashionMNIST/raw`` layout), then in the
+    folder named by ``$FASHION_MNIST_DIR``, then ``./data/FashionMNIST/raw``, then Debian's
+    ``/usr/share/datasets/fashion-mnist``, and only then downloads with torchvision into
+    ``root`` (or ``./data``). A folder holding some but not all of the files is an error,
+    since it is most likely a broken copy the user meant us to use.
+    """
+    places = candidate_folders(root)
+    for description, folder in places:
+        found = {key: _file_in(folder, raw) for key, raw in RAW_FILES.items()}
+        present = {key: path for key, path in found.items() if path is not None}
+        if len(present) == len(RAW_FILES):
+            return present
+        if present:
+            missing = ", ".join(RAW_FILES[key].name for key in found if found[key] is None)
+            raise FashionMNISTError(
+                f"The Fashion-MNIST folder {folder} ({description}) is incomplete: missing {missing}. "
+                + HOW_TO_FIX
+            )
+    tried = "\n".join(f"  - {folder} ({description})" for description, folder in places)
+    if not download:
+        raise FashionMNISTError(
+            f"Fashion-MNIST was not found and download=False. Places tried:\n{tried}\n" + HOW_TO_FIX
+        )
+    target = Path(root) if root is not None else DEFAULT_DOWNLOAD_ROOT
+    _download_with_torchvision(target, tried)
+    return locate_raw_files(target, download=False)
+
+
+def _download_with_torchvision(target: Path, tried: str) -> None:
+    """Download the raw files with torchvision (which shows a progress bar) into ``target``."""
+    from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
+
+    try:
+        for train in (True, False):
+            TorchvisionFashionMNIST(str(target), train=train, download=True)
+    except Exception as error:  # torchvision raises several kinds; all mean the same to the reader
+        raise FashionMNISTError(
+            f"Fashion-MNIST was not found locally and the download into {target} failed "
+            f"({type(error).__name__}: {error}). Places tried:\n{tried}\n" + HOW_TO_FIX
+        ) from error
+
+
+def read_verified(path: Path, raw: RawFile) -> bytes:
+    """Read ``path`` (decompressing ``.gz``) and check its bytes against ``raw``'s checksum."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as handle:
+                content = handle.read()
+        else:
+            content = path.read_bytes()
+    except (OSError, EOFError) as error:
+        raise FashionMNISTError(
+            f"Could not read {path}: {error}. The file is damaged or truncated; replace it. " + HOW_TO_FIX
+        ) from error
+    if len(content) != raw.num_bytes:
+        raise FashionMNISTError(
+            f"{path} holds {len(content):,} bytes once decompressed, expected {raw.num_bytes:,}: "
+            "the file is truncated or is not the original. " + HOW_TO_FIX
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != raw.sha256:
+        raise FashionMNISTError(
+            f"{path} does not match the original Fashion-MNIST file {raw.name} "
+            f"(SHA-256 {digest[:16]}..., expected {raw.sha256[:16]}...): it is altered or corrupt. "
+            + HOW_TO_FIX
+        )
+    return content
+
+
+def decode_idx(content: bytes) -> np.ndarray:
+    """Decode an IDX file of unsigned bytes (magic 0x0801 for labels, 0x0803 for images)."""
+    if content[:2] != b"\x00\x00" or content[2] != 0x08:
+        raise FashionMNISTError("Not an IDX file of unsigned bytes (bad magic number).")
+    num_dims = content[3]
+    shape = tuple(int.from_bytes(content[4 + 4 * i: 8 + 4 * i], "big") for i in range(num_dims))
+    offset = 4 + 4 * num_dims
+    return np.frombuffer(content, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def load_raw_split(paths: dict[str, Path], split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(images, labels)`` of ``split`` ("train" or "test") as uint8 and int64 CPU tensors.
+
+    The verified, decoded tensors are cached per file, so building many data modules in one
+    session (as the sweeps do) reads and checks the files only once.
+    """
+    image_path, label_path = paths[f"{split}_images"], paths[f"{split}_labels"]
+    key = tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in (image_path, label_path))
+    if key not in _CACHE:
+        images = decode_idx(read_verified(image_path, RAW_FILES[f"{split}_images"]))
+        labels = decode_idx(read_verified(label_path, RAW_FILES[f"{split}_labels"]))
+        _CACHE[key] = (torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
+    return _CACHE[key]
+
+
+# ----------------------------------------------------------------------------------------------
+# Serving batches
+# ----------------------------------------------------------------------------------------------
+
+class TensorBatches:
+    """Iterate over ``(X[i], y[i])`` in batches, optionally in a seeded random order.
+
+    Indexing tensors already on the device is all a batch costs. The order depends only on
+    ``seed``, so two runs with the same seed see the same batches.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int,
+                 shuffle: bool = False, seed: int = 0) -> None:
+        if len(X) != len(y):
+            raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+        self.X, self.y = X, y
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return (len(self.X) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.X)
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed)
+            order = torch.randperm(n, generator=generator).to(self.X.device)
+            for start in range(0, n, self.batch_size):
+                index = order[start:start + self.batch_size]
+                yield self.X[index], self.y[index]
+        else:
+            for start in range(0, n, self.batch_size):
+                yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]
+
+
+class FashionMNIST:
+    """Fashion-MNIST held in memory as tensors on one device.
+
+    Args:
+        batch_size: examples per batch.
+        root: a folder to look in first (and to download into, if it comes to that).
+        device: where the tensors live; ``None`` picks CUDA, then MPS, then the CPU.
+        seed: seeds the per-epoch shuffle (epoch ``e`` uses ``seed + e``) and the validation split.
+        validation_size: if > 0, that many training images are held out (chosen at random with
+            ``seed``) and served by :meth:`val_dataloader`, so hyperparameters can be chosen
+            without touching the test set. With 0, :meth:`val_dataloader` serves the test set,
+            as in the book this course follows.
+        num_train: if given, train on only this many of the (remaining) training images.
+        download: allow a download with torchvision when no local copy is found.
+
+    Batches are ``X`` float32 in [0, 1] of shape (B, 1, 28, 28) and ``y`` int64 class indices.
+    """
+
+    num_classes = len(CLASS_NAMES)
+    image_shape = (1, 28, 28)
+
+    def __init__(self, batch_size: int = 256, root: str | os.PathLike | None = None,
+                 device: str | torch.device | None = None, seed: int = 0,
+                 validation_size: int = 0, num_train: int | None = None,
+                 download: bool = True) -> None:
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        if isinstance(validation_size, bool) or not isinstance(validation_size, int) \
+                or not 0 <= validation_size < 60000:
+            raise ValueError(f"validation_size must be an integer in [0, 60000), got {validation_size!r}")
+        if num_train is not None:
+            num_train = check_positive_int("num_train", num_train)
+            if num_train > 60000 - validation_size:
+                raise ValueError(
+                    f"num_train={num_train} is more than the {60000 - validation_size} training "
+                    "images left after the validation split")
+        self.seed = int(seed)
+        self.validation_size = validation_size
+        self.device = pick_device(device)
+        self.paths = locate_raw_files(root, download=download)
+
+        train_images, train_labels = load_raw_split(self.paths, "train")
+        test_images, test_labels = load_raw_split(self.paths, "test")
+        order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(self.seed))
+        val_index, train_index = order[:validation_size], order[validation_size:]
+        if num_train is not None:
+            train_index = train_index[:num_train]
+        if validation_size == 0 and num_train is None:
+            train_index = torch.arange(len(train_images))  # keep the file's order when nothing is carved out
+        self.X_train, self.y_train = self._to_device(train_images[train_index], train_labels[train_index])
+        self.X_test, self.y_test = self._to_device(test_images, test_labels)
+        if validation_size:
+            self.X_val, self.y_val = self._to_device(train_images[val_index], train_labels[val_index])
+        else:
+            self.X_val, self.y_val = self.X_test, self.y_test
+
+    def _to_device(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images as float32 in [0, 1] with a channel axis, labels as int64, both on the device."""
+        X = images.to(self.device).unsqueeze(1).float().div_(255)
+        return X, labels.to(self.device)
+
+    def __repr__(self) -> str:
+        return (f"FashionMNIST(train={len(self.X_train)}, val={len(self.X_val)}, test={len(self.X_test)}, "
+                f"batch_size={self.batch_size}, device={self.device})")
+
+    def train_dataloader(self, epoch: int = 0) -> TensorBatches:
+        """Shuffled training batches; the order for ``epoch`` is fixed by ``seed + epoch``."""
+        return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=self.seed + epoch)
+
+    def val_dataloader(self) -> TensorBatches:
+        """Validation batches, in order: the held-out split, or the test set if there is none."""
+        return TensorBatches(self.X_val, self.y_val, self.batch_size)
+
+    def test_dataloader(self) -> TensorBatches:
+        """Test batches, in order. Touch these once, at the very end of a search."""
+        return TensorBatches(self.X_test, self.y_test, self.batch_size)
+
+    @staticmethod
+    def text_labels(indices: Sequence[int] | torch.Tensor) -> list[str]:
+        """Class names for class indices, e.g. ``[0, 9] -> ['t-shirt', 'ankle boot']``."""
+        values = indices.tolist() if isinstance(indices, torch.Tensor) else list(indices)
+        names = []
+        for value in values:
+            if not 0 <= int(value) < len(CLASS_NAMES):
+                raise ValueError(f"class index {value!r} is outside 0..{len(CLASS_NAMES) - 1}")
+            names.append(CLASS_NAMES[int(value)])
+        return names
+
+    def show_examples(self, num_rows: int = 2, num_cols: int = 9, split: str = "train",
+                      start: int = 0, predictions: torch.Tensor | None = None):
+        """Draw a grid of images from ``split`` with their labels (and predictions, if given)."""
+        from .plots import show_images
+
+        splits = {"train": (self.X_train, self.y_train), "val": (self.X_val, self.y_val),
+                  "test": (self.X_test, self.y_test)}
+        if split not in splits:
+            raise ValueError(f"split must be one of {sorted(splits)}, got {split!r}")
+        X, y = splits[split]
+        count = num_rows * num_cols
+        labels = self.text_labels(y[start:start + count])
+        if predictions is not None:
+            guessed = self.text_labels(predictions[:count])
+            labels = [t if t == p else f"{t}\n(said {p})" for t, p in zip(labels, guessed)]
+        return show_images(X[start:start + count], num_rows, num_cols, titles=labels)

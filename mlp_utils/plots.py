@@ -1,0 +1,119 @@
+"""Plots shared by the notebooks: image grids, live training curves, histories, confusion matrices."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+from .notebook import in_notebook
+
+if TYPE_CHECKING:
+    from .train import History
+
+__all__ = ["LiveCurves", "plot_confusion_matrix", "plot_histories", "show_images"]
+
+
+def show_images(images: torch.Tensor, num_rows: int, num_cols: int,
+                titles: Sequence[str] | None = None, scale: float = 1.4) -> plt.Figure:
+    """Draw ``images`` (N, 1, H, W) or (N, H, W) in a grid with optional titles; return the figure."""
+    if images.dim() == 4:
+        images = images[:, 0]
+    fig, axes = plt.subplots(num_rows, num_cols, figsize=(num_cols * scale, num_rows * scale * 1.15),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i < len(images):
+            ax.imshow(images[i].detach().cpu().numpy(), cmap="gray_r")
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+class LiveCurves:
+    """A loss/accuracy figure that redraws in place after every epoch of training.
+
+    In a notebook the figure is shown once and then updated through its display handle, so
+    the cell ends with one up-to-date plot; outside a notebook nothing is shown.
+    """
+
+    def __init__(self, max_epochs: int, title: str = "") -> None:
+        self.fig, (self.ax_loss, self.ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
+        self.max_epochs = max_epochs
+        self.title = title
+        self.handle = None
+        plt.close(self.fig)  # shown through the display handle only, never twice
+
+    def update(self, history: "History") -> None:
+        """Redraw the curves from ``history`` and refresh the displayed figure."""
+        draw_history(history, self.ax_loss, self.ax_acc, self.max_epochs)
+        if self.title:
+            self.fig.suptitle(self.title, fontsize=10)
+        self.fig.tight_layout()
+        if in_notebook():
+            from IPython.display import display
+
+            if self.handle is None:
+                self.handle = display(self.fig, display_id=True)
+            else:
+                self.handle.update(self.fig)
+
+
+def draw_history(history: "History", ax_loss: plt.Axes, ax_acc: plt.Axes,
+                 max_epochs: int | None = None, label: str = "") -> None:
+    """Draw training/validation loss on ``ax_loss`` and validation accuracy on ``ax_acc``."""
+    epochs = [record.epoch for record in history.records]
+    if label == "":
+        ax_loss.clear()
+        ax_acc.clear()
+    prefix = f"{label} " if label else ""
+    ax_loss.plot(epochs, history.train_loss, "o-", label=f"{prefix}train loss", markersize=3)
+    ax_loss.plot(epochs, history.val_loss, "s--", label=f"{prefix}val loss", markersize=3)
+    ax_acc.plot(epochs, history.val_acc, "o-", label=f"{prefix}val accuracy", markersize=3)
+    for ax, name in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        if max_epochs:
+            ax.set_xlim(0.5, max_epochs + 0.5)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+
+
+def plot_histories(histories: dict[str, "History"], title: str = "") -> plt.Figure:
+    """Overlay several runs' curves, one label each; return the figure."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for label, history in histories.items():
+        epochs = [record.epoch for record in history.records]
+        ax_loss.plot(epochs, history.train_loss, "o-", markersize=3, label=label)
+        ax_acc.plot(epochs, history.val_acc, "o-", markersize=3, label=label)
+    ax_loss.set_ylabel("training loss")
+    ax_acc.set_ylabel("validation accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(matrix: torch.Tensor, class_names: Sequence[str]) -> plt.Figure:
+    """Draw a confusion matrix (rows: true class, columns: predicted class) with counts."""
+    matrix = matrix.cpu()
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(class_names)), class_names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(class_names)), class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = matrix.max().item() / 2
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            value = int(matrix[i, j])
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                    color="white" if value > threshold else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,50 @@
+"""Re-execute notebooks in place from a fresh kernel, saving outputs and widget state.
+
+    python tools/execute_notebooks.py                 # every notebook under chapters/
+    python tools/execute_notebooks.py chapters/05_training.ipynb
+
+This is the only way committed outputs are made: one clean top-to-bottom run per notebook,
+with the full settings readers see (the CI quick switch is turned off here).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def execute(path: Path, timeout: int) -> float:
+    """Run ``path`` top to bottom in its own folder and write the outputs back; return seconds."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            store_widget_state=True, record_timing=False)
+    start = time.perf_counter()
+    client.execute()
+    nbformat.write(notebook, path)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapters/*.ipynb")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+    args = parser.parse_args()
+    os.environ.pop("MLP_COURSE_QUICK", None)  # committed outputs use the readers' settings
+    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
+    for path in notebooks:
+        print(f"executing {path} ...", flush=True)
+        seconds = execute(path.resolve(), args.timeout)
+        print(f"  done in {seconds:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
