@@ -7,7 +7,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-__all__ = ["RetrainExplorer"]
+__all__ = ["EXPLORER_NAMES", "RetrainExplorer", "explorer", "training_run"]
 
 
 class RetrainExplorer:
@@ -70,3 +70,81 @@ class RetrainExplorer:
         display(self.widget)
         self.retrain()
         return self
+
+
+# ----------------------------------------------------------------------------------------------
+# The course's retraining explorers: one per notebook that has one, all driven by train_mlp
+# ----------------------------------------------------------------------------------------------
+
+def _log_slider(description: str, value: float, low_exp: float, high_exp: float) -> widgets.FloatLogSlider:
+    return widgets.FloatLogSlider(value=value, base=10, min=low_exp, max=high_exp, step=0.25,
+                                  description=description, readout_format=".3g",
+                                  style={"description_width": "initial"})
+
+
+def _int_slider(description: str, value: int, low: int, high: int, step: int = 1) -> widgets.IntSlider:
+    return widgets.IntSlider(value=value, min=low, max=high, step=step, description=description,
+                             style={"description_width": "initial"})
+
+
+def _dropdown(description: str, options: list[str], value: str) -> widgets.Dropdown:
+    return widgets.Dropdown(options=options, value=value, description=description,
+                            style={"description_width": "initial"})
+
+
+def _controls(name: str) -> dict[str, widgets.ValueWidget]:
+    """The sliders and menus of the explorer called ``name``."""
+    from .builders import ACTIVATIONS, INITIALIZATIONS
+
+    epochs = _int_slider("epochs", 3, 1, 20)
+    presets: dict[str, dict[str, widgets.ValueWidget]] = {
+        "training": {"num_hiddens": _int_slider("hidden units", 256, 16, 1024, 16),
+                     "lr": _log_slider("learning rate", 0.1, -3, 0.5), "epochs": epochs},
+        "width": {"num_hiddens": _int_slider("hidden units", 256, 1, 2048), "epochs": epochs},
+        "depth": {"num_layers": _int_slider("hidden layers", 2, 0, 5),
+                  "num_hiddens": _int_slider("units per layer", 256, 8, 1024, 8), "epochs": epochs},
+        "learning_rate": {"lr": _log_slider("learning rate", 0.1, -3, 1), "epochs": epochs},
+        "activation": {"activation": _dropdown("activation", sorted(ACTIVATIONS), "relu"),
+                       "lr": _log_slider("learning rate", 0.1, -3, 0.5), "epochs": epochs},
+        "initialization": {"init": _dropdown("initialization", list(INITIALIZATIONS), "normal"),
+                           "sigma": _log_slider("sigma (normal)", 0.01, -4, 0.5),
+                           "num_layers": _int_slider("hidden layers", 1, 1, 4), "epochs": epochs},
+    }
+    if name not in presets:
+        raise ValueError(f"no explorer named {name!r}; choose one of {sorted(presets)}")
+    return presets[name]
+
+
+EXPLORER_NAMES = ("training", "width", "depth", "learning_rate", "activation", "initialization")
+
+
+def training_run(data, num_hiddens: int = 256, num_layers: int = 1, lr: float = 0.1, epochs: int = 3,
+                 activation: str = "relu", init: str = "normal", sigma: float = 0.01, seed: int = 0):
+    """Train one MLP with these settings and return a figure of its curves and final accuracy."""
+    from .plots import draw_history
+    from .sweep import train_mlp
+
+    model, history = train_mlp(data, hidden_sizes=(num_hiddens,) * num_layers, lr=lr, epochs=epochs,
+                               activation=activation, init=init, sigma=sigma, seed=seed)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
+    draw_history(history, ax_loss, ax_acc, epochs)
+    verdict = f"final validation accuracy {history.final_val_acc:.4f}"
+    if history.stopped:
+        verdict = f"stopped early ({history.stopped})"
+    fig.suptitle(f"{model.describe()}, lr={lr:.3g}: {verdict}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def explorer(name: str, data, title: str = "", **fixed: Any) -> RetrainExplorer:
+    """The retraining explorer ``name`` (one of :data:`EXPLORER_NAMES`) over ``data``.
+
+    ``fixed`` sets settings that have no control (e.g. ``num_hiddens=64`` for the learning-rate
+    explorer). Call ``.show()`` to display it and draw its default result once.
+    """
+    controls = _controls(name)
+    clash = set(fixed) & set(controls)
+    if clash:
+        raise ValueError(f"{sorted(clash)} already have controls in the {name!r} explorer; "
+                         "set them with the sliders instead")
+    return RetrainExplorer(controls, lambda **values: training_run(data, **fixed, **values), title=title)
