@@ -1,12 +1,41 @@
-# Two commands for readers and CI:
-#   make book   build the HTML book into _build/html (sets up .venv and the data first)
-#   make test   unit tests, every notebook under nbval, the strict book build and the browser test
+# Two commands for readers and CI (see README.md):
+#   make book   build the HTML book into _build/html
+#   make test   unit tests, every notebook under nbval, the strict book build, the browser test
+# Each sets up what it needs: the Python environment in .venv, the data, the front-end files.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The one CI switch: long sweeps in the exercises run fewer trials/epochs (see mlp_utils/budget.py).
+QUICK  ?= 1
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg
 
-.PHONY: book test unit notebooks strict-book browser bench execute setup data clean
+.PHONY: book test unit notebooks browser setup data assets browser-deps execute bench clean
+
+book: setup assets
+	$(PY) -m jupyter_book build . -W --keep-going
+
+test: setup data assets browser-deps
+	MLP_COURSE_QUICK=$(QUICK) $(PY) -m pytest -q tests --ignore=tests/browser
+	MLP_COURSE_QUICK=$(QUICK) $(PY) -m pytest -q $(NBVAL) chapters
+	$(PY) -m jupyter_book build . -W --keep-going
+	$(PY) -m pytest -q tests/browser
+
+unit: setup data
+	$(PY) -m pytest -q tests --ignore=tests/browser
+
+notebooks: setup data
+	MLP_COURSE_QUICK=$(QUICK) $(PY) -m pytest -q $(NBVAL) chapters
+
+browser: setup assets browser-deps book
+	$(PY) -m pytest -q tests/browser
+
+# Re-execute every notebook in place (readers' settings) and save outputs and widget state.
+execute: setup data
+	$(PY) tools/execute_notebooks.py
+
+bench: setup data
+	$(PY) -m mlp_utils.bench
 
 setup: $(STAMP)
 
@@ -20,15 +49,13 @@ $(STAMP): requirements.txt pyproject.toml
 data: setup
 	bash tools/ensure_data.sh $(PY)
 
-book: data
-	$(PY) -m jupyter_book build . --keep-going
+assets:
+	bash tools/vendor_assets.sh
 
-test: data
-	$(PY) -m pytest -q tests
-	$(PY) -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg chapters
-
-bench: data
-	$(PY) -m mlp_utils.bench
+browser-deps:
+	@command -v $${CHROMIUM:-/usr/bin/chromium} >/dev/null || { \
+	    SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 clean:
-	rm -rf _build
+	rm -rf _build _static/vendor

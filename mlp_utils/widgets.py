@@ -1,13 +1,29 @@
 """Interactive explorers: sliders, a button that retrains, and an output that redraws."""
 from __future__ import annotations
 
+import html
+import io
 from typing import Any, Callable, Mapping
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import Image, display
 
 __all__ = ["EXPLORER_NAMES", "RetrainExplorer", "explorer", "training_run"]
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _displayable(result: Any) -> Any:
+    """A matplotlib figure becomes a PNG image (and is closed); anything else is shown as is."""
+    if isinstance(result, plt.Figure):
+        buffer = io.BytesIO()
+        result.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+        plt.close(result)
+        return Image(data=buffer.getvalue(), format="png")
+    return result
 
 
 class RetrainExplorer:
@@ -45,24 +61,29 @@ class RetrainExplorer:
         return {name: control.value for name, control in self.controls.items()}
 
     def retrain(self) -> Any:
-        """Run once with the current values and replace the output with the new result."""
+        """Run once with the current values and replace the output with the new result.
+
+        The result is written into the output widget's state directly (not captured from
+        stdout), so it is kept in the saved notebook, shown by the static book, and visible to
+        tests. An error is shown in the status line and raised.
+        """
         values = self.values()
+        described = ", ".join(f"{name}={_short(value)}" for name, value in values.items())
         self.button.disabled = True
-        self.status.value = "training " + ", ".join(f"{k}={v}" for k, v in values.items()) + " ..."
+        self.status.value = f"<i>training with {html.escape(described)} ...</i>"
         try:
-            with self.output:
-                self.output.clear_output(wait=True)
-                result = self.run(**values)
-                if isinstance(result, plt.Figure):
-                    display(result)
-                    plt.close(result)
-                elif result is not None:
-                    display(result)
+            result = self.run(**values)
+        except Exception as error:
+            self.status.value = (f"<span style='color:#b00020'>failed with {html.escape(described)}: "
+                                 f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</span>")
+            raise
         finally:
             self.button.disabled = False
+        self.output.outputs = ()
+        self.output.append_display_data(_displayable(result))
         self.runs += 1
         self.last_values, self.last_result = values, result
-        self.status.value = "done: " + ", ".join(f"{k}={v}" for k, v in values.items())
+        self.status.value = f"run {self.runs}: {html.escape(described)}"
         return result
 
     def show(self) -> "RetrainExplorer":

@@ -1,0 +1,364 @@
+"""Backpropagation written out by hand: an MLP of any depth trained without autograd.
+
+Every local gradient of the course's MLP is a small function here, so a notebook can show it,
+test it against autograd and put the pieces together:
+
+* :func:`linear_backward` for ``Z = H W + b``,
+* :func:`relu_backward`, :func:`sigmoid_backward`, :func:`tanh_backward` for the activations,
+  each computed from the activation's *output*, the tensor the forward pass keeps anyway,
+* :func:`softmax_cross_entropy_backward` for the loss of classification and
+  :func:`mse_backward` for the squared error.
+
+:class:`ManualMLP` chains them: :meth:`~ManualMLP.forward_with_cache` keeps the input of every
+linear layer, :meth:`~ManualMLP.backward` walks back from the loss to the first layer with the
+chain rule, and :meth:`~ManualMLP.sgd_step` updates the parameters. No tensor here ever has
+``requires_grad``; everything runs under ``torch.no_grad()``. :func:`fit_manual` trains it on a
+data module for a number of epochs (it cannot use :class:`~mlp_utils.train.Trainer`, which
+calls ``backward()``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from .checks import check_positive_float, check_positive_int
+from .device import pick_device
+from .notebook import in_notebook
+from .train import EpochRecord
+
+__all__ = [
+    "ACTIVATIONS",
+    "ForwardCache",
+    "ManualMLP",
+    "activation_backward",
+    "activation_forward",
+    "fit_manual",
+    "linear_backward",
+    "linear_forward",
+    "log_softmax",
+    "mse_backward",
+    "mse_loss",
+    "one_hot",
+    "relu_backward",
+    "sigmoid_backward",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_backward",
+    "tanh_backward",
+]
+
+Tensor = torch.Tensor
+
+
+# ----------------------------------------------------------------------------------------------
+# Local forward and backward functions
+# ----------------------------------------------------------------------------------------------
+
+def linear_forward(H: Tensor, W: Tensor, b: Tensor) -> Tensor:
+    """The fully connected layer ``Z = H W + b`` for a batch ``H`` of shape (B, fan_in)."""
+    return H @ W + b
+
+
+def linear_backward(dZ: Tensor, H: Tensor, W: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Gradients of a linear layer ``Z = H W + b`` given ``dZ = dL/dZ``.
+
+    Returns ``(dH, dW, db)``: ``dH = dZ W^T`` (passed on to the layer below),
+    ``dW = H^T dZ`` (summed over the batch by the matrix product) and ``db = sum_rows dZ``.
+    The layer's input ``H`` is why the forward pass must keep it.
+    """
+    return dZ @ W.T, H.T @ dZ, dZ.sum(dim=0)
+
+
+def relu_backward(dY: Tensor, Y: Tensor) -> Tensor:
+    """Backward of ``Y = relu(Z)``: pass ``dY`` where the unit was active (``Y > 0``), else 0."""
+    return dY * (Y > 0).to(dY.dtype)
+
+
+def sigmoid_backward(dY: Tensor, Y: Tensor) -> Tensor:
+    """Backward of ``Y = sigmoid(Z)``: ``dZ = dY * Y * (1 - Y)``, from the output alone."""
+    return dY * Y * (1 - Y)
+
+
+def tanh_backward(dY: Tensor, Y: Tensor) -> Tensor:
+    """Backward of ``Y = tanh(Z)``: ``dZ = dY * (1 - Y^2)``, from the output alone."""
+    return dY * (1 - Y * Y)
+
+
+ACTIVATIONS: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]] = {
+    "relu": (torch.relu, relu_backward),
+    "sigmoid": (torch.sigmoid, sigmoid_backward),
+    "tanh": (torch.tanh, tanh_backward),
+}
+"""Each activation's forward function and its backward ``(dY, Y) -> dZ``."""
+
+
+def _check_activation(activation: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    return activation
+
+
+def activation_forward(Z: Tensor, activation: str) -> Tensor:
+    """Apply ``activation`` ("relu", "sigmoid" or "tanh") elementwise."""
+    return ACTIVATIONS[_check_activation(activation)][0](Z)
+
+
+def activation_backward(dY: Tensor, Y: Tensor, activation: str) -> Tensor:
+    """The backward of ``activation`` given its output ``Y`` and ``dY = dL/dY``."""
+    return ACTIVATIONS[_check_activation(activation)][1](dY, Y)
+
+
+def log_softmax(O: Tensor) -> Tensor:
+    """Row-wise ``log softmax(O)``, stable for large logits: ``O - max - log sum exp(O - max)``."""
+    shifted = O - O.max(dim=1, keepdim=True).values
+    return shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+
+
+def softmax(O: Tensor) -> Tensor:
+    """Row-wise softmax, computed from the max-shifted logits so ``exp`` never overflows."""
+    exps = (O - O.max(dim=1, keepdim=True).values).exp()
+    return exps / exps.sum(dim=1, keepdim=True)
+
+
+def one_hot(y: Tensor, num_classes: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Class indices ``y`` of shape (B,) as rows of a (B, num_classes) one-hot matrix."""
+    out = torch.zeros(len(y), num_classes, dtype=dtype, device=y.device)
+    return out.scatter_(1, y.reshape(-1, 1), 1.0)
+
+
+def softmax_cross_entropy(O: Tensor, y: Tensor) -> Tensor:
+    """Mean cross-entropy of ``softmax(O)`` against class indices ``y`` (a 0-d tensor)."""
+    return -log_softmax(O).gather(1, y.reshape(-1, 1)).mean()
+
+
+def softmax_cross_entropy_backward(O: Tensor, y: Tensor) -> Tensor:
+    """Gradient of the mean softmax cross-entropy with respect to the logits ``O``.
+
+    ``dL/dO = (softmax(O) - onehot(y)) / B``: the predicted probabilities minus the truth,
+    divided by the batch size because the loss is a mean over the batch.
+    """
+    return (softmax(O) - one_hot(y, O.shape[1], O.dtype)) / O.shape[0]
+
+
+def mse_loss(O: Tensor, T: Tensor) -> Tensor:
+    """Mean squared error over every entry, like ``F.mse_loss``: ``mean((O - T)^2)``."""
+    return ((O - T) ** 2).mean()
+
+
+def mse_backward(O: Tensor, T: Tensor) -> Tensor:
+    """Gradient of :func:`mse_loss` with respect to ``O``: ``2 (O - T) / numel(O)``."""
+    return 2 * (O - T) / O.numel()
+
+
+# ----------------------------------------------------------------------------------------------
+# The model
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class ForwardCache:
+    """What a training forward pass keeps for the backward pass.
+
+    ``inputs[l]`` is the input of linear layer ``l``: the flattened images for the first layer,
+    then each hidden activation's output (which is also what the activation's backward needs,
+    so one tensor serves both). ``logits`` feed the softmax in the loss's backward.
+    """
+
+    inputs: list[Tensor]
+    logits: Tensor
+
+    def tensors(self) -> list[Tensor]:
+        """Every saved tensor, input side first."""
+        return [*self.inputs, self.logits]
+
+    def nbytes(self) -> int:
+        """Bytes held by the saved tensors."""
+        return sum(t.numel() * t.element_size() for t in self.tensors())
+
+
+class ManualMLP:
+    """A multilayer perceptron whose gradients are computed by hand, not by autograd.
+
+    Args:
+        layer_sizes: widths from input to output, e.g. ``[784, 256, 10]`` (one hidden layer)
+            or ``[784, 256, 128, 10]``; at least two, each >= 1.
+        activation: the hidden layers' activation, "relu", "sigmoid" or "tanh".
+        sigma: weights are drawn from N(0, sigma^2); biases start at zero.
+        seed: seeds the ``torch.Generator`` the weights are drawn from (on the CPU, so the
+            initialization is the same on every device).
+        lr: the SGD learning rate of :meth:`sgd_step`.
+        device: where the parameters live; ``None`` picks CUDA, then MPS, then the CPU.
+        dtype: the parameters' floating-point type (float64 for gradient checks).
+
+    ``params`` is the list ``[W1, b1, W2, b2, ...]`` with ``W`` of shape (fan_in, fan_out).
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", sigma: float = 0.01,
+                 seed: int = 0, lr: float = 0.1, device: str | torch.device | None = None,
+                 dtype: torch.dtype = torch.float32) -> None:
+        sizes = list(layer_sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"layer_sizes needs at least 2 sizes (inputs and outputs), got {sizes!r}")
+        self.layer_sizes = [check_positive_int("layer_sizes[i]", size) for size in sizes]
+        self.activation = _check_activation(activation)
+        self.sigma = check_positive_float("sigma", sigma)
+        self.lr = check_positive_float("lr", lr)
+        self.seed = int(seed)
+        self.device = pick_device(device)
+        self.dtype = dtype
+        self.params = self._init_params()
+
+    def _init_params(self) -> list[Tensor]:
+        generator = torch.Generator().manual_seed(self.seed)
+        params: list[Tensor] = []
+        for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            W = torch.randn(fan_in, fan_out, generator=generator) * self.sigma
+            params.append(W.to(self.device, self.dtype))
+            params.append(torch.zeros(fan_out, device=self.device, dtype=self.dtype))
+        return params
+
+    def __repr__(self) -> str:
+        return (f"ManualMLP({self.layer_sizes}, activation={self.activation!r}, sigma={self.sigma}, "
+                f"lr={self.lr}, device={self.device})")
+
+    @property
+    def num_layers(self) -> int:
+        """The number of linear layers (hidden layers + 1)."""
+        return len(self.layer_sizes) - 1
+
+    def layers(self) -> list[tuple[Tensor, Tensor]]:
+        """The ``(W, b)`` pair of every linear layer, input side first."""
+        return [(self.params[2 * i], self.params[2 * i + 1]) for i in range(self.num_layers)]
+
+    def flatten(self, X: Tensor) -> Tensor:
+        """Images (B, 1, 28, 28) or rows (B, 784) as rows of the model's dtype on its device."""
+        return X.reshape(-1, self.layer_sizes[0]).to(self.device, self.dtype)
+
+    # --- forward ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def forward_with_cache(self, X: Tensor) -> tuple[Tensor, ForwardCache]:
+        """The forward pass of training: logits and the :class:`ForwardCache` for :meth:`backward`."""
+        H = self.flatten(X)
+        inputs = [H]
+        for i, (W, b) in enumerate(self.layers()):
+            Z = linear_forward(H, W, b)
+            if i == self.num_layers - 1:
+                return Z, ForwardCache(inputs, Z)
+            H = activation_forward(Z, self.activation)
+            inputs.append(H)
+        raise AssertionError("unreachable: there is at least one layer")
+
+    @torch.no_grad()
+    def forward(self, X: Tensor) -> Tensor:
+        """The forward pass of prediction: logits, keeping only the current layer's output."""
+        H = self.flatten(X)
+        for i, (W, b) in enumerate(self.layers()):
+            H = linear_forward(H, W, b)
+            if i < self.num_layers - 1:
+                H = activation_forward(H, self.activation)
+        return H
+
+    __call__ = forward
+
+    @torch.no_grad()
+    def predict(self, X: Tensor) -> Tensor:
+        """Predicted class indices for a batch of images."""
+        return self.forward(X).argmax(dim=1)
+
+    # --- backward -----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def backward(self, cache: ForwardCache, dO: Tensor) -> list[Tensor]:
+        """Walk back from ``dO = dL/dlogits`` to the first layer; gradients in ``params`` order."""
+        grads: list[Tensor] = [torch.empty(0)] * len(self.params)
+        layers = self.layers()
+        dZ = dO
+        for i in reversed(range(self.num_layers)):
+            W, _ = layers[i]
+            H = cache.inputs[i]
+            dH, dW, db = linear_backward(dZ, H, W)
+            grads[2 * i], grads[2 * i + 1] = dW, db
+            if i > 0:  # H is the output of the activation below: its backward needs only H
+                dZ = activation_backward(dH, H, self.activation)
+        return grads
+
+    @torch.no_grad()
+    def loss_and_grads(self, X: Tensor, y: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """Mean softmax cross-entropy on ``(X, y)`` (a 0-d tensor) and its gradients by hand."""
+        y = y.to(self.device)
+        logits, cache = self.forward_with_cache(X)
+        loss = softmax_cross_entropy(logits, y)
+        grads = self.backward(cache, softmax_cross_entropy_backward(logits, y))
+        return loss, grads
+
+    # --- updates ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sgd_step(self, grads: Sequence[Tensor]) -> None:
+        """One plain SGD step in place: ``p -= lr * grad`` for every parameter."""
+        if len(grads) != len(self.params):
+            raise ValueError(f"expected {len(self.params)} gradients, got {len(grads)}")
+        for p, g in zip(self.params, grads):
+            p.sub_(g, alpha=self.lr)
+
+    def train_step(self, X: Tensor, y: Tensor) -> float:
+        """Forward, backward and one SGD step on a batch; returns the batch's loss."""
+        loss, grads = self.loss_and_grads(X, y)
+        self.sgd_step(grads)
+        return loss.item()
+
+    # --- measuring ----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[tuple[Tensor, Tensor]]) -> tuple[float, float]:
+        """Mean cross-entropy and accuracy over ``batches``."""
+        total_loss, correct, count = 0.0, 0, 0
+        for X, y in batches:
+            y = y.to(self.device)
+            logits = self.forward(X)
+            total_loss += softmax_cross_entropy(logits, y).item() * len(y)
+            correct += int((logits.argmax(dim=1) == y).sum())
+            count += len(y)
+        return total_loss / count, correct / count
+
+    def parameter_bytes(self) -> int:
+        """Bytes held by the parameters (the gradients of a step take as many again)."""
+        return sum(p.numel() * p.element_size() for p in self.params)
+
+
+def fit_manual(model: ManualMLP, data, epochs: int, progress: bool | None = None) -> list[EpochRecord]:
+    """Train ``model`` with its hand-written gradients for ``epochs`` epochs.
+
+    Uses the same batches as :class:`~mlp_utils.train.Trainer` (``data.train_dataloader(epoch)``
+    for epoch 1, 2, ...) and measures the validation loss and accuracy after each epoch.
+    ``progress=None`` shows a tqdm bar only in a notebook. If the loss stops being finite,
+    training stops with a printed message and the records of the completed epochs are returned.
+    """
+    epochs = check_positive_int("epochs", epochs)
+    show = in_notebook() if progress is None else progress
+    steps = len(data.train_dataloader(1))
+    records: list[EpochRecord] = []
+    with tqdm(total=epochs * steps, disable=not show, desc="ManualMLP", unit="step") as bar:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            total, count = 0.0, 0
+            for X, y in data.train_dataloader(epoch):
+                loss = model.train_step(X, y)
+                if not math.isfinite(loss):
+                    print(f"The training loss became {loss} in epoch {epoch}; stopping.")
+                    return records
+                total += loss * len(y)
+                count += len(y)
+                bar.update(1)
+            val_loss, val_acc = model.evaluate(data.val_dataloader())
+            if model.device.type == "cuda":
+                torch.cuda.synchronize(model.device)
+            records.append(EpochRecord(epoch, total / count, val_loss, val_acc,
+                                       time.perf_counter() - start))
+            bar.set_postfix(loss=f"{total / count:.3f}", val_acc=f"{val_acc:.3f}")
+    return records

@@ -1,0 +1,61 @@
+"""Every retraining explorer, driven through its Python objects as a reader would drive it."""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import pytest
+
+from mlp_utils.widgets import EXPLORER_NAMES, RetrainExplorer, explorer
+
+# A non-default value for every control any explorer has.
+NEW_VALUES = {
+    "num_hiddens": 48, "num_layers": 2, "lr": 0.3, "epochs": 2,
+    "activation": "tanh", "init": "kaiming", "sigma": 0.1,
+}
+
+
+@pytest.mark.parametrize("name", EXPLORER_NAMES)
+def test_explorer_retrains_with_the_slider_values(name, small_data):
+    ui = explorer(name, small_data, title=name)
+    ui.retrain()  # the default run that show() draws
+    assert ui.runs == 1 and len(ui.output.outputs) == 1
+    first_image = ui.output.outputs[0]["data"]["image/png"]
+
+    for control_name, control in ui.controls.items():
+        control.value = NEW_VALUES[control_name]
+    ui.button.click()
+
+    assert ui.runs == 2
+    expected = {control_name: NEW_VALUES[control_name] for control_name in ui.controls}
+    assert ui.last_values.keys() == expected.keys()
+    for key, value in expected.items():
+        assert ui.last_values[key] == (pytest.approx(value) if isinstance(value, float) else value)
+    title = ui.last_result.get_suptitle()
+    if "lr" in expected:
+        assert "lr=0.3" in title
+    if "num_hiddens" in expected:
+        assert "48" in title
+    if "activation" in expected:
+        assert "tanh" in title
+    if "init" in expected:
+        assert "kaiming init" in title
+    # the output was redrawn: one new image replaced the old one
+    assert len(ui.output.outputs) == 1
+    assert ui.output.outputs[0]["data"]["image/png"] != first_image
+    assert "run 2" in ui.status.value and not ui.button.disabled
+
+
+def test_a_failing_run_is_reported_and_raised():
+    def broken(**values):
+        raise RuntimeError("out of memory")
+
+    ui = RetrainExplorer({"x": widgets.IntSlider(value=1)}, broken)
+    with pytest.raises(RuntimeError):
+        ui.retrain()
+    assert "out of memory" in ui.status.value and ui.runs == 0 and not ui.button.disabled
+
+
+def test_explorer_rejects_unknown_names_and_clashing_settings(small_data):
+    with pytest.raises(ValueError, match="no explorer named"):
+        explorer("nonsense", small_data)
+    with pytest.raises(ValueError, match="already have controls"):
+        explorer("width", small_data, num_hiddens=3)

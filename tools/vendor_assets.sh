@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the book's front-end files from the npm registry (versions pinned in
+# tools/web/package-lock.json) and copy them into _static/vendor/, so the built book
+# serves MathJax, RequireJS and the ipywidgets HTML manager itself and works offline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v npm >/dev/null; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm
+fi
+stamp=tools/web/node_modules/.installed
+if [ ! -f "$stamp" ] || [ tools/web/package-lock.json -nt "$stamp" ]; then
+    (cd tools/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+    touch "$stamp"
+fi
+modules=tools/web/node_modules
+vendor=_static/vendor
+rm -rf "$vendor"
+mkdir -p "$vendor/html-manager"
+cp -r "$modules/mathjax/es5" "$vendor/mathjax"
+cp "$modules/requirejs/require.js" "$vendor/require.js"
+find "$modules/@jupyter-widgets/html-manager/dist" -maxdepth 1 -type f \
+    \( -name 'embed-amd.js' -o -name '*.woff' -o -name '*.woff2' -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) \
+    -exec cp {} "$vendor/html-manager/" \;
+echo "vendored: $(du -sh "$vendor" | cut -f1) in $vendor"
