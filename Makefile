@@ -13,12 +13,12 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize
 .PHONY: book test unit notebooks browser setup data assets browser-deps execute bench clean
 
 book: setup assets
-	$(PY) -m jupyter_book build . -W --keep-going
+	$(VENV)/bin/jupyter-book build . -W --keep-going
 
 test: setup data assets browser-deps
 	MLP_COURSE_QUICK=$(QUICK) $(PY) -m pytest -q tests --ignore=tests/browser
 	MLP_COURSE_QUICK=$(QUICK) $(PY) -m pytest -q $(NBVAL) chapters
-	$(PY) -m jupyter_book build . -W --keep-going
+	$(VENV)/bin/jupyter-book build . -W --keep-going
 	$(PY) -m pytest -q tests/browser
 
 unit: setup data
@@ -58,4 +58,4 @@ browser-deps:
 	    $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 clean:
-	rm -rf _build _static/vendor
+	rm -rf _build _vendor

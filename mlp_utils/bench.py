@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -72,6 +73,8 @@ def time_classic(data: FashionMNIST, epochs: int, seed: int, num_workers: int) -
             (raw / info.name).write_bytes(read_verified(data.paths[key], info))
         train = datasets.FashionMNIST(root, train=True, transform=transforms.ToTensor(), download=False)
         test = datasets.FashionMNIST(root, train=False, transform=transforms.ToTensor(), download=False)
+        # torch warns when there are more workers than cores; the book's library uses 4 anyway
+        warnings.filterwarnings("ignore", message="This DataLoader will create")
         train_loader = DataLoader(train, batch_size=data.batch_size, shuffle=True, num_workers=num_workers)
         test_loader = DataLoader(test, batch_size=data.batch_size, shuffle=False, num_workers=num_workers)
         model = fresh_model(seed)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the book's front-end files from the npm registry (versions pinned in
-# tools/web/package-lock.json) and copy them into _static/vendor/, so the built book
+# tools/web/package-lock.json) and copy them into _vendor/_static/offline/, so the built book
 # serves MathJax, RequireJS and the ipywidgets HTML manager itself and works offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ if [ ! -f "$stamp" ] || [ tools/web/package-lock.json -nt "$stamp" ]; then
     touch "$stamp"
 fi
 modules=tools/web/node_modules
-vendor=_static/vendor
+vendor=_vendor/_static/offline  # html_extra_path copies _vendor/ into the book's root
 rm -rf "$vendor"
 mkdir -p "$vendor/html-manager"
 cp -r "$modules/mathjax/es5" "$vendor/mathjax"

@@ -1,0 +1,40 @@
+"""A Sphinx extension for the course's book: drop script tags that appear twice on a page.
+
+Under jupyter-book 1.0.4, sphinx-thebe 0.3.1's inline configuration script
+(``const THEBE_JS_URL = ...``) reaches every page twice (once with filename None, once with ''),
+so each page declared the same constant twice and the browser logged a SyntaxError. Keeping the first copy of each
+identical script fixes that without touching the packages themselves.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sphinx.application import Sphinx
+
+
+def _script_key(script: Any) -> tuple:
+    """What makes two script entries the same tag (a missing filename may be None or '')."""
+    attributes = getattr(script, "attributes", {}) or {}
+    filename = getattr(script, "filename", script) or ""
+    return (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+
+
+def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str,
+                           context: dict, doctree: Any) -> None:
+    """Keep only the first of identical entries in the page's ``script_files``."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen: set[tuple] = set()
+    unique = []
+    for script in scripts:
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
