@@ -32,18 +32,20 @@ import optuna
 import torch
 from optuna.trial import FrozenTrial, TrialState
 
-from .builders import DeepMLP
+from .builders import INITIALIZATIONS, DeepMLP
 from .checks import check_positive_int
 from .data import FashionMNIST, TensorBatches
-from .train import EpochRecord, History, Trainer, evaluate
+from .train import History, Trainer, evaluate
 
 __all__ = [
     "SearchResult", "SearchSpace", "grid_search", "hidden_sizes_of", "make_objective", "make_pruner",
-    "make_storage", "optuna_search", "random_search", "retrain", "train_settings", "main",
+    "make_storage", "load_result", "optuna_search", "random_search", "retrain", "train_settings", "main",
 ]
 
 Objective = Callable[[optuna.Trial], float]
-SETTING_NAMES = ("lr", "epochs", "num_layers", "num_hiddens", "batch_size")
+OPTIONAL_NAMES = ("batch_size", "schedule", "init")
+SETTING_NAMES = ("lr", "epochs", "num_layers", "num_hiddens", *OPTIONAL_NAMES)
+SCHEDULES = ("constant", "linear")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -60,6 +62,11 @@ class SearchSpace:
         num_layers: fewest and most hidden layers (integers, both included).
         num_hiddens: the widths to choose from (every hidden layer gets the same width).
         batch_size: the batch sizes to choose from; a single value fixes it.
+        schedule: learning-rate schedules to choose from: ``"constant"`` keeps ``lr`` for every
+            epoch; ``"linear"`` uses ``lr * (epochs - e + 1) / epochs`` in epoch ``e``, decaying
+            to a small step in the last epoch. A single value fixes it.
+        init: weight initializations to choose from (see :class:`DeepMLP`); ``"kaiming"`` suits
+            deeper ReLU networks. A single value fixes it.
     """
 
     lr: tuple[float, float] = (0.01, 1.0)
@@ -67,6 +74,8 @@ class SearchSpace:
     num_layers: tuple[int, int] = (1, 3)
     num_hiddens: tuple[int, ...] = (64, 128, 256, 512, 1024)
     batch_size: tuple[int, ...] = (256,)
+    schedule: tuple[str, ...] = ("constant",)
+    init: tuple[str, ...] = ("kaiming",)
 
     def __post_init__(self) -> None:
         low, high = self.lr
@@ -84,6 +93,10 @@ class SearchSpace:
                 raise ValueError(f"{name} must list at least one value")
             for value in values:
                 check_positive_int(f"{name}[i]", value)
+        if not self.schedule or any(s not in SCHEDULES for s in self.schedule):
+            raise ValueError(f"schedule must list values from {SCHEDULES}, got {self.schedule!r}")
+        if not self.init or any(i not in INITIALIZATIONS for i in self.init):
+            raise ValueError(f"init must list values from {INITIALIZATIONS}, got {self.init!r}")
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Ask ``trial`` for one setting of every hyperparameter."""
@@ -93,17 +106,19 @@ class SearchSpace:
             "num_layers": trial.suggest_int("num_layers", self.num_layers[0], self.num_layers[1]),
             "num_hiddens": trial.suggest_categorical("num_hiddens", list(self.num_hiddens)),
         }
-        if len(self.batch_size) > 1:
-            settings["batch_size"] = trial.suggest_categorical("batch_size", list(self.batch_size))
-        else:
-            settings["batch_size"] = self.batch_size[0]
+        for name in OPTIONAL_NAMES:
+            values = getattr(self, name)
+            settings[name] = trial.suggest_categorical(name, list(values)) if len(values) > 1 else values[0]
         return settings
+
+    def fixed(self) -> dict[str, Any]:
+        """The settings that have a single value, so no search dimension."""
+        return {name: getattr(self, name)[0] for name in OPTIONAL_NAMES if len(getattr(self, name)) == 1}
 
     def check_grid(self, grid: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
         """Check that ``grid`` names every searched hyperparameter with values inside the space."""
         required = ["lr", "epochs", "num_layers", "num_hiddens"]
-        if len(self.batch_size) > 1:
-            required.append("batch_size")
+        required += [name for name in OPTIONAL_NAMES if len(getattr(self, name)) > 1]
         missing = [name for name in required if name not in grid]
         unknown = [name for name in grid if name not in required]
         if missing or unknown:
@@ -139,25 +154,26 @@ def hidden_sizes_of(settings: Mapping[str, Any]) -> tuple[int, ...]:
 # ----------------------------------------------------------------------------------------------
 
 class _Batches:
-    """A data module's training and validation tensors served with another batch size.
-
-    ``epoch_offset`` shifts the epoch number, so training one epoch at a time still sees a
-    fresh shuffle each epoch (the data module seeds epoch ``e``'s order with ``seed + e``).
-    """
+    """A data module's training tensors and a validation set, served with another batch size."""
 
     def __init__(self, X_train: torch.Tensor, y_train: torch.Tensor, X_val: torch.Tensor,
                  y_val: torch.Tensor, batch_size: int, seed: int) -> None:
         self.X_train, self.y_train, self.X_val, self.y_val = X_train, y_train, X_val, y_val
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.seed = seed
-        self.epoch_offset = 0
 
     def train_dataloader(self, epoch: int = 0) -> TensorBatches:
         return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True,
-                             seed=self.seed + epoch + self.epoch_offset)
+                             seed=self.seed + epoch)
 
     def val_dataloader(self) -> TensorBatches:
         return TensorBatches(self.X_val, self.y_val, 1024)
+
+
+def linear_decay(epochs: int) -> Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]:
+    """A scheduler factory: epoch ``e`` of ``epochs`` uses ``lr * (epochs - e + 1) / epochs``."""
+    return lambda optimizer: torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda finished: (epochs - finished) / epochs)
 
 
 def train_settings(data: FashionMNIST, settings: Mapping[str, Any], seed: int = 0,
@@ -166,36 +182,31 @@ def train_settings(data: FashionMNIST, settings: Mapping[str, Any], seed: int = 
                    ) -> tuple[DeepMLP, History]:
     """Train a :class:`DeepMLP` with ``settings`` on ``data``'s training images.
 
-    The model is built under ``seed``; each epoch ends with an evaluation on the validation
-    split (or on ``X_val``/``y_val`` if given), and ``on_epoch(epoch, val_acc)`` is called then:
-    it may raise (``optuna.TrialPruned``, say) to stop training. A run whose loss becomes NaN
-    stops with ``history.stopped == "diverged"``; the warning is silenced here, the history
-    says it. Returns the model and its :class:`~mlp_utils.train.History`.
+    ``settings`` holds ``lr``, ``epochs``, ``num_layers``, ``num_hiddens`` and optionally
+    ``batch_size`` (default: the data module's), ``schedule`` (default ``"constant"``; ``"linear"``
+    decays the rate linearly to ``lr / epochs`` in the last epoch) and ``init`` (default
+    ``"kaiming"``). The model is built under ``seed``; each epoch ends with an evaluation on the
+    validation split (or on ``X_val``/``y_val`` if given), and ``on_epoch(epoch, val_acc)`` is
+    called then: it may raise (``optuna.TrialPruned``, say) to stop training. A run whose loss
+    becomes NaN stops with ``history.stopped == "diverged"``; the trainer's warning is silenced
+    here, the history says it. Returns the model and its :class:`~mlp_utils.train.History`.
     """
     epochs = check_positive_int("epochs", settings["epochs"])
     batch_size = int(settings.get("batch_size", data.batch_size))
+    schedule = settings.get("schedule", "constant")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     torch.manual_seed(seed)
-    model = DeepMLP(hidden_sizes_of(settings), lr=float(settings["lr"]))
+    model = DeepMLP(hidden_sizes_of(settings), lr=float(settings["lr"]), init=settings.get("init", "kaiming"))
     batches = _Batches(data.X_train, data.y_train,
                        data.X_val if X_val is None else X_val, data.y_val if y_val is None else y_val,
                        batch_size, data.seed)
-    trainer = Trainer(max_epochs=1, device=data.device, progress=False, plot=False)
-    history = History()
-    for epoch in range(1, epochs + 1):
-        batches.epoch_offset = epoch - 1  # Trainer numbers its one epoch 1: see epoch `epoch`
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            one = trainer.fit(model, batches)
-        if one.stopped:
-            history.stopped = one.stopped
-            history.message = one.message.replace("at epoch 1,", f"at epoch {epoch},").replace(
-                "keeping the 0 completed", f"keeping the {epoch - 1} completed")
-            break
-        record = one.records[0]
-        history.records.append(EpochRecord(epoch, record.train_loss, record.val_loss,
-                                           record.val_acc, record.seconds))
-        if on_epoch is not None:
-            on_epoch(epoch, record.val_acc)
+    trainer = Trainer(max_epochs=epochs, device=data.device, progress=False, plot=False,
+                      lr_scheduler=linear_decay(epochs) if schedule == "linear" else None)
+    report = None if on_epoch is None else (lambda record: on_epoch(record.epoch, record.val_acc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        history = trainer.fit(model, batches, on_epoch=report)
     return model, history
 
 
@@ -322,8 +333,8 @@ class SearchResult:
     @property
     def best_settings(self) -> dict[str, Any]:
         """The best trial's settings, batch size included even when it was fixed."""
-        settings = dict(self.best_trial.params)
-        settings.setdefault("batch_size", self.notes.get("batch_size"))
+        settings = dict(self.notes.get("fixed", {}))
+        settings.update(self.best_trial.params)
         return settings
 
     def best_so_far(self) -> list[float]:
@@ -349,8 +360,8 @@ class SearchResult:
         header = f"{'trial':>5} " + " ".join(f"{n:>11}" for n in names) + f" {'state':>8} {'val acc':>8}"
         lines = [header]
         for t in self.trials:
-            cells = [f"{t.params[n]:>11.4g}" if isinstance(t.params.get(n), float) else f"{t.params.get(n, ''):>11}"
-                     for n in names]
+            cells = [f"{t.params[n]:>11.4g}" if isinstance(t.params.get(n), float)
+                 else f"{t.params.get(n, ''):>11}" for n in names]
             value = f"{t.value:.4f}" if t.value is not None else "-"
             lines.append(f"{t.number:>5} " + " ".join(cells) + f" {t.state.name.lower():>8} {value:>8}")
         return "\n".join(lines)
@@ -365,7 +376,7 @@ def _run(strategy: str, objective: Objective, n_trials: int, sampler: optuna.sam
                                     load_if_exists=storage is not None)
         start = time.perf_counter()
         study.optimize(objective, n_trials=n_trials)
-    notes = {"batch_size": (space or SearchSpace()).batch_size[0]}
+    notes = {"fixed": (space or SearchSpace()).fixed()}
     return SearchResult(strategy, study, time.perf_counter() - start, notes)
 
 
@@ -425,10 +436,13 @@ def optuna_search(objective: Objective, n_trials: int,
 
 
 def load_result(storage: str | os.PathLike | optuna.storages.BaseStorage, study_name: str,
-                strategy: str = "optuna") -> SearchResult:
-    """Load a study that workers filled in a shared storage (``optuna.load_study``)."""
+                strategy: str = "optuna", space: SearchSpace | None = None) -> SearchResult:
+    """Load a study that workers filled in a shared storage (``optuna.load_study``).
+
+    ``space`` (the workers' search space) supplies the fixed settings of ``best_settings``.
+    """
     study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
-    return SearchResult(strategy, study)
+    return SearchResult(strategy, study, notes={"fixed": (space or SearchSpace()).fixed()})
 
 
 def retrain(settings: Mapping[str, Any], seed: int = 0, device: str | torch.device | None = None,
@@ -438,7 +452,7 @@ def retrain(settings: Mapping[str, Any], seed: int = 0, device: str | torch.devi
     Per-epoch monitoring uses the first ``monitor_size`` training images (training accuracy),
     never the test set. Returns the model, its history and its test accuracy.
     """
-    full = FashionMNIST(batch_size=int(settings.get("batch_size") or 256), device=device, seed=seed)
+    full = FashionMNIST(batch_size=int(settings.get("batch_size", 256)), device=device, seed=seed)
     X_monitor, y_monitor = full.X_train[:monitor_size], full.y_train[:monitor_size]
     model, history = train_settings(full, settings, seed=seed, X_val=X_monitor, y_val=y_monitor)
     _, test_acc = evaluate(model, full.test_dataloader())
@@ -468,6 +482,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--layers", type=int, nargs=2, default=list(SearchSpace.num_layers), metavar=("LOW", "HIGH"))
     parser.add_argument("--hiddens", type=int, nargs="+", default=list(SearchSpace.num_hiddens))
     parser.add_argument("--batch-size", type=int, nargs="+", default=list(SearchSpace.batch_size))
+    parser.add_argument("--schedule", nargs="+", default=list(SearchSpace.schedule), choices=SCHEDULES)
+    parser.add_argument("--init", nargs="+", default=list(SearchSpace.init), choices=INITIALIZATIONS)
     parser.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
     args = parser.parse_args(argv)
@@ -480,7 +496,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one worker: join (or create) the study and add ``--trials`` trials to it."""
     args = _parse_args(argv)
     space = SearchSpace(lr=tuple(args.lr), epochs=tuple(args.epochs), num_layers=tuple(args.layers),
-                        num_hiddens=tuple(args.hiddens), batch_size=tuple(args.batch_size))
+                        num_hiddens=tuple(args.hiddens), batch_size=tuple(args.batch_size),
+                        schedule=tuple(args.schedule), init=tuple(args.init))
     data = FashionMNIST(device=args.device, validation_size=args.validation_size,
                         num_train=args.num_train)
     worker = args.worker or f"pid-{os.getpid()}"

@@ -5,7 +5,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 import torch
 from torch import nn
@@ -132,23 +132,31 @@ class Trainer:
         progress: show a tqdm progress bar; ``None`` means "only in a notebook".
         plot: redraw a loss/accuracy figure after each epoch; ``None`` means "only in a notebook".
         title: a title for the live plot.
+        lr_scheduler: optional ``optimizer -> torch.optim.lr_scheduler.LRScheduler`` factory;
+            the scheduler is stepped once at the end of every epoch.
     """
 
     def __init__(self, max_epochs: int, device: str | torch.device | None = None,
                  seed: int | None = None, progress: bool | None = None, plot: bool | None = None,
-                 title: str = "") -> None:
+                 title: str = "",
+                 lr_scheduler: Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler] | None = None
+                 ) -> None:
         self.max_epochs = check_positive_int("max_epochs", max_epochs)
         self.device = pick_device(device)
         self.seed = seed
         self.progress = in_notebook() if progress is None else progress
         self.plot = in_notebook() if plot is None else plot
         self.title = title
+        self.lr_scheduler = lr_scheduler
 
-    def fit(self, model: nn.Module, data: DataModule) -> History:
+    def fit(self, model: nn.Module, data: DataModule,
+            on_epoch: Callable[[EpochRecord], None] | None = None) -> History:
         """Train ``model`` on ``data`` for ``max_epochs`` epochs and return the :class:`History`.
 
         The run stops early, keeping the history so far, if the loss becomes NaN or infinite
-        (with a warning naming the epoch) or on Ctrl-C (KeyboardInterrupt).
+        (with a warning naming the epoch) or on Ctrl-C (KeyboardInterrupt). ``on_epoch`` is
+        called with each epoch's record once it is in the history; an exception it raises
+        (say, Optuna's ``TrialPruned``) stops training and propagates to the caller.
         """
         for method in ("training_step", "configure_optimizers", "loss", "num_correct"):
             if not callable(getattr(model, method, None)):
@@ -162,6 +170,7 @@ class Trainer:
             with torch.no_grad():
                 model(X[:1].to(self.device))  # a dry run gives lazy layers their shapes
         optimizer = model.configure_optimizers()
+        scheduler = self.lr_scheduler(optimizer) if self.lr_scheduler is not None else None
         history = History()
         steps_per_epoch = len(data.train_dataloader(0))
         bar = tqdm(total=self.max_epochs * steps_per_epoch, disable=not self.progress,
@@ -176,6 +185,10 @@ class Trainer:
                 bar.set_postfix(loss=f"{record.train_loss:.3f}", val_acc=f"{record.val_acc:.3f}")
                 if curves is not None:
                     curves.update(history)
+                if scheduler is not None:
+                    scheduler.step()
+                if on_epoch is not None:
+                    on_epoch(record)
         except KeyboardInterrupt:
             history.stopped = "interrupted"
             history.message = (f"Interrupted during epoch {len(history.records) + 1}; "

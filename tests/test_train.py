@@ -110,3 +110,41 @@ def test_ctrl_c_returns_what_was_trained(small_data, capsys):
 def test_fit_rejects_a_model_without_the_classifier_interface(small_data):
     with pytest.raises(TypeError, match="training_step"):
         Trainer(max_epochs=1, progress=False, plot=False).fit(torch.nn.Linear(784, 10), small_data)
+
+
+def test_lr_scheduler_steps_once_per_epoch_and_on_epoch_sees_each_record(small_data):
+    optimizers, epochs_seen = [], []
+    model = MLPScratch(784, 10, 32, lr=0.4)
+
+    def factory(optimizer):
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda finished: 0.5 ** finished)
+
+    trainer = Trainer(max_epochs=3, progress=False, plot=False, lr_scheduler=factory)
+
+    def on_epoch(record):
+        epochs_seen.append(record.epoch)
+
+    original_configure = model.configure_optimizers
+
+    def configure():
+        optimizer = original_configure()
+        optimizers.append(optimizer)
+        return optimizer
+
+    model.configure_optimizers = configure
+    history = trainer.fit(model, small_data, on_epoch=on_epoch)
+    assert epochs_seen == [1, 2, 3] and len(history) == 3
+    assert optimizers[0].param_groups[0]["lr"] == pytest.approx(0.4 * 0.5 ** 3)
+
+
+def test_an_exception_from_on_epoch_stops_training(small_data):
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(record):
+        if record.epoch == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        Trainer(max_epochs=5, progress=False, plot=False).fit(
+            MLPScratch(784, 10, 32, lr=0.1), small_data, on_epoch=stop_after_two)
