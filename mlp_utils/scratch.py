@@ -64,14 +64,18 @@ def linear_forward(H: Tensor, W: Tensor, b: Tensor) -> Tensor:
     return H @ W + b
 
 
-def linear_backward(dZ: Tensor, H: Tensor, W: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def linear_backward(dZ: Tensor, H: Tensor, W: Tensor, input_grad: bool = True
+                    ) -> tuple[Tensor | None, Tensor, Tensor]:
     """Gradients of a linear layer ``Z = H W + b`` given ``dZ = dL/dZ``.
 
     Returns ``(dH, dW, db)``: ``dH = dZ W^T`` (passed on to the layer below),
     ``dW = H^T dZ`` (summed over the batch by the matrix product) and ``db = sum_rows dZ``.
-    The layer's input ``H`` is why the forward pass must keep it.
+    The layer's input ``H`` is why the forward pass must keep it. With ``input_grad=False``
+    (the first layer, whose input is the data) ``dH`` is not computed and ``None`` is returned:
+    nothing needs the gradient with respect to the images, and it costs a full matrix product.
     """
-    return dZ @ W.T, H.T @ dZ, dZ.sum(dim=0)
+    dH = dZ @ W.T if input_grad else None
+    return dH, H.T @ dZ, dZ.sum(dim=0)
 
 
 def relu_backward(dY: Tensor, Y: Tensor) -> Tensor:
@@ -281,9 +285,9 @@ class ManualMLP:
         for i in reversed(range(self.num_layers)):
             W, _ = layers[i]
             H = cache.inputs[i]
-            dH, dW, db = linear_backward(dZ, H, W)
+            dH, dW, db = linear_backward(dZ, H, W, input_grad=i > 0)
             grads[2 * i], grads[2 * i + 1] = dW, db
-            if i > 0:  # H is the output of the activation below: its backward needs only H
+            if dH is not None:  # H is the output of the activation below: its backward needs only H
                 dZ = activation_backward(dH, H, self.activation)
         return grads
 

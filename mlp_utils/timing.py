@@ -260,12 +260,13 @@ class MatmulResult:
 
 def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
                    device: str | torch.device | None = None, dtype: torch.dtype = torch.float32,
-                   min_run_time: float = 0.2, seed: int = 0) -> MatmulResult:
+                   min_run_time: float = 0.2, min_blocks: int = 5, seed: int = 0) -> MatmulResult:
     """Time ``torch.matmul(A, B, out=C)`` for ``A`` (n x k), ``B`` (k x m) on ``device``.
 
     The output is preallocated so only the multiplication is timed, not the allocation.
-    ``m`` and ``k`` default to ``n`` (a square product). Returns the median seconds with
-    the derived GFLOP/s (:func:`matmul_flops`) and effective bandwidth (:func:`matmul_bytes`).
+    ``m`` and ``k`` default to ``n`` (a square product). ``min_run_time`` and ``min_blocks``
+    go to :func:`time_fn`. Returns the median seconds with the derived GFLOP/s
+    (:func:`matmul_flops`) and effective bandwidth (:func:`matmul_bytes`).
     """
     n, m, k = _mnk(n, m, k)
     chosen = pick_device(device)
@@ -274,7 +275,7 @@ def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
     B = torch.randn(k, m, generator=generator).to(device=chosen, dtype=dtype)
     C = torch.empty(n, m, device=chosen, dtype=dtype)
     timing = time_fn(lambda: torch.matmul(A, B, out=C), min_run_time=min_run_time,
-                     device=chosen, label=f"{n}x{k} @ {k}x{m}")
+                     min_blocks=min_blocks, device=chosen, label=f"{n}x{k} @ {k}x{m}")
     itemsize = A.element_size()
     return MatmulResult(
         n=n, m=m, k=k, dtype=str(dtype).replace("torch.", ""), device=chosen.type,
