@@ -1,12 +1,19 @@
-"""A Sphinx extension for the course's book: drop script tags that appear twice on a page.
+"""A Sphinx extension for the course's book: two fixes for pages that must work offline.
+
+1. Drop script tags that appear twice on a page.
 
 Under jupyter-book 1.0.4, sphinx-thebe 0.3.1's inline configuration script
 (``const THEBE_JS_URL = ...``) reaches every page twice (once with filename None, once with ''),
 so each page declared the same constant twice and the browser logged a SyntaxError. Keeping the first copy of each
 identical script fixes that without touching the packages themselves.
+
+2. Add ``mathjax2-shim.js`` (in ``static/`` beside this file): the ipywidgets HTML manager
+typesets widget labels with MathJax 2's ``MathJax.Hub.Queue``, which MathJax 3 lacks, so every
+saved widget logged a TypeError. The shim maps that call onto MathJax 3.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -35,6 +42,14 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str,
     context["script_files"] = unique
 
 
+def add_static_folder(app: Sphinx) -> None:
+    """Serve this extension's ``static/`` files from the book's ``_static``."""
+    app.config.html_static_path.append(str(Path(__file__).parent / "static"))
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("builder-inited", add_static_folder)
+    # deferred and after MathJax (added at priority 500), so MathJax 3 exists when it runs
+    app.add_js_file("mathjax2-shim.js", defer="defer", priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

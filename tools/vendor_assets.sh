@@ -15,11 +15,18 @@ if [ ! -f "$stamp" ] || [ tools/web/package-lock.json -nt "$stamp" ]; then
 fi
 modules=tools/web/node_modules
 vendor=_vendor/_static/offline  # html_extra_path copies _vendor/ into the book's root
-rm -rf "$vendor"
+rm -rf _vendor
 mkdir -p "$vendor/html-manager"
 cp -r "$modules/mathjax/es5" "$vendor/mathjax"
 cp "$modules/requirejs/require.js" "$vendor/require.js"
 find "$modules/@jupyter-widgets/html-manager/dist" -maxdepth 1 -type f \
     \( -name 'embed-amd.js' -o -name '*.woff' -o -name '*.woff2' -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) \
     -exec cp {} "$vendor/html-manager/" \;
+# The HTML manager's bundled CSS asks for its Font Awesome files relative to the page itself,
+# under @jupyter-widgets/ and @jupyter-widgets/html-manager/dist/. Every page with saved widgets
+# lives in chapters/, so the fonts go there too (html_extra_path merges them into the book).
+for fonts in _vendor/chapters/@jupyter-widgets _vendor/chapters/@jupyter-widgets/html-manager/dist; do
+    mkdir -p "$fonts"
+    find "$vendor/html-manager" -maxdepth 1 -type f ! -name '*.js' -exec cp {} "$fonts/" \;
+done
 echo "vendored: $(du -sh "$vendor" | cut -f1) in $vendor"

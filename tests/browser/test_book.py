@@ -93,7 +93,7 @@ def test_page_renders_offline(browser, relative):
             "() => [...document.querySelectorAll('.jupyter-widgets')].filter(e => /Error|cannot|failed/i.test(e.className)).length")
         assert missing == 0, f"{relative}: a widget failed to render"
 
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=20000)
     broken = page.evaluate(
         "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
     assert not broken, f"{relative}: images that did not load: {broken}"
