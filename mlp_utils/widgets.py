@@ -114,26 +114,31 @@ def _dropdown(description: str, options: list[str], value: str) -> widgets.Dropd
 
 
 def _controls(name: str) -> dict[str, widgets.ValueWidget]:
-    """The sliders and menus of the explorer called ``name``."""
+    """New sliders and menus for the explorer called ``name`` (only that explorer's are built,
+    so a saved notebook's widget state holds no unused controls)."""
     from .builders import ACTIVATIONS, INITIALIZATIONS
 
-    epochs = _int_slider("epochs", 3, 1, 20)
-    presets: dict[str, dict[str, widgets.ValueWidget]] = {
-        "training": {"num_hiddens": _int_slider("hidden units", 256, 16, 1024, 16),
-                     "lr": _log_slider("learning rate", 0.1, -3, 0.5), "epochs": epochs},
-        "width": {"num_hiddens": _int_slider("hidden units", 256, 1, 2048), "epochs": epochs},
-        "depth": {"num_layers": _int_slider("hidden layers", 2, 0, 5),
-                  "num_hiddens": _int_slider("units per layer", 256, 8, 1024, 8), "epochs": epochs},
-        "learning_rate": {"lr": _log_slider("learning rate", 0.1, -3, 1), "epochs": epochs},
-        "activation": {"activation": _dropdown("activation", sorted(ACTIVATIONS), "relu"),
-                       "lr": _log_slider("learning rate", 0.1, -3, 0.5), "epochs": epochs},
-        "initialization": {"init": _dropdown("initialization", list(INITIALIZATIONS), "normal"),
-                           "sigma": _log_slider("sigma (normal)", 0.01, -4, 0.5),
-                           "num_layers": _int_slider("hidden layers", 1, 1, 4), "epochs": epochs},
+    def epochs() -> widgets.IntSlider:
+        return _int_slider("epochs", 3, 1, 20)
+
+    presets: dict[str, Callable[[], dict[str, widgets.ValueWidget]]] = {
+        "training": lambda: {"num_hiddens": _int_slider("hidden units", 256, 16, 1024, 16),
+                             "lr": _log_slider("learning rate", 0.1, -3, 0.5), "epochs": epochs()},
+        "width": lambda: {"num_hiddens": _int_slider("hidden units", 256, 1, 2048), "epochs": epochs()},
+        "depth": lambda: {"num_layers": _int_slider("hidden layers", 2, 0, 5),
+                          "num_hiddens": _int_slider("units per layer", 256, 8, 1024, 8),
+                          "epochs": epochs()},
+        "learning_rate": lambda: {"lr": _log_slider("learning rate", 0.1, -3, 1), "epochs": epochs()},
+        "activation": lambda: {"activation": _dropdown("activation", sorted(ACTIVATIONS), "relu"),
+                               "lr": _log_slider("learning rate", 0.1, -3, 0.5), "epochs": epochs()},
+        "initialization": lambda: {"init": _dropdown("initialization", list(INITIALIZATIONS), "normal"),
+                                   "sigma": _log_slider("sigma (normal)", 0.01, -4, 0.5),
+                                   "num_layers": _int_slider("hidden layers", 1, 1, 4),
+                                   "epochs": epochs()},
     }
     if name not in presets:
         raise ValueError(f"no explorer named {name!r}; choose one of {sorted(presets)}")
-    return presets[name]
+    return presets[name]()
 
 
 EXPLORER_NAMES = ("training", "width", "depth", "learning_rate", "activation", "initialization")
