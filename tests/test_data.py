@@ -158,7 +158,7 @@ def test_failed_download_is_one_clear_error(isolated, monkeypatch):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
 
     monkeypatch.setattr(TorchvisionFashionMNIST, "download", refuse)
-    with pytest.raises(FashionMNISTError, match=r"(?s)download into data failed.*go online once"):
+    with pytest.raises(FashionMNISTError, match=r"(?s)download into data failed.*run once with a network connection"):
         locate_raw_files(download=True)
 
 
