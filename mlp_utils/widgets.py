@@ -80,7 +80,8 @@ class RetrainExplorer:
         finally:
             self.button.disabled = False
         self.output.outputs = ()
-        self.output.append_display_data(_displayable(result))
+        if result is not None:
+            self.output.append_display_data(_displayable(result))
         self.runs += 1
         self.last_values, self.last_result = values, result
         self.status.value = f"run {self.runs}: {html.escape(described)}"
