@@ -1,16 +1,21 @@
 """mlp_utils: the small library behind the course *Implementing Multilayer Perceptrons*.
 
-Data (:class:`FashionMNIST`), models (:class:`MLPScratch`, :class:`MLP`), the
-:class:`Trainer`, and the plots, widgets, sweeps and timers the notebooks share.
+Data (:class:`FashionMNIST`), models (:class:`MLPScratch`, :class:`MLP`, :class:`DeepMLP`, and
+:class:`ManualMLP` with backpropagation by hand), the one :class:`Trainer`, and training from
+:class:`Settings` over several seeds (:mod:`mlp_utils.experiments`).
 """
+from .backprop import ManualMLP
+from .config import budget, course_seed
 from .data import CLASS_NAMES, FashionMNIST, FashionMNISTError
 from .device import describe_device, pick_device
-from .models import MLP, Classifier, MLPScratch, relu
-from .train import EpochRecord, History, Trainer, confusion_matrix, evaluate
+from .experiments import RULE, Settings, check, compare, repeat, sweep, train
+from .models import MLP, Classifier, DeepMLP, MLPScratch, count_parameters, relu
+from .train import Callback, History, Trainer, confusion_matrix, evaluate
 
 __all__ = [
-    "CLASS_NAMES", "Classifier", "EpochRecord", "FashionMNIST", "FashionMNISTError", "History",
-    "MLP", "MLPScratch", "Trainer", "confusion_matrix", "describe_device", "evaluate",
-    "pick_device", "relu",
+    "CLASS_NAMES", "RULE", "Callback", "Classifier", "DeepMLP", "FashionMNIST", "FashionMNISTError",
+    "History", "MLP", "MLPScratch", "ManualMLP", "Settings", "Trainer", "budget", "check", "compare",
+    "confusion_matrix", "count_parameters", "course_seed", "describe_device", "evaluate",
+    "pick_device", "relu", "repeat", "sweep", "train",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,13 +1,16 @@
 """Benchmark: the course's Trainer against a minimal loop and the classic torchvision pipeline.
 
-Run ``python -m mlp_utils.bench``. In one process it trains ``MLPScratch(784, 10, 256, lr=0.1)``
-with batch size 256 for the same number of epochs three ways and prints the times side by side:
+Run ``python -m mlp_utils.bench``. In one process it trains the reference model (784-256-10,
+ReLU, SGD with learning rate 0.1, batch size 256) for the same number of epochs three ways and
+prints the times side by side:
 
-* ``trainer``: :class:`mlp_utils.Trainer` on :class:`mlp_utils.FashionMNIST` (no bar, no plot);
+* ``trainer``: :func:`mlp_utils.experiments.train` (the one :class:`~mlp_utils.Trainer`) on
+  :class:`mlp_utils.FashionMNIST` held in memory (no bar, no plot);
 * ``minimal``: a hand-written loop over the same in-memory tensors doing the same SGD steps,
-  the floor that any trainer adds overhead to;
-* ``classic``: torchvision's ``FashionMNIST`` dataset with ``ToTensor`` and a ``DataLoader``,
-  which decodes every image through PIL on every epoch (as the book's own library does).
+  the floor that any trainer adds overhead to (the one loop of the course written outside it);
+* ``classic``: the same Trainer fed by torchvision's ``FashionMNIST`` dataset with ``ToTensor``
+  and a ``DataLoader``, which decodes every image through PIL on every epoch (as the book's own
+  library does).
 
 The trainer and the minimal loop are timed ``--repeats`` times, alternating, and the fastest
 run of each is kept; the classic pipeline, much slower, once.
@@ -24,7 +27,7 @@ import torch
 from torch.nn import functional as F
 
 from .data import RAW_FILES, FashionMNIST, read_verified
-from .models import MLPScratch
+from .experiments import Settings, train
 from .train import Trainer, evaluate
 
 TARGET_VS_MINIMAL = 1.15
@@ -32,22 +35,17 @@ TARGET_VS_CLASSIC = 8.0
 TARGET_ACCURACY = 0.84
 
 
-def fresh_model(seed: int) -> MLPScratch:
-    torch.manual_seed(seed)
-    return MLPScratch(num_inputs=784, num_outputs=10, num_hiddens=256, lr=0.1)
-
-
-def time_trainer(data: FashionMNIST, epochs: int, seed: int) -> tuple[float, MLPScratch]:
-    model = fresh_model(seed)
+def time_trainer(data: FashionMNIST, epochs: int, seed: int) -> tuple[float, torch.nn.Module]:
     start = time.perf_counter()
-    Trainer(max_epochs=epochs, progress=False, plot=False).fit(model, data)
-    return time.perf_counter() - start, model
+    run = train(Settings(epochs=epochs), data, seed)
+    return time.perf_counter() - start, run.model
 
 
 def time_minimal(data: FashionMNIST, epochs: int, seed: int) -> float:
     """The same SGD steps over the same tensors, with nothing but the arithmetic."""
-    model = fresh_model(seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=model.lr)
+    torch.manual_seed(seed)
+    model = Settings().build()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     start = time.perf_counter()
     for epoch in range(epochs):
         order = torch.randperm(len(data.X_train))
@@ -57,8 +55,23 @@ def time_minimal(data: FashionMNIST, epochs: int, seed: int) -> float:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        evaluate(model, data.val_dataloader())
+        evaluate(model, data.test_dataloader())
     return time.perf_counter() - start
+
+
+class _ClassicData:
+    """torchvision's FashionMNIST through DataLoaders, as a data module for the Trainer."""
+
+    eval_split = "test"
+
+    def __init__(self, train_loader, test_loader) -> None:
+        self.train_loader, self.test_loader = train_loader, test_loader
+
+    def train_dataloader(self, epoch: int = 0):
+        return self.train_loader
+
+    def eval_dataloader(self):
+        return self.test_loader
 
 
 def time_classic(data: FashionMNIST, epochs: int, seed: int, num_workers: int) -> float:
@@ -71,22 +84,17 @@ def time_classic(data: FashionMNIST, epochs: int, seed: int, num_workers: int) -
         raw.mkdir(parents=True)
         for key, info in RAW_FILES.items():
             (raw / info.name).write_bytes(read_verified(data.paths[key], info))
-        train = datasets.FashionMNIST(root, train=True, transform=transforms.ToTensor(), download=False)
-        test = datasets.FashionMNIST(root, train=False, transform=transforms.ToTensor(), download=False)
+        train_set = datasets.FashionMNIST(root, train=True, transform=transforms.ToTensor(), download=False)
+        test_set = datasets.FashionMNIST(root, train=False, transform=transforms.ToTensor(), download=False)
         # torch warns when there are more workers than cores; the book's library uses 4 anyway
         warnings.filterwarnings("ignore", message="This DataLoader will create")
-        train_loader = DataLoader(train, batch_size=data.batch_size, shuffle=True, num_workers=num_workers)
-        test_loader = DataLoader(test, batch_size=data.batch_size, shuffle=False, num_workers=num_workers)
-        model = fresh_model(seed)
-        optimizer = torch.optim.SGD(model.parameters(), lr=model.lr)
+        loaders = _ClassicData(
+            DataLoader(train_set, batch_size=data.batch_size, shuffle=True, num_workers=num_workers),
+            DataLoader(test_set, batch_size=data.batch_size, shuffle=False, num_workers=num_workers))
+        torch.manual_seed(seed)
+        model = Settings().build()
         start = time.perf_counter()
-        for epoch in range(epochs):
-            for X, y in train_loader:
-                loss = F.cross_entropy(model(X), y)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            evaluate(model, test_loader)
+        Trainer(max_epochs=epochs, device="cpu", progress=False).fit(model, loaders)
         return time.perf_counter() - start
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from typing import Any, Iterable
 
-__all__ = ["check_positive_int", "check_positive_float", "check_fraction"]
+__all__ = ["check_choice", "check_positive_float", "check_positive_int"]
 
 
 def check_positive_int(name: str, value: object) -> int:
@@ -21,8 +22,9 @@ def check_positive_float(name: str, value: object) -> float:
     return float(value)
 
 
-def check_fraction(name: str, value: object) -> float:
-    """Return ``value`` as a ``float`` if it lies in [0, 1), else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
+    options = list(choices)
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value

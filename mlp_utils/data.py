@@ -8,6 +8,7 @@ fraction of a second instead of several seconds.
 """
 from __future__ import annotations
 
+import copy
 import gzip
 import hashlib
 import os
@@ -251,12 +252,14 @@ class FashionMNIST:
         seed: seeds the per-epoch shuffle (epoch ``e`` uses ``seed + e``) and the validation split.
         validation_size: if > 0, that many training images are held out (chosen at random with
             ``seed``) and served by :meth:`val_dataloader`, so hyperparameters can be chosen
-            without touching the test set. With 0, :meth:`val_dataloader` serves the test set,
-            as in the book this course follows.
+            without touching the test set.
         num_train: if given, train on only this many of the (remaining) training images.
         download: allow a download with torchvision when no local copy is found.
 
     Batches are ``X`` float32 in [0, 1] of shape (B, 1, 28, 28) and ``y`` int64 class indices.
+    The split the trainer measures after every epoch is :attr:`eval_split`: ``"val"`` when
+    there is a validation split, else ``"test"`` (as in the book this course follows), and every
+    table and plot of a run says which.
     """
 
     num_classes = len(CLASS_NAMES)
@@ -291,10 +294,7 @@ class FashionMNIST:
             train_index = torch.arange(len(train_images))  # keep the file's order when nothing is carved out
         self.X_train, self.y_train = self._to_device(train_images[train_index], train_labels[train_index])
         self.X_test, self.y_test = self._to_device(test_images, test_labels)
-        if validation_size:
-            self.X_val, self.y_val = self._to_device(train_images[val_index], train_labels[val_index])
-        else:
-            self.X_val, self.y_val = self.X_test, self.y_test
+        self.X_val, self.y_val = self._to_device(train_images[val_index], train_labels[val_index])
 
     def _to_device(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images as float32 in [0, 1] with a channel axis, labels as int64, both on the device."""
@@ -305,13 +305,34 @@ class FashionMNIST:
         return (f"FashionMNIST(train={len(self.X_train)}, val={len(self.X_val)}, test={len(self.X_test)}, "
                 f"batch_size={self.batch_size}, device={self.device})")
 
+    @property
+    def eval_split(self) -> str:
+        """``"val"`` if a validation split was carved out, else ``"test"``."""
+        return "val" if self.validation_size else "test"
+
+    def view(self, batch_size: int | None = None, seed: int | None = None) -> "FashionMNIST":
+        """The same tensors (not copied) served with another batch size or shuffle seed."""
+        other = copy.copy(self)
+        if batch_size is not None:
+            other.batch_size = check_positive_int("batch_size", batch_size)
+        if seed is not None:
+            other.seed = int(seed)
+        return other
+
     def train_dataloader(self, epoch: int = 0) -> TensorBatches:
         """Shuffled training batches; the order for ``epoch`` is fixed by ``seed + epoch``."""
         return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=self.seed + epoch)
 
     def val_dataloader(self) -> TensorBatches:
-        """Validation batches, in order: the held-out split, or the test set if there is none."""
+        """Validation batches, in order (only when the module has a validation split)."""
+        if not self.validation_size:
+            raise ValueError("this FashionMNIST has no validation split; build it with "
+                             "FashionMNIST(validation_size=5000), or use test_dataloader()")
         return TensorBatches(self.X_val, self.y_val, self.batch_size)
+
+    def eval_dataloader(self) -> TensorBatches:
+        """Batches of :attr:`eval_split`: what the trainer measures after every epoch."""
+        return self.val_dataloader() if self.validation_size else self.test_dataloader()
 
     def test_dataloader(self) -> TensorBatches:
         """Test batches, in order. Touch these once, at the very end of a search."""
@@ -327,20 +348,3 @@ class FashionMNIST:
                 raise ValueError(f"class index {value!r} is outside 0..{len(CLASS_NAMES) - 1}")
             names.append(CLASS_NAMES[int(value)])
         return names
-
-    def show_examples(self, num_rows: int = 2, num_cols: int = 9, split: str = "train",
-                      start: int = 0, predictions: torch.Tensor | None = None):
-        """Draw a grid of images from ``split`` with their labels (and predictions, if given)."""
-        from .plots import show_images
-
-        splits = {"train": (self.X_train, self.y_train), "val": (self.X_val, self.y_val),
-                  "test": (self.X_test, self.y_test)}
-        if split not in splits:
-            raise ValueError(f"split must be one of {sorted(splits)}, got {split!r}")
-        X, y = splits[split]
-        count = num_rows * num_cols
-        labels = self.text_labels(y[start:start + count])
-        if predictions is not None:
-            guessed = self.text_labels(predictions[:count])
-            labels = [t if t == p else f"{t}\n(said {p})" for t, p in zip(labels, guessed)]
-        return show_images(X[start:start + count], num_rows, num_cols, titles=labels)

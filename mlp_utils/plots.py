@@ -1,17 +1,16 @@
 """Plots shared by the notebooks: image grids, live training curves, histories, confusion matrices."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import MaxNLocator
 
-from .notebook import in_notebook
+from .config import in_notebook
+from .train import Callback, EpochRecord, History, Trainer
 
-if TYPE_CHECKING:
-    from .train import History
-
-__all__ = ["LiveCurves", "plot_confusion_matrix", "plot_histories", "show_images"]
+__all__ = ["LiveCurves", "draw_history", "plot_confusion_matrix", "plot_histories", "show_images"]
 
 
 def show_images(images: torch.Tensor, num_rows: int, num_cols: int,
@@ -31,23 +30,20 @@ def show_images(images: torch.Tensor, num_rows: int, num_cols: int,
     return fig
 
 
-class LiveCurves:
-    """A loss/accuracy figure that redraws in place after every epoch of training.
+class LiveCurves(Callback):
+    """A trainer callback: a loss/accuracy figure that redraws in place after every epoch.
 
     In a notebook the figure is shown once and then updated through its display handle, so
     the cell ends with one up-to-date plot; outside a notebook nothing is shown.
     """
 
-    def __init__(self, max_epochs: int, title: str = "") -> None:
+    def on_fit_start(self, trainer: Trainer) -> None:
         self.fig, (self.ax_loss, self.ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
-        self.max_epochs = max_epochs
-        self.title = title
-        self.handle = None
         plt.close(self.fig)  # shown through the display handle only, never twice
+        self.max_epochs, self.title, self.handle = trainer.max_epochs, trainer.title, None
 
-    def update(self, history: "History") -> None:
-        """Redraw the curves from ``history`` and refresh the displayed figure."""
-        draw_history(history, self.ax_loss, self.ax_acc, self.max_epochs)
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
+        draw_history(trainer.history, self.ax_loss, self.ax_acc, self.max_epochs)
         if self.title:
             self.fig.suptitle(self.title, fontsize=10)
         self.fig.tight_layout()
@@ -60,38 +56,42 @@ class LiveCurves:
                 self.handle.update(self.fig)
 
 
-def draw_history(history: "History", ax_loss: plt.Axes, ax_acc: plt.Axes,
-                 max_epochs: int | None = None, label: str = "") -> None:
-    """Draw training/validation loss on ``ax_loss`` and validation accuracy on ``ax_acc``."""
-    epochs = [record.epoch for record in history.records]
-    if label == "":
-        ax_loss.clear()
-        ax_acc.clear()
-    prefix = f"{label} " if label else ""
-    ax_loss.plot(epochs, history.train_loss, "o-", label=f"{prefix}train loss", markersize=3)
-    ax_loss.plot(epochs, history.val_loss, "s--", label=f"{prefix}val loss", markersize=3)
-    ax_acc.plot(epochs, history.val_acc, "o-", label=f"{prefix}val accuracy", markersize=3)
-    for ax, name in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-        ax.set_xlabel("epoch")
+def _epoch_axis(ax: plt.Axes, max_epochs: int | None = None) -> None:
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if max_epochs:
+        ax.set_xlim(0.5, max_epochs + 0.5)
+    ax.grid(alpha=0.3)
+
+
+def draw_history(history: History, ax_loss: plt.Axes, ax_acc: plt.Axes,
+                 max_epochs: int | None = None) -> None:
+    """Draw training and evaluation loss on ``ax_loss`` and the evaluation accuracy on ``ax_acc``."""
+    epochs = history.column("epoch")
+    split = history.split
+    ax_loss.clear()
+    ax_acc.clear()
+    ax_loss.plot(epochs, history.train_loss, "o-", label="train loss", markersize=3)
+    ax_loss.plot(epochs, history.eval_loss, "s--", label=f"{split} loss", markersize=3)
+    ax_acc.plot(epochs, history.eval_acc, "o-", label=f"{split} accuracy", markersize=3)
+    for ax, name in ((ax_loss, "loss"), (ax_acc, f"{split} accuracy")):
+        _epoch_axis(ax, max_epochs)
         ax.set_ylabel(name)
-        if max_epochs:
-            ax.set_xlim(0.5, max_epochs + 0.5)
-        ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
 
 
-def plot_histories(histories: dict[str, "History"], title: str = "") -> plt.Figure:
+def plot_histories(histories: dict[str, History], title: str = "") -> plt.Figure:
     """Overlay several runs' curves, one label each; return the figure."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
+    splits = {history.split for history in histories.values()}
     for label, history in histories.items():
-        epochs = [record.epoch for record in history.records]
+        epochs = history.column("epoch")
         ax_loss.plot(epochs, history.train_loss, "o-", markersize=3, label=label)
-        ax_acc.plot(epochs, history.val_acc, "o-", markersize=3, label=label)
+        ax_acc.plot(epochs, history.eval_acc, "o-", markersize=3, label=label)
     ax_loss.set_ylabel("training loss")
-    ax_acc.set_ylabel("validation accuracy")
+    ax_acc.set_ylabel(f"{' / '.join(sorted(splits))} accuracy")
     for ax in (ax_loss, ax_acc):
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
+        _epoch_axis(ax)
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)

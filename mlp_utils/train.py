@@ -1,40 +1,55 @@
-"""The trainer: one loop that fits every model of the course to every data module."""
+"""The one training loop of the course, with callbacks for everything around it.
+
+:class:`Trainer` fits every model of the course: the autograd models of :mod:`mlp_utils.models`
+(through their ``training_step`` and ``configure_optimizers``) and the hand-written
+:class:`~mlp_utils.backprop.ManualMLP` (through its ``train_step``). Each epoch ends with an
+evaluation on the data module's evaluation split, named in the :class:`History` ("val" or
+"test"). A non-finite loss or Ctrl-C stops the run and keeps the epochs completed so far.
+
+The loop draws nothing: a progress bar, live curves (:class:`mlp_utils.plots.LiveCurves`),
+learning-rate schedules and Optuna's pruning are :class:`Callback` objects.
+"""
 from __future__ import annotations
 
 import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Protocol, Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from .checks import check_positive_int
+from .config import in_notebook
 from .device import pick_device
-from .notebook import in_notebook
-from .plots import LiveCurves
 
-__all__ = ["EpochRecord", "History", "Trainer", "evaluate", "confusion_matrix"]
+__all__ = ["Callback", "EpochRecord", "History", "LRSchedule", "OnEpoch", "ProgressBar", "Trainer",
+           "confusion_matrix", "evaluate"]
+
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
 class DataModule(Protocol):
-    """What the trainer needs from data: training batches per epoch and validation batches."""
+    """What the trainer needs from data: training batches per epoch and an evaluation split."""
 
-    def train_dataloader(self, epoch: int = 0): ...
+    eval_split: str
 
-    def val_dataloader(self): ...
+    def train_dataloader(self, epoch: int = 0) -> Batches: ...
+
+    def eval_dataloader(self) -> Batches: ...
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """What one epoch measured."""
+    """What one epoch measured: mean training loss, loss and accuracy on the evaluation split."""
 
     epoch: int
     train_loss: float
-    val_loss: float
-    val_acc: float
+    eval_loss: float
+    eval_acc: float
     seconds: float
 
 
@@ -42,44 +57,48 @@ class EpochRecord:
 class History:
     """Per-epoch measurements of one ``fit``, and why it stopped if it stopped early.
 
-    ``stopped`` is ``None`` for a run that finished, ``"diverged"`` when the loss became NaN
-    or infinite, and ``"interrupted"`` after Ctrl-C; ``message`` then explains.
+    ``split`` names the data the evaluation columns were measured on: ``"val"`` (a validation
+    split carved from the training set) or ``"test"``. ``stopped`` is ``None`` for a run that
+    finished, ``"diverged"`` when the loss became NaN or infinite, and ``"interrupted"`` after
+    Ctrl-C; ``message`` then explains.
     """
 
+    split: str = "test"
     records: list[EpochRecord] = field(default_factory=list)
     stopped: str | None = None
     message: str = ""
 
+    def column(self, name: str) -> list[float]:
+        """One field of every record, e.g. ``history.column("eval_acc")``."""
+        return [getattr(record, name) for record in self.records]
+
     @property
     def train_loss(self) -> list[float]:
-        return [r.train_loss for r in self.records]
+        return self.column("train_loss")
 
     @property
-    def val_loss(self) -> list[float]:
-        return [r.val_loss for r in self.records]
+    def eval_loss(self) -> list[float]:
+        return self.column("eval_loss")
 
     @property
-    def val_acc(self) -> list[float]:
-        return [r.val_acc for r in self.records]
+    def eval_acc(self) -> list[float]:
+        return self.column("eval_acc")
 
     @property
-    def seconds(self) -> list[float]:
-        return [r.seconds for r in self.records]
-
-    @property
-    def final_val_acc(self) -> float:
-        """Validation accuracy after the last completed epoch (NaN if none completed)."""
-        return self.records[-1].val_acc if self.records else math.nan
+    def final_acc(self) -> float:
+        """Accuracy on the evaluation split after the last completed epoch (NaN if none)."""
+        return self.records[-1].eval_acc if self.records else math.nan
 
     @property
     def total_seconds(self) -> float:
-        return sum(self.seconds)
+        return sum(self.column("seconds"))
 
     def table(self) -> str:
         """The history as a fixed-width text table."""
-        lines = [f"{'epoch':>5} {'train loss':>10} {'val loss':>9} {'val acc':>8} {'seconds':>8}"]
+        s = self.split
+        lines = [f"{'epoch':>5} {'train loss':>10} {s + ' loss':>9} {s + ' acc':>8} {'seconds':>8}"]
         for r in self.records:
-            lines.append(f"{r.epoch:>5} {r.train_loss:>10.4f} {r.val_loss:>9.4f} {r.val_acc:>8.4f} {r.seconds:>8.2f}")
+            lines.append(f"{r.epoch:>5} {r.train_loss:>10.4f} {r.eval_loss:>9.4f} {r.eval_acc:>8.4f} {r.seconds:>8.2f}")
         if self.stopped:
             lines.append(f"stopped early ({self.stopped}): {self.message}")
         return "\n".join(lines)
@@ -89,26 +108,28 @@ class History:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches, device: torch.device | None = None) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` over ``batches``, in evaluation mode."""
-    was_training = model.training
-    model.eval()
+def evaluate(model: Callable[[torch.Tensor], torch.Tensor], batches: Batches) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model``'s logits over ``batches``, in evaluation mode."""
+    was_training = isinstance(model, nn.Module) and model.training
+    if isinstance(model, nn.Module):
+        model.eval()
     total_loss, correct, count = 0.0, 0, 0
     for X, y in batches:
-        if device is not None:
-            X, y = X.to(device), y.to(device)
         logits = model(X)
-        total_loss += model.loss(logits, y).item() * len(y)
-        correct += int(model.num_correct(logits, y))
+        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += int((logits.argmax(dim=1) == y).sum())
         count += len(y)
-    model.train(was_training)
+    if was_training:
+        model.train()
     return total_loss / count, correct / count
 
 
 @torch.no_grad()
-def confusion_matrix(model: nn.Module, batches, num_classes: int = 10) -> torch.Tensor:
+def confusion_matrix(model: Callable[[torch.Tensor], torch.Tensor], batches: Batches,
+                     num_classes: int = 10) -> torch.Tensor:
     """Counts of (true class, predicted class) pairs over ``batches``."""
-    model.eval()
+    if isinstance(model, nn.Module):
+        model.eval()
     matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
     for X, y in batches:
         predicted = model(X).argmax(dim=1)
@@ -117,117 +138,173 @@ def confusion_matrix(model: nn.Module, batches, num_classes: int = 10) -> torch.
     return matrix
 
 
-def _has_lazy_parameters(model: nn.Module) -> bool:
-    return any(isinstance(p, nn.parameter.UninitializedParameter) for p in model.parameters())
+# ----------------------------------------------------------------------------------------------
+# Callbacks
+# ----------------------------------------------------------------------------------------------
 
+class Callback:
+    """Something done around the loop; override the hooks you need.
+
+    Each hook gets the trainer, whose ``model``, ``optimizer`` (``None`` for a model with its own
+    ``train_step``), ``max_epochs``, ``steps_per_epoch`` and ``history`` are set during ``fit``.
+    An exception raised by a hook (say, Optuna's ``TrialPruned``) stops training and propagates.
+    """
+
+    def on_fit_start(self, trainer: "Trainer") -> None: ...
+
+    def on_step_end(self, trainer: "Trainer", loss: float) -> None: ...
+
+    def on_epoch_end(self, trainer: "Trainer", record: EpochRecord) -> None: ...
+
+    def on_fit_end(self, trainer: "Trainer") -> None: ...
+
+
+class ProgressBar(Callback):
+    """A tqdm.auto bar over every step of the run, with the latest loss and accuracy."""
+
+    def on_fit_start(self, trainer: "Trainer") -> None:
+        self.bar = tqdm(total=trainer.max_epochs * trainer.steps_per_epoch, unit="step",
+                        desc=trainer.title or type(trainer.model).__name__, leave=True)
+
+    def on_step_end(self, trainer: "Trainer", loss: float) -> None:
+        self.bar.update(1)
+
+    def on_epoch_end(self, trainer: "Trainer", record: EpochRecord) -> None:
+        self.bar.set_postfix({"loss": f"{record.train_loss:.3f}",
+                              f"{trainer.history.split}_acc": f"{record.eval_acc:.3f}"})
+
+    def on_fit_end(self, trainer: "Trainer") -> None:
+        self.bar.close()
+
+
+class LRSchedule(Callback):
+    """Steps a ``torch.optim.lr_scheduler`` made by ``factory(optimizer)`` after every epoch."""
+
+    def __init__(self, factory: Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]) -> None:
+        self.factory = factory
+
+    def on_fit_start(self, trainer: "Trainer") -> None:
+        if trainer.optimizer is None:
+            raise TypeError(f"LRSchedule needs a model with configure_optimizers(); "
+                            f"{type(trainer.model).__name__} updates its parameters itself")
+        self.scheduler = self.factory(trainer.optimizer)
+
+    def on_epoch_end(self, trainer: "Trainer", record: EpochRecord) -> None:
+        self.scheduler.step()
+
+
+class OnEpoch(Callback):
+    """Calls ``function(record)`` after every epoch (a function as a callback)."""
+
+    def __init__(self, function: Callable[[EpochRecord], None]) -> None:
+        self.function = function
+
+    def on_epoch_end(self, trainer: "Trainer", record: EpochRecord) -> None:
+        self.function(record)
+
+
+# ----------------------------------------------------------------------------------------------
+# The trainer
+# ----------------------------------------------------------------------------------------------
 
 class Trainer:
-    """Fits a model to a data module with minibatch SGD, measuring every epoch.
+    """Fits a model to a data module, one minibatch step at a time, measuring every epoch.
 
     Args:
         max_epochs: how many passes over the training data.
-        device: force a device; ``None`` picks CUDA, then MPS, then the CPU.
+        device: force a device for ``nn.Module`` models; ``None`` picks CUDA, then MPS, then
+            the CPU. A :class:`~mlp_utils.backprop.ManualMLP` stays on its own device.
         seed: if given, seeds PyTorch's generator at the start of ``fit`` (lazy layers are
-            initialized inside ``fit``), so two runs give the same history on the CPU.
-        progress: show a tqdm progress bar; ``None`` means "only in a notebook".
-        plot: redraw a loss/accuracy figure after each epoch; ``None`` means "only in a notebook".
-        title: a title for the live plot.
-        lr_scheduler: optional ``optimizer -> torch.optim.lr_scheduler.LRScheduler`` factory;
-            the scheduler is stepped once at the end of every epoch.
+            initialized inside ``fit``), so two runs give the same history on one machine.
+        callbacks: extras around the loop (live curves, schedules, pruning).
+        progress: add a :class:`ProgressBar`; ``None`` means "only in a notebook".
+        title: a name for the bar and the live plot.
     """
 
     def __init__(self, max_epochs: int, device: str | torch.device | None = None,
-                 seed: int | None = None, progress: bool | None = None, plot: bool | None = None,
-                 title: str = "",
-                 lr_scheduler: Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler] | None = None
-                 ) -> None:
+                 seed: int | None = None, callbacks: Sequence[Callback] = (),
+                 progress: bool | None = None, title: str = "") -> None:
         self.max_epochs = check_positive_int("max_epochs", max_epochs)
         self.device = pick_device(device)
         self.seed = seed
-        self.progress = in_notebook() if progress is None else progress
-        self.plot = in_notebook() if plot is None else plot
+        self.callbacks = list(callbacks)
+        if any(not isinstance(c, Callback) for c in self.callbacks):
+            raise TypeError("callbacks must be mlp_utils.train.Callback objects; wrap a function "
+                            "in OnEpoch(function)")
+        if in_notebook() if progress is None else progress:
+            self.callbacks.insert(0, ProgressBar())
         self.title = title
-        self.lr_scheduler = lr_scheduler
 
-    def fit(self, model: nn.Module, data: DataModule,
-            on_epoch: Callable[[EpochRecord], None] | None = None) -> History:
-        """Train ``model`` on ``data`` for ``max_epochs`` epochs and return the :class:`History`.
+    def _emit(self, hook: str, *args: object) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)
 
-        The run stops early, keeping the history so far, if the loss becomes NaN or infinite
-        (with a warning naming the epoch) or on Ctrl-C (KeyboardInterrupt). ``on_epoch`` is
-        called with each epoch's record once it is in the history; an exception it raises
-        (say, Optuna's ``TrialPruned``) stops training and propagates to the caller.
-        """
-        for method in ("training_step", "configure_optimizers", "loss", "num_correct"):
-            if not callable(getattr(model, method, None)):
-                raise TypeError(f"model must provide {method}() like mlp_utils.models.Classifier; "
-                                f"{type(model).__name__} does not")
-        if self.seed is not None:
-            torch.manual_seed(self.seed)
+    def _prepare(self, model, data: DataModule) -> Callable[[torch.Tensor, torch.Tensor], float]:
+        """Put ``model`` on its device and return its step: ``(X, y) -> loss before the update``."""
+        if callable(getattr(model, "train_step", None)):  # gradients by hand (ManualMLP)
+            self.optimizer, self.device = None, model.device
+            return model.train_step
+        if not isinstance(model, nn.Module) or not callable(getattr(model, "configure_optimizers", None)):
+            raise TypeError(f"model must be a Classifier (training_step, configure_optimizers) or "
+                            f"define train_step(X, y); {type(model).__name__} is neither")
         model.to(self.device)
-        if _has_lazy_parameters(model):
+        if any(isinstance(p, nn.parameter.UninitializedParameter) for p in model.parameters()):
             X, _ = next(iter(data.train_dataloader(0)))
             with torch.no_grad():
                 model(X[:1].to(self.device))  # a dry run gives lazy layers their shapes
-        optimizer = model.configure_optimizers()
-        scheduler = self.lr_scheduler(optimizer) if self.lr_scheduler is not None else None
-        history = History()
-        steps_per_epoch = len(data.train_dataloader(0))
-        bar = tqdm(total=self.max_epochs * steps_per_epoch, disable=not self.progress,
-                   desc=self.title or type(model).__name__, unit="step", leave=True)
-        curves = LiveCurves(self.max_epochs, self.title) if self.plot else None
-        try:
-            for epoch in range(1, self.max_epochs + 1):
-                record = self._run_epoch(model, data, optimizer, epoch, bar, history)
-                if record is None:
-                    break
-                history.records.append(record)
-                bar.set_postfix(loss=f"{record.train_loss:.3f}", val_acc=f"{record.val_acc:.3f}")
-                if curves is not None:
-                    curves.update(history)
-                if scheduler is not None:
-                    scheduler.step()
-                if on_epoch is not None:
-                    on_epoch(record)
-        except KeyboardInterrupt:
-            history.stopped = "interrupted"
-            history.message = (f"Interrupted during epoch {len(history.records) + 1}; "
-                               f"returning the {len(history.records)} completed epoch(s). "
-                               "The model keeps the parameters of its last step.")
-            print(history.message)
-        finally:
-            bar.close()
-        model.eval()
-        return history
-
-    def _run_epoch(self, model: nn.Module, data: DataModule, optimizer: torch.optim.Optimizer,
-                   epoch: int, bar, history: History) -> EpochRecord | None:
-        """One pass over the training batches and one over the validation batches.
-
-        Returns ``None`` (and marks ``history`` as diverged) when the loss is not finite.
-        """
-        start = time.perf_counter()
         model.train()
-        total_loss, count = 0.0, 0
-        for step, (X, y) in enumerate(data.train_dataloader(epoch), start=1):
-            X, y = X.to(self.device), y.to(self.device)
+        optimizer = self.optimizer = model.configure_optimizers()
+
+        def step(X: torch.Tensor, y: torch.Tensor) -> float:
             loss = model.training_step((X, y))
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                history.stopped = "diverged"
-                history.message = (
-                    f"The training loss became {loss_value} at epoch {epoch}, step {step}; training "
-                    f"stopped there, keeping the {len(history.records)} completed epoch(s). "
-                    "Try a lower learning rate or a smaller initialization scale (sigma).")
-                warnings.warn(history.message, RuntimeWarning, stacklevel=3)
-                return None
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total_loss += loss_value * len(y)
-            count += len(y)
-            bar.update(1)
-        val_loss, val_acc = evaluate(model, data.val_dataloader(), self.device)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        return EpochRecord(epoch, total_loss / count, val_loss, val_acc, time.perf_counter() - start)
+            value = loss.item()
+            if math.isfinite(value):  # a broken step leaves the parameters as they were
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            return value
+        return step
+
+    def fit(self, model, data: DataModule) -> History:
+        """Train ``model`` on ``data`` for ``max_epochs`` epochs and return the :class:`History`."""
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        self.model, self.history = model, History(split=data.eval_split)
+        step = self._prepare(model, data)
+        self.steps_per_epoch = len(data.train_dataloader(0))
+        self._emit("on_fit_start")
+        try:
+            self._loop(step, data)
+        except KeyboardInterrupt:
+            self._stop("interrupted", f"Interrupted during epoch {len(self.history) + 1}.")
+            print(self.history.message)
+        finally:
+            self._emit("on_fit_end")
+            if isinstance(model, nn.Module):
+                model.eval()
+        return self.history
+
+    def _loop(self, step: Callable[[torch.Tensor, torch.Tensor], float], data: DataModule) -> None:
+        for epoch in range(1, self.max_epochs + 1):
+            start, total, count = time.perf_counter(), 0.0, 0
+            for number, (X, y) in enumerate(data.train_dataloader(epoch), start=1):
+                loss = step(X.to(self.device), y.to(self.device))
+                if not math.isfinite(loss):
+                    self._stop("diverged", f"The training loss became {loss} at epoch {epoch}, "
+                               f"step {number}; training stopped there. Try a lower learning "
+                               "rate or a smaller initialization scale (sigma).")
+                    warnings.warn(self.history.message, RuntimeWarning, stacklevel=3)
+                    return
+                total, count = total + loss * len(y), count + len(y)
+                self._emit("on_step_end", loss)
+            eval_loss, eval_acc = evaluate(self.model, data.eval_dataloader())
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            record = EpochRecord(epoch, total / count, eval_loss, eval_acc, time.perf_counter() - start)
+            self.history.records.append(record)
+            self._emit("on_epoch_end", record)
+
+    def _stop(self, reason: str, message: str) -> None:
+        self.history.stopped = reason
+        self.history.message = (f"{message} Returning the {len(self.history)} completed epoch(s); "
+                                "the model keeps the parameters of its last step.")

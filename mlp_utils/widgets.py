@@ -9,7 +9,11 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import Image, display
 
-__all__ = ["EXPLORER_NAMES", "RetrainExplorer", "explorer", "training_run"]
+from .experiments import Settings, train
+from .models import ACTIVATIONS, INITIALIZATIONS
+from .plots import draw_history
+
+__all__ = ["RetrainExplorer", "explorer", "training_run"]
 
 
 def _short(value: Any) -> str:
@@ -95,7 +99,7 @@ class RetrainExplorer:
 
 
 # ----------------------------------------------------------------------------------------------
-# The course's retraining explorers: one per notebook that has one, all driven by train_mlp
+# The course's retraining explorers: one per notebook that has one, all driven by training_run
 # ----------------------------------------------------------------------------------------------
 
 def _log_slider(description: str, value: float, low_exp: float, high_exp: float) -> widgets.FloatLogSlider:
@@ -117,8 +121,6 @@ def _dropdown(description: str, options: list[str], value: str) -> widgets.Dropd
 def _controls(name: str) -> dict[str, widgets.ValueWidget]:
     """New sliders and menus for the explorer called ``name`` (only that explorer's are built,
     so a saved notebook's widget state holds no unused controls)."""
-    from .builders import ACTIVATIONS, INITIALIZATIONS
-
     def epochs() -> widgets.IntSlider:
         return _int_slider("epochs", 3, 1, 20)
 
@@ -142,29 +144,23 @@ def _controls(name: str) -> dict[str, widgets.ValueWidget]:
     return presets[name]()
 
 
-EXPLORER_NAMES = ("training", "width", "depth", "learning_rate", "activation", "initialization")
-
-
-def training_run(data, num_hiddens: int = 256, num_layers: int = 1, lr: float = 0.1, epochs: int = 3,
-                 activation: str = "relu", init: str = "normal", sigma: float = 0.01, seed: int = 0):
-    """Train one MLP with these settings and return a figure of its curves and final accuracy."""
-    from .plots import draw_history
-    from .sweep import train_mlp
-
-    model, history = train_mlp(data, hidden_sizes=(num_hiddens,) * num_layers, lr=lr, epochs=epochs,
-                               activation=activation, init=init, sigma=sigma, seed=seed)
+def training_run(data, seed: int | None = None, **settings: Any) -> plt.Figure:
+    """Train one MLP with these :class:`~mlp_utils.experiments.Settings` (defaults for the rest)
+    and return a figure of its curves and final accuracy."""
+    run = train(Settings(**settings), data, seed)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
-    draw_history(history, ax_loss, ax_acc, epochs)
-    verdict = f"final validation accuracy {history.final_val_acc:.4f}"
-    if history.stopped:
-        verdict = f"stopped early ({history.stopped})"
-    fig.suptitle(f"{model.describe()}, lr={lr:.3g}: {verdict}", fontsize=10)
+    draw_history(run.history, ax_loss, ax_acc, run.settings.epochs)
+    verdict = f"final {run.history.split} accuracy {run.acc:.4f}"
+    if run.history.stopped:
+        verdict = f"stopped early ({run.history.stopped})"
+    fig.suptitle(f"{run.model.describe()}, lr={run.settings.lr:.3g}: {verdict}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def explorer(name: str, data, title: str = "", **fixed: Any) -> RetrainExplorer:
-    """The retraining explorer ``name`` (one of :data:`EXPLORER_NAMES`) over ``data``.
+    """The retraining explorer ``name`` ("training", "width", "depth", "learning_rate",
+    "activation" or "initialization") over ``data``.
 
     ``fixed`` sets settings that have no control (e.g. ``num_hiddens=64`` for the learning-rate
     explorer). Call ``.show()`` to display it and draw its default result once.

@@ -12,32 +12,25 @@ test it against autograd and put the pieces together:
 :class:`ManualMLP` chains them: :meth:`~ManualMLP.forward_with_cache` keeps the input of every
 linear layer, :meth:`~ManualMLP.backward` walks back from the loss to the first layer with the
 chain rule, and :meth:`~ManualMLP.sgd_step` updates the parameters. No tensor here ever has
-``requires_grad``; everything runs under ``torch.no_grad()``. :func:`fit_manual` trains it on a
-data module for a number of epochs (it cannot use :class:`~mlp_utils.train.Trainer`, which
-calls ``backward()``).
+``requires_grad``; everything runs under ``torch.no_grad()``. :meth:`~ManualMLP.train_step` is
+one step of all three, which is all :class:`~mlp_utils.train.Trainer` needs to train it.
 """
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import torch
-from tqdm.auto import tqdm
 
-from .checks import check_positive_float, check_positive_int
+from .checks import check_choice, check_positive_float, check_positive_int
 from .device import pick_device
-from .notebook import in_notebook
-from .train import EpochRecord
+from .models import ACTIVATIONS
 
 __all__ = [
-    "ACTIVATIONS",
+    "BACKWARDS",
     "ForwardCache",
     "ManualMLP",
-    "activation_backward",
-    "activation_forward",
-    "fit_manual",
     "linear_backward",
     "linear_forward",
     "log_softmax",
@@ -93,28 +86,13 @@ def tanh_backward(dY: Tensor, Y: Tensor) -> Tensor:
     return dY * (1 - Y * Y)
 
 
-ACTIVATIONS: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]] = {
-    "relu": (torch.relu, relu_backward),
-    "sigmoid": (torch.sigmoid, sigmoid_backward),
-    "tanh": (torch.tanh, tanh_backward),
+BACKWARDS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "relu": relu_backward,
+    "sigmoid": sigmoid_backward,
+    "tanh": tanh_backward,
 }
-"""Each activation's forward function and its backward ``(dY, Y) -> dZ``."""
-
-
-def _check_activation(activation: str) -> str:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    return activation
-
-
-def activation_forward(Z: Tensor, activation: str) -> Tensor:
-    """Apply ``activation`` ("relu", "sigmoid" or "tanh") elementwise."""
-    return ACTIVATIONS[_check_activation(activation)][0](Z)
-
-
-def activation_backward(dY: Tensor, Y: Tensor, activation: str) -> Tensor:
-    """The backward of ``activation`` given its output ``Y`` and ``dY = dL/dY``."""
-    return ACTIVATIONS[_check_activation(activation)][1](dY, Y)
+"""The backward ``(dY, Y) -> dZ`` of each activation written by hand, keyed like
+:data:`mlp_utils.models.ACTIVATIONS` (whose modules give the forward)."""
 
 
 def log_softmax(O: Tensor) -> Tensor:
@@ -190,7 +168,7 @@ class ManualMLP:
     Args:
         layer_sizes: widths from input to output, e.g. ``[784, 256, 10]`` (one hidden layer)
             or ``[784, 256, 128, 10]``; at least two, each >= 1.
-        activation: the hidden layers' activation, "relu", "sigmoid" or "tanh".
+        activation: the hidden layers' activation, a name in :data:`BACKWARDS`.
         sigma: weights are drawn from N(0, sigma^2); biases start at zero.
         seed: seeds the ``torch.Generator`` the weights are drawn from (on the CPU, so the
             initialization is the same on every device).
@@ -204,17 +182,22 @@ class ManualMLP:
     def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", sigma: float = 0.01,
                  seed: int = 0, lr: float = 0.1, device: str | torch.device | None = None,
                  dtype: torch.dtype = torch.float32) -> None:
-        sizes = list(layer_sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"layer_sizes needs at least 2 sizes (inputs and outputs), got {sizes!r}")
-        self.layer_sizes = [check_positive_int("layer_sizes[i]", size) for size in sizes]
-        self.activation = _check_activation(activation)
-        self.sigma = check_positive_float("sigma", sigma)
-        self.lr = check_positive_float("lr", lr)
-        self.seed = int(seed)
-        self.device = pick_device(device)
-        self.dtype = dtype
+        self._check(layer_sizes, activation, sigma, lr)
+        self.layer_sizes, self.activation = list(layer_sizes), activation
+        self.sigma, self.lr, self.seed = sigma, lr, int(seed)
+        self.device, self.dtype = pick_device(device), dtype
+        self._forward, self._backward = ACTIVATIONS[activation](), BACKWARDS[activation]
         self.params = self._init_params()
+
+    @staticmethod
+    def _check(layer_sizes, activation, sigma, lr) -> None:
+        if len(layer_sizes) < 2:
+            raise ValueError(f"layer_sizes needs at least 2 sizes (inputs and outputs), got {layer_sizes!r}")
+        for size in layer_sizes:
+            check_positive_int("layer_sizes[i]", size)
+        check_choice("activation", activation, BACKWARDS)
+        check_positive_float("sigma", sigma)
+        check_positive_float("lr", lr)
 
     def _init_params(self) -> list[Tensor]:
         generator = torch.Generator().manual_seed(self.seed)
@@ -253,7 +236,7 @@ class ManualMLP:
             Z = linear_forward(H, W, b)
             if i == self.num_layers - 1:
                 return Z, ForwardCache(inputs, Z)
-            H = activation_forward(Z, self.activation)
+            H = self._forward(Z)
             inputs.append(H)
         raise AssertionError("unreachable: there is at least one layer")
 
@@ -264,7 +247,7 @@ class ManualMLP:
         for i, (W, b) in enumerate(self.layers()):
             H = linear_forward(H, W, b)
             if i < self.num_layers - 1:
-                H = activation_forward(H, self.activation)
+                H = self._forward(H)
         return H
 
     __call__ = forward
@@ -288,7 +271,7 @@ class ManualMLP:
             dH, dW, db = linear_backward(dZ, H, W, input_grad=i > 0)
             grads[2 * i], grads[2 * i + 1] = dW, db
             if dH is not None:  # H is the output of the activation below: its backward needs only H
-                dZ = activation_backward(dH, H, self.activation)
+                dZ = self._backward(dH, H)
         return grads
 
     @torch.no_grad()
@@ -311,58 +294,15 @@ class ManualMLP:
             p.sub_(g, alpha=self.lr)
 
     def train_step(self, X: Tensor, y: Tensor) -> float:
-        """Forward, backward and one SGD step on a batch; returns the batch's loss."""
+        """Forward, backward and one SGD step on a batch; returns the batch's loss.
+
+        A step whose loss is not finite changes nothing (the trainer then stops).
+        """
         loss, grads = self.loss_and_grads(X, y)
-        self.sgd_step(grads)
+        if math.isfinite(loss.item()):
+            self.sgd_step(grads)
         return loss.item()
-
-    # --- measuring ----------------------------------------------------------------------------
-
-    @torch.no_grad()
-    def evaluate(self, batches: Iterable[tuple[Tensor, Tensor]]) -> tuple[float, float]:
-        """Mean cross-entropy and accuracy over ``batches``."""
-        total_loss, correct, count = 0.0, 0, 0
-        for X, y in batches:
-            y = y.to(self.device)
-            logits = self.forward(X)
-            total_loss += softmax_cross_entropy(logits, y).item() * len(y)
-            correct += int((logits.argmax(dim=1) == y).sum())
-            count += len(y)
-        return total_loss / count, correct / count
 
     def parameter_bytes(self) -> int:
         """Bytes held by the parameters (the gradients of a step take as many again)."""
         return sum(p.numel() * p.element_size() for p in self.params)
-
-
-def fit_manual(model: ManualMLP, data, epochs: int, progress: bool | None = None) -> list[EpochRecord]:
-    """Train ``model`` with its hand-written gradients for ``epochs`` epochs.
-
-    Uses the same batches as :class:`~mlp_utils.train.Trainer` (``data.train_dataloader(epoch)``
-    for epoch 1, 2, ...) and measures the validation loss and accuracy after each epoch.
-    ``progress=None`` shows a tqdm bar only in a notebook. If the loss stops being finite,
-    training stops with a printed message and the records of the completed epochs are returned.
-    """
-    epochs = check_positive_int("epochs", epochs)
-    show = in_notebook() if progress is None else progress
-    steps = len(data.train_dataloader(1))
-    records: list[EpochRecord] = []
-    with tqdm(total=epochs * steps, disable=not show, desc="ManualMLP", unit="step") as bar:
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            total, count = 0.0, 0
-            for X, y in data.train_dataloader(epoch):
-                loss = model.train_step(X, y)
-                if not math.isfinite(loss):
-                    print(f"The training loss became {loss} in epoch {epoch}; stopping.")
-                    return records
-                total += loss * len(y)
-                count += len(y)
-                bar.update(1)
-            val_loss, val_acc = model.evaluate(data.val_dataloader())
-            if model.device.type == "cuda":
-                torch.cuda.synchronize(model.device)
-            records.append(EpochRecord(epoch, total / count, val_loss, val_acc,
-                                       time.perf_counter() - start))
-            bar.set_postfix(loss=f"{total / count:.3f}", val_acc=f"{val_acc:.3f}")
-    return records

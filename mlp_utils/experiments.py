@@ -1,0 +1,304 @@
+"""Training from settings, repeated over seeds, and the one rule for comparing results.
+
+:class:`Settings` is the course's one table of defaults (the reference run: one hidden layer of
+256 ReLU units, weights from N(0, 0.01^2), SGD with learning rate 0.1, batch 256, 10 epochs).
+:func:`train` builds a :class:`~mlp_utils.models.DeepMLP` from settings and fits it with the one
+:class:`~mlp_utils.train.Trainer`; :func:`repeat` does so over several seeds, and :func:`sweep`
+over a grid of settings. Every explorer, sweep, search and the benchmark start here.
+
+Float32 training is chaotic: another CPU, BLAS library or thread count changes the digits of a
+seeded run within a few epochs, so one run is one sample. :func:`compare` decides between two
+groups of runs by the rule stated in :data:`RULE`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from tqdm.auto import tqdm
+
+from .checks import check_choice, check_positive_float, check_positive_int
+from .config import course_seed, in_notebook
+from .data import FashionMNIST
+from .models import ACTIVATIONS, INITIALIZATIONS, DeepMLP
+from .train import Callback, History, LRSchedule, Trainer
+
+__all__ = ["RULE", "Group", "Results", "Run", "Settings", "check", "compare", "repeat", "sweep", "train"]
+
+SCHEDULES = ("constant", "linear")
+
+RULE = ("Two settings differ only when the difference of their mean accuracies over seeds is "
+        "larger than twice its standard error, $2\\sqrt{s_a^2/n_a + s_b^2/n_b}$ (with $s$ the "
+        "standard deviation over the $n$ seeds of each); otherwise they tie.")
+"""The book's one rule for calling a measured difference real (see :func:`compare`)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that defines one training run except the seed, with the course's defaults.
+
+    ``schedule="linear"`` lowers the learning rate after every epoch, to ``lr / epochs`` in the
+    last one; ``"constant"`` keeps it.
+    """
+
+    num_hiddens: int = 256
+    num_layers: int = 1
+    activation: str = "relu"
+    init: str = "normal"
+    sigma: float = 0.01
+    lr: float = 0.1
+    epochs: int = 10
+    batch_size: int = 256
+    schedule: str = "constant"
+
+    def __post_init__(self) -> None:
+        for name in ("num_hiddens", "epochs", "batch_size"):
+            check_positive_int(name, getattr(self, name))
+        if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int) or self.num_layers < 0:
+            raise ValueError(f"num_layers must be an integer >= 0, got {self.num_layers!r}")
+        check_positive_float("lr", self.lr)
+        check_positive_float("sigma", self.sigma)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("init", self.init, INITIALIZATIONS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some settings changed; an unknown name is an error that lists the known ones."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown}; settings are "
+                             f"{[f.name for f in dataclasses.fields(self)]}")
+        return dataclasses.replace(self, **changes)
+
+    def changed(self) -> dict[str, Any]:
+        """The settings that differ from the defaults."""
+        default = Settings()
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) != getattr(default, f.name)}
+
+    def build(self) -> DeepMLP:
+        """A fresh model of these settings (initialized from PyTorch's current random state)."""
+        return DeepMLP((self.num_hiddens,) * self.num_layers, lr=self.lr, activation=self.activation,
+                       init=self.init, sigma=self.sigma)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in (self.changed() or {"defaults": "reference run"}).items())
+
+
+@dataclass
+class Run:
+    """One seed of one setting: the trained model, its history and any extra measurements."""
+
+    settings: Settings
+    seed: int
+    model: DeepMLP
+    history: History
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def acc(self) -> float:
+        """Accuracy on the history's evaluation split after the last epoch (NaN if none ran)."""
+        return self.history.final_acc
+
+
+def train(settings: Settings, data: FashionMNIST, seed: int | None = None,
+          callbacks: Sequence[Callback] = (), progress: bool = False, title: str = "",
+          measure: Callable[[DeepMLP], Mapping[str, float]] | None = None) -> Run:
+    """Train one model of ``settings`` on ``data`` under ``seed`` (default: :func:`course_seed`).
+
+    The seed fixes the initial weights and the order of the batches. ``measure(model)``, if
+    given, adds measurements of the trained model to the run (say, its test accuracy).
+    """
+    seed = course_seed() if seed is None else int(seed)
+    callbacks = list(callbacks)
+    if settings.schedule == "linear":
+        epochs = settings.epochs
+        callbacks.append(LRSchedule(lambda optimizer: torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda finished: (epochs - finished) / epochs)))
+    torch.manual_seed(seed)
+    model = settings.build()
+    history = Trainer(max_epochs=settings.epochs, device=data.device, callbacks=callbacks,
+                      progress=progress, title=title).fit(
+        model, data.view(batch_size=settings.batch_size, seed=seed))
+    return Run(settings, seed, model, history, dict(measure(model)) if measure else {})
+
+
+@dataclass
+class Group:
+    """The runs of one setting over several seeds, summarized by mean and standard deviation."""
+
+    settings: Settings
+    runs: list[Run]
+
+    def values(self, metric: str = "acc") -> list[float]:
+        """``metric`` of every run: ``"acc"``, ``"seconds"`` or a name in the runs' ``extra``."""
+        if metric == "acc":
+            return [run.acc for run in self.runs]
+        if metric == "seconds":
+            return [run.history.total_seconds for run in self.runs]
+        return [run.extra[metric] for run in self.runs]
+
+    def mean(self, metric: str = "acc") -> float:
+        return statistics.fmean(self.values(metric))
+
+    def std(self, metric: str = "acc") -> float:
+        """Sample standard deviation over the seeds (0 for a single run)."""
+        values = self.values(metric)
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+    def summary(self, metric: str = "acc") -> str:
+        """E.g. ``'0.8462 ± 0.0031 (3 seeds)'``: mean ± standard deviation."""
+        return f"{self.mean(metric):.4f} ± {self.std(metric):.4f} ({len(self.runs)} seeds)"
+
+    @property
+    def split(self) -> str:
+        return self.runs[0].history.split
+
+
+def _seeds(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, int):
+        return [course_seed(i) for i in range(check_positive_int("seeds", seeds))]
+    if not seeds:
+        raise ValueError("seeds must be a number of seeds (>= 1) or a non-empty list of seeds")
+    return [int(s) for s in seeds]
+
+
+def repeat(settings: Settings, data: FashionMNIST, seeds: int | Sequence[int] = 3,
+           **train_options: Any) -> Group:
+    """:func:`train` ``settings`` once per seed (``seeds`` seeds from :func:`course_seed`, or a list)."""
+    return Group(settings, [train(settings, data, seed, **train_options) for seed in _seeds(seeds)])
+
+
+@dataclass
+class Verdict:
+    """The outcome of :func:`compare`: ``word`` is "better", "worse" or "tie" (for ``a`` vs ``b``)."""
+
+    word: str
+    difference: float
+    margin: float
+
+    def __str__(self) -> str:
+        return f"{self.word} (difference {self.difference:+.4f}, noise margin {self.margin:.4f})"
+
+
+def compare(a: Group, b: Group, metric: str = "acc") -> Verdict:
+    """Is ``a`` better than, worse than or tied with ``b``, by :data:`RULE`?"""
+    difference = a.mean(metric) - b.mean(metric)
+    margin = 2 * math.sqrt(a.std(metric) ** 2 / len(a.runs) + b.std(metric) ** 2 / len(b.runs))
+    word = "tie" if abs(difference) <= margin else ("better" if difference > 0 else "worse")
+    return Verdict(word, difference, margin)
+
+
+def check(condition: bool, claim: str) -> None:
+    """Assert a sentence of the text from the numbers just measured, and print it with a tick.
+
+    A rerun (another machine, seed or thread count) whose numbers no longer support the claim
+    fails here instead of leaving the prose wrong.
+    """
+    if not condition:
+        raise AssertionError(f"The text says: {claim!r}. This run's numbers do not support it; "
+                             "the text and the measurement disagree.")
+    print(f"✓ {claim}")
+
+
+def _grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    for name, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
+            raise ValueError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
+    return [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+
+
+@dataclass
+class Results:
+    """Groups of runs, one per setting, in the order they ran: the course's one result table."""
+
+    groups: list[Group]
+
+    def best(self, metric: str = "acc") -> Group:
+        """The group with the highest mean ``metric`` (a NaN mean, e.g. a diverged run, ranks last)."""
+        return max(self.groups, key=lambda g: -math.inf if math.isnan(g.mean(metric)) else g.mean(metric))
+
+    def find(self, **settings: Any) -> Group:
+        """The one group whose settings have these values."""
+        found = [g for g in self.groups if all(getattr(g.settings, k) == v for k, v in settings.items())]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} groups match {settings}; give values that pick exactly one")
+        return found[0]
+
+    def varied(self) -> list[str]:
+        """The names of the settings that differ between groups."""
+        names = [f.name for f in dataclasses.fields(Settings)]
+        return [n for n in names if len({getattr(g.settings, n) for g in self.groups}) > 1]
+
+    def table(self, metrics: Sequence[str] = ("acc",)) -> str:
+        """One row per setting: the varied settings, then mean ± std of each metric over seeds."""
+        names = self.varied() or ["settings"]
+        split = self.groups[0].split
+        heads = [f"{split} acc" if m == "acc" else m for m in metrics]
+        rows = []
+        for g in self.groups:
+            cells = [str(getattr(g.settings, n)) if n != "settings" else str(g.settings) for n in names]
+            cells += [f"{g.mean(m):.4f} ± {g.std(m):.4f}" for m in metrics]
+            rows.append(cells)
+        header = names + heads
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+        lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
+        lines.append(f"(mean ± standard deviation over {len(self.groups[0].runs)} seeds)")
+        return "\n".join(lines)
+
+    def plot(self, x: str, metric: str = "acc", group: str | None = None, logx: bool = False,
+             ax: plt.Axes | None = None, title: str = "") -> plt.Figure:
+        """Mean ``metric`` against the setting ``x`` with ± one standard deviation as error bars,
+        one line per value of the setting ``group`` if given."""
+        fig, ax = plt.subplots(figsize=(6, 3.6)) if ax is None else (ax.figure, ax)
+        keys = sorted({getattr(g.settings, group) for g in self.groups}, key=str) if group else [None]
+        for key in keys:
+            chosen = sorted((g for g in self.groups if group is None or getattr(g.settings, group) == key),
+                            key=lambda g: getattr(g.settings, x))
+            ax.errorbar([getattr(g.settings, x) for g in chosen], [g.mean(metric) for g in chosen],
+                        yerr=[g.std(metric) for g in chosen], fmt="o-", markersize=4, capsize=3,
+                        label=f"{group} = {key}" if group else None)
+        if logx:
+            ax.set_xscale("log")
+        ax.set_xlabel(x)
+        ax.set_ylabel(f"{self.groups[0].split} accuracy" if metric == "acc" else metric)
+        ax.grid(alpha=0.3)
+        if group:
+            ax.legend(fontsize=8)
+        if title:
+            ax.set_title(title, fontsize=10)
+        fig.tight_layout()
+        return fig
+
+
+def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data: FashionMNIST,
+          base: Settings = Settings(), seeds: int | Sequence[int] = 3, progress: bool | None = None,
+          **train_options: Any) -> Results:
+    """Train every setting of ``grid`` over ``seeds`` and collect the :class:`Results`.
+
+    ``grid`` is a dict of value lists (every combination is tried) or a list of dicts; each
+    names only what differs from ``base``.
+    """
+    changes = _grid(grid) if isinstance(grid, Mapping) else [dict(g) for g in grid]
+    if not changes:
+        raise ValueError("the sweep has no settings to try")
+    settings_list = [base.replace(**change) for change in changes]
+    seed_list = _seeds(seeds)
+    show = in_notebook() if progress is None else progress
+    groups = []
+    with tqdm(total=len(settings_list) * len(seed_list), desc="sweep", unit="run", disable=not show) as bar:
+        for settings in settings_list:
+            runs = []
+            for seed in seed_list:
+                runs.append(train(settings, data, seed, **train_options))
+                bar.update(1)
+            groups.append(Group(settings, runs))
+    return Results(groups)
