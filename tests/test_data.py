@@ -61,12 +61,28 @@ def test_text_labels(data):
         data.text_labels([10])
 
 
-def test_show_examples_draws_a_labelled_grid(data):
-    fig = data.show_examples(num_rows=2, num_cols=3)
-    titles = [ax.get_title() for ax in fig.axes]
-    assert titles == data.text_labels(data.y_train[:6])
-    with pytest.raises(ValueError, match="split"):
-        data.show_examples(split="training")
+def test_show_images_draws_a_labelled_grid(data):
+    from mlp_utils.plots import show_images
+
+    fig = show_images(data.X_train[:6], 2, 3, titles=data.text_labels(data.y_train[:6]))
+    assert [ax.get_title() for ax in fig.axes] == data.text_labels(data.y_train[:6])
+
+
+def test_val_never_silently_means_test(data):
+    assert data.eval_split == "test" and len(data.X_val) == 0
+    with pytest.raises(ValueError, match="validation_size"):
+        data.val_dataloader()
+    assert torch.equal(next(iter(data.eval_dataloader()))[0], data.X_test[:data.batch_size])
+
+
+def test_a_view_shares_the_tensors_with_another_batch_size_and_seed(data):
+    view = data.view(batch_size=1000, seed=9)
+    assert view.X_train is data.X_train and len(view.train_dataloader(1)) == 60
+    assert data.batch_size == 256 and len(data.train_dataloader(1)) == 235
+    first = next(iter(view.train_dataloader(1)))[1]
+    assert not torch.equal(first[:256], next(iter(data.train_dataloader(1)))[1])
+    with pytest.raises(ValueError, match="batch_size"):
+        data.view(batch_size=0)
 
 
 @pytest.mark.parametrize("kwargs, name", [

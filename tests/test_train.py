@@ -7,38 +7,39 @@ import pytest
 import torch
 
 from mlp_utils import MLP, MLPScratch, Trainer, pick_device
-from mlp_utils.train import History
+from mlp_utils.backprop import ManualMLP
+from mlp_utils.train import Callback, History, LRSchedule, OnEpoch
 
 
 def test_fit_returns_a_history_and_learns(small_data):
     model = MLPScratch(784, 10, 256, lr=0.1)
-    history = Trainer(max_epochs=3, progress=False, plot=False).fit(model, small_data)
+    history = Trainer(max_epochs=3, progress=False).fit(model, small_data)
     assert isinstance(history, History) and len(history) == 3 and history.stopped is None
     assert [r.epoch for r in history.records] == [1, 2, 3]
     assert history.train_loss[-1] < history.train_loss[0] < math.log(10) + 0.01
-    assert history.final_val_acc > 0.5
-    assert all(s > 0 for s in history.seconds)
-    assert "val acc" in history.table()
+    assert history.final_acc > 0.5
+    assert all(s > 0 for s in history.column("seconds"))
+    assert "test acc" in history.table() and history.split == "test"
 
 
 def test_same_loop_fits_the_concise_model(small_data):
-    history = Trainer(max_epochs=2, progress=False, plot=False, seed=0).fit(
+    history = Trainer(max_epochs=2, progress=False, seed=0).fit(
         MLP(num_outputs=10, num_hiddens=64, lr=0.1), small_data)
-    assert history.final_val_acc > 0.5
+    assert history.final_acc > 0.5
 
 
 def test_two_seeded_runs_are_identical_on_cpu(small_data):
     def run():
         torch.manual_seed(3)
         model = MLPScratch(784, 10, 64, lr=0.1)
-        return Trainer(max_epochs=2, device="cpu", progress=False, plot=False, seed=3).fit(model, small_data)
+        return Trainer(max_epochs=2, device="cpu", progress=False, seed=3).fit(model, small_data)
 
     first, second = run(), run()
     assert first.train_loss == second.train_loss
-    assert first.val_acc == second.val_acc
+    assert first.eval_acc == second.eval_acc
     # the concise model's lazy layers are initialized inside fit, under the trainer's seed
-    a = Trainer(max_epochs=1, progress=False, plot=False, seed=5).fit(MLP(10, 32, 0.1), small_data)
-    b = Trainer(max_epochs=1, progress=False, plot=False, seed=5).fit(MLP(10, 32, 0.1), small_data)
+    a = Trainer(max_epochs=1, progress=False, seed=5).fit(MLP(10, 32, 0.1), small_data)
+    b = Trainer(max_epochs=1, progress=False, seed=5).fit(MLP(10, 32, 0.1), small_data)
     assert a.train_loss == b.train_loss
 
 
@@ -59,7 +60,7 @@ def test_bad_device_is_explained():
 def test_nan_stops_at_that_step_and_keeps_history(small_data):
     model = MLPScratch(784, 10, 256, lr=1e10, sigma=1.0)
     with pytest.warns(RuntimeWarning, match=r"at epoch 1, step \d+.*lower learning rate"):
-        history = Trainer(max_epochs=5, progress=False, plot=False).fit(model, small_data)
+        history = Trainer(max_epochs=5, progress=False).fit(model, small_data)
     assert history.stopped == "diverged"
     assert len(history) == 0 and "epoch 1" in history.message
 
@@ -81,7 +82,7 @@ def test_nan_in_a_later_epoch_keeps_the_earlier_epochs(small_data):
     steps_per_epoch = len(small_data.train_dataloader())
     model = PoisonAfter(good_steps=2 * steps_per_epoch + 3)
     with pytest.warns(RuntimeWarning, match="epoch 3, step 4"):
-        history = Trainer(max_epochs=5, progress=False, plot=False).fit(model, small_data)
+        history = Trainer(max_epochs=5, progress=False).fit(model, small_data)
     assert len(history) == 2 and history.stopped == "diverged"
     assert all(math.isfinite(v) for v in history.train_loss)
 
@@ -101,7 +102,7 @@ def test_ctrl_c_returns_what_was_trained(small_data, capsys):
     steps_per_epoch = len(small_data.train_dataloader())
     model = InterruptAfter(steps=steps_per_epoch + 5)
     before = model.W1.detach().clone()
-    history = Trainer(max_epochs=4, progress=False, plot=False).fit(model, small_data)
+    history = Trainer(max_epochs=4, progress=False).fit(model, small_data)
     assert history.stopped == "interrupted" and len(history) == 1
     assert "Interrupted during epoch 2" in capsys.readouterr().out
     assert not torch.equal(before, model.W1.detach())  # the trained weights are kept
@@ -109,7 +110,7 @@ def test_ctrl_c_returns_what_was_trained(small_data, capsys):
 
 def test_fit_rejects_a_model_without_the_classifier_interface(small_data):
     with pytest.raises(TypeError, match="training_step"):
-        Trainer(max_epochs=1, progress=False, plot=False).fit(torch.nn.Linear(784, 10), small_data)
+        Trainer(max_epochs=1, progress=False).fit(torch.nn.Linear(784, 10), small_data)
 
 
 def test_lr_scheduler_steps_once_per_epoch_and_on_epoch_sees_each_record(small_data):
@@ -119,10 +120,10 @@ def test_lr_scheduler_steps_once_per_epoch_and_on_epoch_sees_each_record(small_d
     def factory(optimizer):
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda finished: 0.5 ** finished)
 
-    trainer = Trainer(max_epochs=3, progress=False, plot=False, lr_scheduler=factory)
-
     def on_epoch(record):
         epochs_seen.append(record.epoch)
+
+    trainer = Trainer(max_epochs=3, progress=False, callbacks=[LRSchedule(factory), OnEpoch(on_epoch)])
 
     original_configure = model.configure_optimizers
 
@@ -132,7 +133,7 @@ def test_lr_scheduler_steps_once_per_epoch_and_on_epoch_sees_each_record(small_d
         return optimizer
 
     model.configure_optimizers = configure
-    history = trainer.fit(model, small_data, on_epoch=on_epoch)
+    history = trainer.fit(model, small_data)
     assert epochs_seen == [1, 2, 3] and len(history) == 3
     assert optimizers[0].param_groups[0]["lr"] == pytest.approx(0.4 * 0.5 ** 3)
 
@@ -146,5 +147,69 @@ def test_an_exception_from_on_epoch_stops_training(small_data):
             raise Stop
 
     with pytest.raises(Stop):
-        Trainer(max_epochs=5, progress=False, plot=False).fit(
-            MLPScratch(784, 10, 32, lr=0.1), small_data, on_epoch=stop_after_two)
+        Trainer(max_epochs=5, progress=False, callbacks=[OnEpoch(stop_after_two)]).fit(
+            MLPScratch(784, 10, 32, lr=0.1), small_data)
+
+
+def test_the_same_loop_trains_the_hand_written_model(small_data):
+    """ManualMLP has no autograd: the trainer calls its train_step and keeps it on its device."""
+    manual = ManualMLP([784, 64, 10], seed=0, lr=0.1, device="cpu")
+    history = Trainer(max_epochs=2, progress=False).fit(manual, small_data)
+    assert len(history) == 2 and history.stopped is None
+    assert history.train_loss[1] < history.train_loss[0] and history.final_acc > 0.25
+    # the same initial weights and batches through autograd give the same curve (float32 rounding)
+    twin = MLPScratch(784, 10, 64, lr=0.1)
+    with torch.no_grad():
+        for p, q in zip(twin.parameters(), ManualMLP([784, 64, 10], seed=0, lr=0.1, device="cpu").params):
+            p.copy_(q)
+    reference = Trainer(max_epochs=2, progress=False).fit(twin, small_data)
+    assert history.train_loss == pytest.approx(reference.train_loss, rel=1e-4)
+
+
+def test_a_hand_written_model_that_diverges_stops_like_any_other(small_data):
+    manual = ManualMLP([784, 64, 10], sigma=1.0, lr=1e10, device="cpu")
+    with pytest.warns(RuntimeWarning, match="epoch 1, step"):
+        history = Trainer(max_epochs=3, progress=False).fit(manual, small_data)
+    assert history.stopped == "diverged" and len(history) == 0
+    assert all(torch.isfinite(p).all() for p in manual.params)  # the broken step was not applied
+
+
+def test_callback_hooks_run_in_order_and_fit_end_runs_even_after_an_exception(small_data):
+    calls = []
+
+    class Recorder(Callback):
+        def on_fit_start(self, trainer):
+            calls.append(("start", trainer.steps_per_epoch, trainer.optimizer is not None))
+
+        def on_step_end(self, trainer, loss):
+            calls.append("step")
+
+        def on_epoch_end(self, trainer, record):
+            calls.append(("epoch", record.epoch))
+            if record.epoch == 2:
+                raise ValueError("stop here")
+
+        def on_fit_end(self, trainer):
+            calls.append("end")
+
+    steps = len(small_data.train_dataloader())
+    with pytest.raises(ValueError, match="stop here"):
+        Trainer(max_epochs=4, progress=False, callbacks=[Recorder()]).fit(MLPScratch(784, 10, 32, lr=0.1), small_data)
+    assert calls[0] == ("start", steps, True) and calls[-1] == "end"
+    assert calls.count("step") == 2 * steps and [c for c in calls if isinstance(c, tuple)][1:] == [("epoch", 1), ("epoch", 2)]
+
+
+def test_callbacks_must_be_callback_objects_and_schedules_need_an_optimizer(small_data):
+    with pytest.raises(TypeError, match="OnEpoch"):
+        Trainer(max_epochs=1, callbacks=[print])
+    schedule = LRSchedule(lambda optimizer: torch.optim.lr_scheduler.StepLR(optimizer, 1))
+    with pytest.raises(TypeError, match="configure_optimizers"):
+        Trainer(max_epochs=1, progress=False, callbacks=[schedule]).fit(ManualMLP([784, 8, 10], device="cpu"), small_data)
+
+
+def test_the_history_names_the_split_it_measured():
+    from mlp_utils import FashionMNIST
+
+    data = FashionMNIST(batch_size=512, device="cpu", validation_size=1000, num_train=2048)
+    history = Trainer(max_epochs=1, progress=False).fit(MLPScratch(784, 10, 16, lr=0.1), data)
+    assert history.split == "val" and "val acc" in history.table()

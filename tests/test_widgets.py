@@ -4,7 +4,9 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pytest
 
-from mlp_utils.widgets import EXPLORER_NAMES, RetrainExplorer, explorer
+from mlp_utils.widgets import RetrainExplorer, explorer
+
+EXPLORER_NAMES = ("training", "width", "depth", "learning_rate", "activation", "initialization")
 
 # A non-default value for every control any explorer has.
 NEW_VALUES = {

@@ -1,4 +1,4 @@
-"""Hand-written backpropagation (mlp_utils.scratch) checked against PyTorch's autograd.
+"""Hand-written backpropagation (mlp_utils.backprop) checked against PyTorch's autograd.
 
 Autograd is the reference throughout, as in micrograd's tests: every local backward, the whole
 network's gradients for several depths and activations on real Fashion-MNIST batches, a
@@ -13,9 +13,8 @@ import torch
 from torch.nn import functional as F
 
 from mlp_utils import MLPScratch, Trainer
-from mlp_utils.scratch import (
+from mlp_utils.backprop import (
     ManualMLP,
-    fit_manual,
     linear_backward,
     log_softmax,
     mse_backward,
@@ -232,10 +231,10 @@ def test_sgd_step_checks_the_number_of_gradients():
 
 def test_training_reduces_the_loss(small_data):
     model = ManualMLP([784, 128, 10], lr=0.1, seed=0)
-    records = fit_manual(model, small_data, epochs=12, progress=False)  # 12 x 16 = 192 steps
+    records = Trainer(max_epochs=12, progress=False).fit(model, small_data).records  # 192 steps
     assert [r.epoch for r in records] == list(range(1, 13))
     assert records[-1].train_loss < 0.6 * records[0].train_loss
-    assert records[-1].val_acc > 0.7
+    assert records[-1].eval_acc > 0.7
 
 
 def test_training_matches_an_autograd_twin_step_for_step(small_data):
@@ -257,16 +256,3 @@ def test_training_matches_an_autograd_twin_step_for_step(small_data):
     for p, q in zip(twin.parameters(), manual.params):
         torch.testing.assert_close(q, p.detach(), rtol=1e-4, atol=1e-6)
     assert all(not torch.allclose(p, q) for p, q in zip(manual.params, initial))  # they moved
-
-
-def test_fit_manual_sees_the_trainers_batches(small_data):
-    manual = ManualMLP([784, 256, 10], lr=0.1, seed=0)
-    twin = MLPScratch(num_inputs=784, num_outputs=10, num_hiddens=256, lr=0.1)
-    with torch.no_grad():
-        for p, q in zip(twin.parameters(), manual.params):
-            p.copy_(q)
-    manual_records = fit_manual(manual, small_data, epochs=2, progress=False)
-    history = Trainer(max_epochs=2, device="cpu", progress=False, plot=False).fit(twin, small_data)
-    for mine, theirs in zip(manual_records, history.records):
-        assert math.isclose(mine.train_loss, theirs.train_loss, rel_tol=1e-4)
-        assert abs(mine.val_acc - theirs.val_acc) < 2e-3
