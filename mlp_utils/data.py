@@ -22,16 +22,8 @@ import torch
 from .checks import check_positive_int
 from .device import pick_device
 
-__all__ = [
-    "CLASS_NAMES",
-    "DEBIAN_DIR",
-    "ENV_VAR",
-    "FashionMNIST",
-    "FashionMNISTError",
-    "TensorBatches",
-    "load_raw_split",
-    "locate_raw_files",
-]
+__all__ = ["CLASS_NAMES", "RAW_FILES", "FashionMNIST", "FashionMNISTError", "TensorBatches", "locate_raw_files",
+           "read_verified"]
 
 CLASS_NAMES: tuple[str, ...] = (
     "t-shirt", "trouser", "pullover", "dress", "coat",

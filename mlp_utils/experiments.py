@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import statistics
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -29,7 +28,7 @@ from .data import FashionMNIST
 from .models import ACTIVATIONS, INITIALIZATIONS, DeepMLP
 from .train import Callback, History, LRSchedule, Trainer
 
-__all__ = ["RULE", "Group", "Results", "Run", "Settings", "check", "compare", "repeat", "sweep", "train"]
+__all__ = ["RULE", "Settings", "check", "compare", "repeat", "sweep", "train"]
 
 SCHEDULES = ("constant", "linear")
 
@@ -146,12 +145,16 @@ class Group:
         return [run.extra[metric] for run in self.runs]
 
     def mean(self, metric: str = "acc") -> float:
-        return statistics.fmean(self.values(metric))
+        """Mean over the seeds (NaN if any run has none, e.g. one that diverged at once)."""
+        values = self.values(metric)
+        return sum(values) / len(values)
 
     def std(self, metric: str = "acc") -> float:
         """Sample standard deviation over the seeds (0 for a single run)."""
-        values = self.values(metric)
-        return statistics.stdev(values) if len(values) > 1 else 0.0
+        values, mean = self.values(metric), self.mean(metric)
+        if len(values) < 2:
+            return 0.0
+        return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
     def summary(self, metric: str = "acc") -> str:
         """E.g. ``'0.8462 ± 0.0031 (3 seeds)'``: mean ± standard deviation."""

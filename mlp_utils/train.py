@@ -26,8 +26,8 @@ from .checks import check_positive_int
 from .config import in_notebook
 from .device import pick_device
 
-__all__ = ["Callback", "EpochRecord", "History", "LRSchedule", "OnEpoch", "ProgressBar", "Trainer",
-           "confusion_matrix", "evaluate"]
+__all__ = ["Callback", "EpochRecord", "History", "LRSchedule", "OnEpoch", "Trainer", "confusion_matrix",
+           "evaluate"]
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 

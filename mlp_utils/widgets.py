@@ -13,7 +13,7 @@ from .experiments import Settings, train
 from .models import ACTIVATIONS, INITIALIZATIONS
 from .plots import draw_history
 
-__all__ = ["RetrainExplorer", "explorer", "training_run"]
+__all__ = ["explorer"]
 
 
 def _short(value: Any) -> str:
