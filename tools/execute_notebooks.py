@@ -17,6 +17,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from stamp_notebooks import repository, stamp
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,6 +30,7 @@ def execute(path: Path, timeout: int) -> float:
                             store_widget_state=True, record_timing=False)
     start = time.perf_counter()
     client.execute()
+    stamp(notebook, path.relative_to(ROOT).as_posix(), *repository())  # kernel name, badge, GPU request
     nbformat.write(notebook, path)
     return time.perf_counter() - start
 

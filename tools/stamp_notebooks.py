@@ -1,0 +1,92 @@
+"""Stamp every notebook with what must agree across the course, from one place (_config.yml).
+
+    python tools/stamp_notebooks.py           # rewrite what differs
+    python tools/stamp_notebooks.py --check   # only report; exit 1 if a notebook disagrees
+
+What is stamped into each ``chapters/*.ipynb``:
+
+* the *Open in Colab* badge (an absolute image URL, so a copy saved to Drive still shows it)
+  pointing at this notebook in the repository named by ``repository.url`` and ``branch``;
+* the first code cell, which installs ``mlp_utils`` from that repository on Colab only
+  (installing it never replaces Colab's torch or ipywidgets: its requirements are loose);
+* the metadata: the kernel name JupyterLab itself writes, and Colab's request for a GPU.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE = re.compile(r"\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)")
+INSTALL = '''# On Colab, install the course's helper package first (locally, `make` has installed it).
+import sys
+if "google.colab" in sys.modules:
+    %pip install -q "mlp_utils @ git+{url}"'''
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+COLAB = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+
+
+def repository() -> tuple[str, str]:
+    """The repository URL and branch from _config.yml, checked for shape."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url, branch = config["repository"]["url"].rstrip("/"), config["repository"].get("branch", "main")
+    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
+        raise SystemExit(f"_config.yml: repository.url must look like https://github.com/OWNER/REPO, got {url!r}")
+    return url, branch
+
+
+def stamp(notebook: nbformat.NotebookNode, relative: str, url: str, branch: str) -> list[str]:
+    """Bring ``notebook`` (at ``relative`` in the repository) in line, in memory; return what changed."""
+    changes = []
+    badge = (f"[![Open in Colab]({BADGE_IMAGE})](https://colab.research.google.com/"
+             f"{url.removeprefix('https://')}/blob/{branch}/{relative})")
+    first_md = next(c for c in notebook.cells if c.cell_type == "markdown")
+    if not BADGE.search(first_md.source):
+        raise SystemExit(f"{relative}: its first markdown cell has no 'Open in Colab' badge to stamp")
+    new_md = BADGE.sub(lambda _: badge, first_md.source, count=1)
+    if new_md != first_md.source:
+        first_md.source, changes = new_md, changes + ["badge"]
+    first_code = next(c for c in notebook.cells if c.cell_type == "code")
+    if "google.colab" not in first_code.source:
+        raise SystemExit(f"{relative}: its first code cell is not the Colab install cell")
+    if first_code.source != INSTALL.format(url=url):
+        first_code.source, changes = INSTALL.format(url=url), changes + ["install cell"]
+    metadata = notebook.metadata
+    if metadata.get("kernelspec") != KERNELSPEC:
+        metadata["kernelspec"], changes = dict(KERNELSPEC), changes + ["kernelspec"]
+    for key, value in COLAB.items():
+        if metadata.get(key) != value:
+            metadata[key], changes = value, changes + [key]
+    return changes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report disagreements, change nothing")
+    args = parser.parse_args(argv)
+    url, branch = repository()
+    wrong = []
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        changes = stamp(notebook, path.relative_to(ROOT).as_posix(), url, branch)
+        if changes:
+            wrong.append(f"{path.relative_to(ROOT)}: {', '.join(changes)}")
+            if not args.check:
+                nbformat.write(notebook, path)
+    verb = "disagrees with _config.yml" if args.check else "stamped"
+    for line in wrong:
+        print(f"{verb}: {line}")
+    if args.check and wrong:
+        print("Run `python tools/stamp_notebooks.py` to stamp them.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
