@@ -15,7 +15,7 @@ TEST_SEED    ?= 1
 TEST_THREADS ?= 1
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg
 
-.PHONY: book test unit notebooks browser setup data assets browser-deps execute bench clean
+.PHONY: book test unit notebooks browser setup data assets browser-deps execute bench lab clean
 
 book: setup assets
 	$(VENV)/bin/jupyter-book build . -W --keep-going
@@ -46,12 +46,21 @@ bench: setup data
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml tools/jupyter/overrides.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
+	# JupyterLab in this venv: widget state saved with the notebook, no news pop-up
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp tools/jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
+
+# JupyterLab on the notebooks: trusted (their saved widgets and outputs render on first open);
+# --allow-root because Jupyter refuses to start as root without it (containers, CI machines).
+lab: setup data
+	$(VENV)/bin/jupyter trust chapters/*.ipynb
+	$(VENV)/bin/jupyter lab $$( [ "$$(id -u)" -eq 0 ] && echo --allow-root ) chapters
 
 data: setup
 	bash tools/ensure_data.sh $(PY)
