@@ -10,6 +10,10 @@ identical script fixes that without touching the packages themselves.
 2. Add ``mathjax2-shim.js`` (in ``static/`` beside this file): the ipywidgets HTML manager
 typesets widget labels with MathJax 2's ``MathJax.Hub.Queue``, which MathJax 3 lacks, so every
 saved widget logged a TypeError. The shim maps that call onto MathJax 3.
+
+3. Serve the *Open in Colab* badge from the book itself. The notebooks link Colab's badge image by
+its absolute URL (so a copy saved to Drive still shows it); the offline book has no network, so
+each page's copy of that URL points to ``static/colab-badge.svg`` instead.
 """
 from __future__ import annotations
 
@@ -42,6 +46,17 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str,
     context["script_files"] = unique
 
 
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+
+
+def serve_badge_locally(app: Sphinx, pagename: str, templatename: str,
+                        context: dict, doctree: Any) -> None:
+    """Point the page's Colab badge image at the book's own copy."""
+    body = context.get("body")
+    if body and COLAB_BADGE in body:
+        context["body"] = body.replace(COLAB_BADGE, context["pathto"]("_static/colab-badge.svg", 1))
+
+
 def add_static_folder(app: Sphinx) -> None:
     """Serve this extension's ``static/`` files from the book's ``_static``."""
     app.config.html_static_path.append(str(Path(__file__).parent / "static"))
@@ -49,6 +64,7 @@ def add_static_folder(app: Sphinx) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("html-page-context", serve_badge_locally)
     app.connect("builder-inited", add_static_folder)
     # deferred and after MathJax (added at priority 500), so MathJax 3 exists when it runs
     app.add_js_file("mathjax2-shim.js", defer="defer", priority=600)
