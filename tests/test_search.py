@@ -1,7 +1,6 @@
-"""The hyperparameter searches: counts, bests, reproducibility, shared storages, pruning, errors."""
+"""The search space and objective of exercise 5, run through Optuna's own API."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +9,12 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-from mlp_utils import FashionMNIST  # noqa: E402
-from mlp_utils.search import (  # noqa: E402
-    SearchSpace, grid_search, load_result, make_objective, make_pruner, make_storage,
-    optuna_search, random_search, retrain, train_settings,
-)
+from mlp_utils import FashionMNIST, Settings  # noqa: E402
+from mlp_utils.search import SearchSpace, make_objective  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = SearchSpace(lr=(0.05, 0.5), epochs=(1, 2), num_layers=(1, 2), num_hiddens=(16, 32))
+BASE = Settings(init="kaiming", schedule="linear", batch_size=128)
+TINY = SearchSpace(lr=(0.05, 0.5), epochs=(2, 3), num_layers=(1, 2), num_hiddens=(16, 32), base=BASE)
 
 
 @pytest.fixture(scope="module")
@@ -26,132 +23,116 @@ def tiny_data() -> FashionMNIST:
     return FashionMNIST(batch_size=128, device="cpu", validation_size=512, num_train=1024)
 
 
-@pytest.fixture(scope="module")
-def objective(tiny_data):
-    return make_objective(tiny_data, TINY)
-
-
-def test_grid_search_tries_every_combination(objective) -> None:
-    grid = {"lr": [0.1, 0.3], "epochs": [1], "num_layers": [1], "num_hiddens": [16, 32]}
-    result = grid_search(objective, grid, TINY)
-    assert len(result.trials) == 4
-    tried = {(t.params["lr"], t.params["num_hiddens"]) for t in result.trials}
-    assert tried == {(0.1, 16), (0.1, 32), (0.3, 16), (0.3, 32)}
-    assert result.best_value == max(t.value for t in result.trials)
-    assert set(result.best_settings) == {"lr", "epochs", "num_layers", "num_hiddens", "batch_size",
-                                        "schedule", "init"}
-    assert len(result.best_so_far()) == 4 and result.best_so_far()[-1] == result.best_value
-
-
-def test_random_search_is_reproducible(objective) -> None:
-    first = random_search(objective, 3, seed=7, space=TINY)
-    second = random_search(objective, 3, seed=7, space=TINY)
-    assert len(first.trials) == 3
-    assert [t.params for t in first.trials] == [t.params for t in second.trials]
-    assert [t.value for t in first.trials] == [t.value for t in second.trials]
-    assert 0.0 <= first.best_value <= 1.0
-    assert random_search(objective, 3, seed=8, space=TINY).trials[0].params != first.trials[0].params
-
-
-def test_optuna_search_in_memory(objective) -> None:
-    result = optuna_search(objective, 4, seed=0, n_startup_trials=2, space=TINY)
-    assert len(result.trials) == 4
-    assert result.best_trial.state == optuna.trial.TrialState.COMPLETE
-    assert all(t.user_attrs["seconds"] > 0 for t in result.trials)
-    assert "val acc" in result.table()
-
-
 class AlwaysPrune(optuna.pruners.BasePruner):
     def prune(self, study, trial) -> bool:
         return True
 
 
-def test_pruned_trials_are_recorded_as_pruned(tiny_data) -> None:
-    space = SearchSpace(lr=(0.1, 0.1), epochs=(2, 2), num_layers=(1, 1), num_hiddens=(16,))
-    result = optuna_search(make_objective(tiny_data, space), 2, pruner=AlwaysPrune(), space=space)
-    assert result.num_pruned == 2
-    for trial in result.trials:
-        assert trial.state == optuna.trial.TrialState.PRUNED
-        assert trial.user_attrs["stopped"] == "pruned" and trial.user_attrs["epochs_run"] == 1
-        assert list(trial.intermediate_values) == [1]
+def study(sampler=None, pruner=None) -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(direction="maximize", sampler=sampler or optuna.samplers.RandomSampler(seed=0),
+                               pruner=pruner or optuna.pruners.NopPruner())
 
 
-def test_sqlite_url_storage(objective, tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'search.db'}"
-    optuna_search(objective, 1, storage=url, study_name="s", seed=1, space=TINY)
-    optuna_search(objective, 1, storage=url, study_name="s", seed=2, space=TINY)
-    assert len(load_result(url, "s").trials) == 2
+def test_objective_trains_and_reports_every_epoch(tiny_data) -> None:
+    s = study()
+    s.optimize(make_objective(tiny_data, TINY, seed=0), n_trials=2)
+    for trial in s.trials:
+        assert trial.state == optuna.trial.TrialState.COMPLETE
+        steps = trial.intermediate_values
+        assert sorted(steps) == list(range(1, trial.params["epochs"] + 1))
+        assert trial.value == steps[trial.params["epochs"]]  # the score is the last epoch's val acc
+        assert 0.3 < trial.value <= 1.0  # trained: well above chance (0.1) after 2 epochs
+    again = study()
+    again.optimize(make_objective(tiny_data, TINY, seed=0), n_trials=2)
+    assert [t.value for t in again.trials] == [t.value for t in s.trials]  # seeded
 
 
-def test_two_worker_processes_share_one_journal(tmp_path) -> None:
+def test_pruned_trial_stops_after_first_epoch(tiny_data) -> None:
+    s = study(pruner=AlwaysPrune())
+    objective = make_objective(tiny_data, TINY, seed=0)
+    with pytest.raises(optuna.TrialPruned):
+        objective(s.ask())
+    s.optimize(objective, n_trials=1)
+    trial = s.trials[-1]
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert list(trial.intermediate_values) == [1]
+
+
+def test_a_diverged_run_scores_its_broken_model(tiny_data) -> None:
+    wild = SearchSpace(lr=(1e4, 1e4), epochs=(1, 1), num_layers=(2, 2), num_hiddens=(32,), base=BASE)
+    s = study()
+    s.optimize(make_objective(tiny_data, wild, seed=0), n_trials=1)
+    assert s.trials[0].state == optuna.trial.TrialState.COMPLETE
+    assert 0.0 <= s.trials[0].value < 0.5
+
+
+def test_suggestions_stay_inside_the_space() -> None:
+    seen = []
+
+    def record(trial: optuna.Trial) -> float:
+        settings = Settings(**TINY.suggest(trial))  # every suggestion is a valid Settings
+        seen.append(settings)
+        return 0.0
+
+    study(sampler=optuna.samplers.TPESampler(seed=1, n_startup_trials=5)).optimize(record, n_trials=30)
+    for s in seen:
+        assert 0.05 <= s.lr <= 0.5 and 2 <= s.epochs <= 3 and 1 <= s.num_layers <= 2
+        assert s.num_hiddens in (16, 32)
+        assert (s.init, s.schedule, s.batch_size) == ("kaiming", "linear", 128)  # from base
+    assert len({s.num_hiddens for s in seen}) == 2 and len({s.num_layers for s in seen}) == 2
+
+
+def test_grid_sampler_walks_the_grid_through_suggest() -> None:
+    grid = {"lr": [0.1, 0.3], "epochs": [2], "num_layers": [1], "num_hiddens": [16, 32]}
+    s = study(sampler=optuna.samplers.GridSampler(grid, seed=0))
+    s.optimize(lambda trial: Settings(**TINY.suggest(trial)).lr, n_trials=4)
+    assert {(t.params["lr"], t.params["num_hiddens"]) for t in s.trials} == {(0.1, 16), (0.1, 32), (0.3, 16), (0.3, 32)}
+    assert s.best_params["lr"] == 0.3 and BASE.replace(**s.best_params).lr == 0.3
+
+
+def test_space_json_round_trip() -> None:
+    assert SearchSpace.from_json(TINY.to_json()) == TINY
+
+
+def test_workers_fill_one_journal_study(tmp_path) -> None:
     journal = tmp_path / "journal.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    common = [sys.executable, "-m", "mlp_utils.search", "--storage", str(journal), "--study", "shared",
-              "--trials", "2", "--validation-size", "256", "--num-train", "512", "--epochs", "1", "1",
-              "--layers", "1", "1", "--hiddens", "16", "--pruner", "none"]
-    workers = [subprocess.Popen(common + ["--worker", name, "--seed", str(seed)], env=env,
+    one_epoch = SearchSpace(lr=(0.05, 0.5), epochs=(1, 1), num_layers=(1, 1), num_hiddens=(16,), base=BASE)
+    command = [sys.executable, "-m", "mlp_utils.search", "--storage", str(journal), "--study", "shared",
+               "--trials", "2", "--space", one_epoch.to_json(), "--validation-size", "256", "--num-train", "512"]
+    workers = [subprocess.Popen(command + ["--worker", name, "--seed", str(seed)], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for seed, name in enumerate(["a", "b"])]
+               for seed, name in enumerate(["A", "B"])]
     for worker in workers:
-        out, err = worker.communicate(timeout=120)
+        out, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err
         assert "ran 2 trial(s)" in out
-    result = load_result(journal, "shared")
-    assert len(result.trials) == 4
-    assert sorted(t.user_attrs["worker"] for t in result.trials) == ["a", "a", "b", "b"]
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    trials = optuna.load_study(study_name="shared", storage=storage).trials
+    assert len(trials) == 4
+    assert sorted(t.user_attrs["worker"] for t in trials) == ["A", "A", "B", "B"]
+    assert all(t.state == optuna.trial.TrialState.COMPLETE and t.params["num_hiddens"] == 16 for t in trials)
 
 
-def test_train_settings_reports_each_epoch(tiny_data) -> None:
-    seen = []
-    settings = {"lr": 0.1, "epochs": 2, "num_layers": 1, "num_hiddens": 16, "batch_size": 64}
-    model, history = train_settings(tiny_data, settings, on_epoch=lambda e, acc: seen.append(e))
-    assert seen == [1, 2] and [r.epoch for r in history.records] == [1, 2]
-    assert model.hidden_sizes == (16,)
+def _no_val() -> FashionMNIST:
+    return FashionMNIST(batch_size=128, device="cpu", num_train=256)
 
 
-def test_diverged_trials_still_score(tiny_data) -> None:
-    space = SearchSpace(lr=(1e4, 1e4), epochs=(2, 2), num_layers=(2, 2), num_hiddens=(32,))
-    result = random_search(make_objective(tiny_data, space), 1, space=space)
-    trial = result.trials[0]
-    assert trial.user_attrs["stopped"] == "diverged" and 0.0 <= trial.value <= 1.0
-
-
-@pytest.mark.parametrize("call", [
-    lambda obj: random_search(obj, 0, space=TINY),
-    lambda obj: optuna_search(obj, 0, space=TINY),
-    lambda obj: optuna_search(obj, 2, storage="journal.log", study_name=None, space=TINY),
-    lambda obj: grid_search(obj, {"lr": [0.1], "epochs": [1]}, TINY),
-    lambda obj: grid_search(obj, {"lr": [5.0], "epochs": [1], "num_layers": [1], "num_hiddens": [16]}, TINY),
-    lambda obj: grid_search(obj, {"lr": [], "epochs": [1], "num_layers": [1], "num_hiddens": [16]}, TINY),
-    lambda obj: make_pruner("sometimes"),
-    lambda obj: make_storage(""),
-    lambda obj: make_storage(42),
-    lambda obj: SearchSpace(lr=(0.5, 0.1)),
-    lambda obj: SearchSpace(epochs=(0, 3)),
-    lambda obj: SearchSpace(num_hiddens=()),
+@pytest.mark.parametrize("make, match", [
+    (lambda: SearchSpace(lr=(0.0, 1.0)), r"lr must be .*0 < low <= high"),
+    (lambda: SearchSpace(lr=(1.0, 0.1)), r"lr must be"),
+    (lambda: SearchSpace(lr=(0.1,)), r"lr must be a pair"),
+    (lambda: SearchSpace(epochs=(0, 3)), r"epochs must be a pair of integers .*1 <= low <= high"),
+    (lambda: SearchSpace(epochs=(5, 2)), r"epochs must be"),
+    (lambda: SearchSpace(num_layers=(1.5, 2)), r"num_layers must be a pair of integers"),
+    (lambda: SearchSpace(num_hiddens=()), r"num_hiddens must list one or more widths"),
+    (lambda: SearchSpace(num_hiddens=(64, 0)), r"num_hiddens must list"),
+    (lambda: SearchSpace(base={"lr": 0.1}), r"base must be a mlp_utils.Settings"),
+    (lambda: make_objective(_no_val(), TINY), r"data must be a FashionMNIST with a validation split.*validation_size="),
+    (lambda: make_objective(None, TINY), r"data must be a FashionMNIST"),
+    (lambda: make_objective(FashionMNIST(validation_size=256, num_train=256), {"lr": (0.1, 1)}), r"space must be a SearchSpace"),
+    (lambda: make_objective(FashionMNIST(validation_size=256, num_train=256), TINY, seed="0"), r"seed must be an integer"),
 ])
-def test_bad_arguments_raise_value_error(objective, call) -> None:
-    with pytest.raises(ValueError):
-        call(objective)
-
-
-def test_objective_needs_a_validation_split(small_data) -> None:
-    with pytest.raises(ValueError, match="validation"):
-        make_objective(small_data)
-
-
-def test_storage_kinds(tmp_path) -> None:
-    assert make_storage(None) is None
-    assert isinstance(make_storage(tmp_path / "j.log"), optuna.storages.JournalStorage)
-    assert isinstance(make_storage(f"sqlite:///{tmp_path / 'x.db'}"), optuna.storages.RDBStorage)
-
-
-def test_worker_rejects_bad_trial_count() -> None:
-    from mlp_utils.search import main
-
-    with pytest.raises(SystemExit):
-        main(["--storage", "x.log", "--study", "s", "--trials", "0"])
-
-
-def test_retrain_signature_is_documented() -> None:
-    assert "test set once" in retrain.__doc__
+def test_argument_errors_name_the_argument_and_the_fix(make, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        make()
