@@ -3,7 +3,7 @@
 * :func:`time_train_step` times a whole training step; :func:`measure_matmul` times one matrix
   product and turns its median into GFLOP/s and GB/s with :func:`matmul_flops`,
   :func:`matmul_bytes`, :func:`gflop_per_s` and :func:`gb_per_s`.
-* :func:`compare` turns the times of two things, measured in the same rounds, into a ratio with
+* :func:`time_ratio` turns the times of two things, measured in the same rounds, into a ratio with
   its spread over the rounds, and says "faster", "slower" or "a tie".
 * :func:`stream_bandwidth` measures the memory bandwidth with a large copy;
   :func:`describe_memory` adds what the device reports about its memory bus.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import platform
 import statistics
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -36,34 +37,37 @@ finally:
     _cpp_log.setLevel(_cpp_level)
 
 __all__ = [
-    "MatmulResult", "MemoryInfo", "Ratio", "compare", "describe_memory", "gb_per_s",
-    "gflop_per_s", "matmul_bytes", "matmul_flops", "measure_matmul", "stream_bandwidth",
+    "MatmulResult", "MemoryInfo", "Ratio", "describe_memory", "gb_per_s", "gflop_per_s",
+    "matmul_bytes", "matmul_flops", "measure_matmul", "stream_bandwidth", "time_ratio",
     "time_train_step",
 ]
 
-NOT_AVAILABLE = "not available here"
 
-
-def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None,
-             label: str) -> benchmark.Measurement:
+def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None, label: str,
+             cpu_time: bool = False) -> benchmark.Measurement:
     """``Timer.blocked_autorange`` on ``fn()`` with this process's thread count by default
-    (``Timer`` alone would use one thread)."""
-    if not callable(fn):
-        raise ValueError(f"the function to time must be callable, got {type(fn).__name__}")
+    (``Timer`` alone would use one thread). ``cpu_time=True`` reads the calling thread's CPU time
+    (``time.thread_time``) instead of the wall clock: what the work itself used, not the time
+    other programs held the core. It sees no other thread, so it needs ``num_threads=1``."""
     min_run_time = check_positive_float("min_run_time", min_run_time)
     threads = check_positive_int(
         "num_threads", torch.get_num_threads() if num_threads is None else num_threads)
-    timer = benchmark.Timer("fn()", globals={"fn": fn}, num_threads=threads, label=label)
+    if cpu_time and threads != 1:
+        raise ValueError(f"cpu_time=True counts only the calling thread's time; pass "
+                         f"num_threads=1 with it (got num_threads={threads})")
+    options = {"timer": time.thread_time} if cpu_time else {}
+    timer = benchmark.Timer("fn()", globals={"fn": fn}, num_threads=threads, label=label, **options)
     return timer.blocked_autorange(min_run_time=min_run_time)
 
 
 def time_train_step(step: Callable[[], Any], *, warmup: int = 3, min_run_time: float = 0.3,
-                    num_threads: int | None = None, label: str = "") -> benchmark.Measurement:
+                    num_threads: int | None = None, cpu_time: bool = False) -> benchmark.Measurement:
     """Seconds per call of ``step()``, a whole training step (forward, loss, backward, update).
 
     ``step`` runs ``warmup`` times untimed first, so lazy layers, optimizer state and allocator
     caches exist. The result is a ``torch.utils.benchmark.Measurement``: ``.median`` and
     ``.iqr`` in seconds. The parameters keep changing while it is timed, as in real training.
+    ``cpu_time=True`` (CPU only, with ``num_threads=1``) measures CPU time instead of wall time.
     """
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f"warmup must be an integer >= 0 (untimed steps first), got {warmup!r}")
@@ -71,11 +75,11 @@ def time_train_step(step: Callable[[], Any], *, warmup: int = 3, min_run_time: f
         raise ValueError(f"step must be a function of no arguments, got {type(step).__name__}")
     for _ in range(warmup):
         step()
-    return _measure(step, min_run_time, num_threads, label)
+    return _measure(step, min_run_time, num_threads, "training step", cpu_time)
 
 
 class Ratio(NamedTuple):
-    """``time of x / time of y`` measured in several rounds (see :func:`compare`)."""
+    """``time of x / time of y`` measured in several rounds (see :func:`time_ratio`)."""
 
     median: float
     low: float
@@ -84,7 +88,7 @@ class Ratio(NamedTuple):
 
     @property
     def verdict(self) -> str:
-        """"faster" if x took less time in every round, "slower" if more, else "a tie"."""
+        """x is "faster" if it took less time in every round, "slower" if more, else "a tie"."""
         if self.high < 1:
             return "faster"
         if self.low > 1:
@@ -96,7 +100,7 @@ class Ratio(NamedTuple):
                 f"rounds): {self.verdict}")
 
 
-def compare(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> Ratio:
+def time_ratio(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> Ratio:
     """The ratio ``x / y`` of two times measured side by side in each round, with its spread.
 
     Round ``i`` gives the ratio ``x_seconds[i] / y_seconds[i]``. The verdict calls x faster or
@@ -110,9 +114,7 @@ def compare(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> Ratio:
     return Ratio(statistics.median(ratios), min(ratios), max(ratios), len(ratios))
 
 
-# ----------------------------------------------------------------------------------------------
-# Matrix products
-# ----------------------------------------------------------------------------------------------
+# Matrix products: the arithmetic, and timing one product
 
 def _mnk(n: int, m: int | None, k: int | None) -> tuple[int, int, int]:
     n = check_positive_int("n", n)
@@ -161,11 +163,12 @@ class MatmulResult:
 def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
                    device: str | torch.device | None = None, dtype: torch.dtype = torch.float32,
                    min_run_time: float = 0.2, num_threads: int | None = None,
-                   seed: int = 0) -> MatmulResult:
+                   cpu_time: bool = False, seed: int = 0) -> MatmulResult:
     """Time ``torch.matmul(A, B, out=C)`` for random ``A`` (n x k) and ``B`` (k x m).
 
     ``m`` and ``k`` default to ``n`` (a square product). ``C`` is allocated beforehand, so only
-    the product is timed. ``device=None`` uses :func:`~mlp_utils.device.pick_device`'s choice.
+    the product is timed. ``device=None`` uses :func:`~mlp_utils.device.pick_device`'s choice;
+    ``cpu_time`` is as in :func:`time_train_step`.
     """
     n, m, k = _mnk(n, m, k)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -176,16 +179,16 @@ def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
     A = torch.randn(n, k, generator=generator).to(device=chosen, dtype=dtype)
     B = torch.randn(k, m, generator=generator).to(device=chosen, dtype=dtype)
     C = torch.empty(n, m, device=chosen, dtype=dtype)
+    if cpu_time and chosen.type != "cpu":
+        raise ValueError(f"cpu_time=True measures CPU work: use it with device='cpu', not {chosen}")
     timing = _measure(lambda: torch.matmul(A, B, out=C), min_run_time, num_threads,
-                      f"{n}x{k} @ {k}x{m}")
+                      f"{n}x{k} @ {k}x{m}", cpu_time)
     return MatmulResult(n, m, k, timing.median, timing.iqr,
                         gflop_per_s(matmul_flops(n, m, k), timing.median),
                         gb_per_s(matmul_bytes(n, m, k, A.element_size()), timing.median))
 
 
-# ----------------------------------------------------------------------------------------------
-# Memory
-# ----------------------------------------------------------------------------------------------
+# Memory: measured bandwidth, and what the device reports about its bus
 
 def stream_bandwidth(device: str | torch.device | None = None, *, num_bytes: int = 256 * 2**20,
                      min_run_time: float = 0.3, num_threads: int | None = None) -> float:
@@ -213,7 +216,7 @@ class MemoryInfo:
 
     def __str__(self) -> str:
         def shown(value: Any, fmt: str) -> str:
-            return NOT_AVAILABLE if value is None else fmt.format(value)
+            return "not available here" if value is None else fmt.format(value)
 
         return "\n".join([
             f"device:                  {self.device} ({self.name})",
@@ -239,7 +242,6 @@ def describe_memory(device: str | torch.device | None = None, *,
                           None, None, None, measured)
     props = torch.cuda.get_device_properties(chosen)
     width = getattr(props, "memory_bus_width", None) or None
-    clock_khz = getattr(props, "memory_clock_rate", None) or None
-    clock_hz = clock_khz * 1e3 if clock_khz else None
+    clock_hz = (getattr(props, "memory_clock_rate", 0) or 0) * 1e3 or None  # reported in kHz
     theoretical = 2 * clock_hz * width / 8 / 1e9 if width and clock_hz else None
     return MemoryInfo("cuda", props.name, width, clock_hz, theoretical, measured)

@@ -2,6 +2,8 @@
 argument errors."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
@@ -70,6 +72,15 @@ def test_time_train_step_warms_up_then_times_real_steps() -> None:
     assert len(calls) >= 3 + timing.number_per_run * len(timing.times)
 
 
+def test_cpu_time_counts_work_not_sleep() -> None:
+    def step() -> None:
+        time.sleep(0.002)  # waiting uses no CPU time
+
+    wall = time_train_step(step, warmup=0, min_run_time=0.02, num_threads=1)
+    cpu = time_train_step(step, warmup=0, min_run_time=0.02, num_threads=1, cpu_time=True)
+    assert wall.median > 0.0015 and cpu.median < 0.5 * wall.median
+
+
 def test_memory_on_the_cpu_reports_a_measured_bandwidth_only() -> None:
     assert 0.1 < stream_bandwidth("cpu", num_bytes=2**22, min_run_time=0.02) < 10_000
     info = describe_memory("cpu", min_run_time=0.02)
@@ -94,6 +105,7 @@ def test_memory_on_the_cpu_reports_a_measured_bandwidth_only() -> None:
     (lambda: time_train_step(lambda: None, warmup=-1), "warmup must be an integer >= 0"),
     (lambda: time_train_step(42), "step must be a function"),  # type: ignore[arg-type]
     (lambda: time_train_step(lambda: None, num_threads=0), "num_threads must be an integer >= 1"),
+    (lambda: time_train_step(lambda: None, num_threads=2, cpu_time=True), "pass num_threads=1"),
     (lambda: stream_bandwidth("cpu", num_bytes=-1), "num_bytes must be an integer >= 1"),
 ])
 def test_bad_arguments_name_the_argument(call, match) -> None:
