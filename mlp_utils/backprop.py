@@ -28,11 +28,8 @@ from .device import pick_device
 from .models import ACTIVATIONS
 
 __all__ = [
-    "BACKWARDS",
-    "ForwardCache",
     "ManualMLP",
     "linear_backward",
-    "linear_forward",
     "log_softmax",
     "mse_backward",
     "mse_loss",

@@ -22,8 +22,7 @@ import torch
 from .checks import check_positive_int
 from .device import pick_device
 
-__all__ = ["CLASS_NAMES", "RAW_FILES", "FashionMNIST", "FashionMNISTError", "TensorBatches", "locate_raw_files",
-           "read_verified"]
+__all__ = ["CLASS_NAMES", "RAW_FILES", "FashionMNIST", "FashionMNISTError", "locate_raw_files", "read_verified"]
 
 CLASS_NAMES: tuple[str, ...] = (
     "t-shirt", "trouser", "pullover", "dress", "coat",

@@ -36,11 +36,8 @@ try:
 finally:
     _cpp_log.setLevel(_cpp_level)
 
-__all__ = [
-    "MatmulResult", "MemoryInfo", "Ratio", "describe_memory", "gb_per_s", "gflop_per_s",
-    "matmul_bytes", "matmul_flops", "measure_matmul", "stream_bandwidth", "time_ratio",
-    "time_train_step",
-]
+__all__ = ["describe_memory", "matmul_bytes", "matmul_flops", "measure_matmul", "stream_bandwidth",
+           "time_ratio", "time_train_step"]
 
 
 def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None, label: str,
