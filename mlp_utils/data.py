@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .checks import check_positive_int
+from .config import course_seed
 from .device import pick_device
 
 __all__ = ["CLASS_NAMES", "RAW_FILES", "FashionMNIST", "FashionMNISTError", "locate_raw_files", "read_verified"]
@@ -240,7 +241,8 @@ class FashionMNIST:
         batch_size: examples per batch.
         root: a folder to look in first (and to download into, if it comes to that).
         device: where the tensors live; ``None`` picks CUDA, then MPS, then the CPU.
-        seed: seeds the per-epoch shuffle (epoch ``e`` uses ``seed + e``) and the validation split.
+        seed: seeds the per-epoch shuffle (epoch ``e`` uses ``seed + e``), the validation split
+            and the ``num_train`` subset; ``None`` means :func:`~mlp_utils.config.course_seed`.
         validation_size: if > 0, that many training images are held out (chosen at random with
             ``seed``) and served by :meth:`val_dataloader`, so hyperparameters can be chosen
             without touching the test set.
@@ -257,7 +259,7 @@ class FashionMNIST:
     image_shape = (1, 28, 28)
 
     def __init__(self, batch_size: int = 256, root: str | os.PathLike | None = None,
-                 device: str | torch.device | None = None, seed: int = 0,
+                 device: str | torch.device | None = None, seed: int | None = None,
                  validation_size: int = 0, num_train: int | None = None,
                  download: bool = True) -> None:
         self.batch_size = check_positive_int("batch_size", batch_size)
@@ -270,7 +272,7 @@ class FashionMNIST:
                 raise ValueError(
                     f"num_train={num_train} is more than the {60000 - validation_size} training "
                     "images left after the validation split")
-        self.seed = int(seed)
+        self.seed = course_seed() if seed is None else int(seed)
         self.validation_size = validation_size
         self.device = pick_device(device)
         self.paths = locate_raw_files(root, download=download)
