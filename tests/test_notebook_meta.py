@@ -21,7 +21,10 @@ def test_every_notebook_is_stamped_from_the_one_repository_url():
 def test_a_notebook_that_disagrees_is_caught_and_fixed(tmp_path):
     url, branch = stamp_notebooks.repository()
     notebook = nbformat.read(ROOT / "chapters" / "01_data.ipynb", as_version=4)
-    notebook.cells[0].source = notebook.cells[0].source.replace(url.removeprefix("https://"), "github.com/someone/else")
+    owner_repo = url.removeprefix("https://github.com/")
+    assert f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/chapters/01_data.ipynb" \
+        in notebook.cells[0].source
+    notebook.cells[0].source = notebook.cells[0].source.replace(owner_repo, "someone/else")
     notebook.metadata["kernelspec"]["display_name"] = "Python 3"
     del notebook.metadata["accelerator"]
     assert stamp_notebooks.stamp(notebook, "chapters/01_data.ipynb", url, branch) == ["badge", "kernelspec", "accelerator"]

@@ -44,8 +44,9 @@ def repository() -> tuple[str, str]:
 def stamp(notebook: nbformat.NotebookNode, relative: str, url: str, branch: str) -> list[str]:
     """Bring ``notebook`` (at ``relative`` in the repository) in line, in memory; return what changed."""
     changes = []
-    badge = (f"[![Open in Colab]({BADGE_IMAGE})](https://colab.research.google.com/"
-             f"{url.removeprefix('https://')}/blob/{branch}/{relative})")
+    owner_repo = url.removeprefix("https://github.com/")
+    badge = (f"[![Open in Colab]({BADGE_IMAGE})](https://colab.research.google.com/github/"
+             f"{owner_repo}/blob/{branch}/{relative})")
     first_md = next(c for c in notebook.cells if c.cell_type == "markdown")
     if not BADGE.search(first_md.source):
         raise SystemExit(f"{relative}: its first markdown cell has no 'Open in Colab' badge to stamp")
