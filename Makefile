@@ -15,7 +15,7 @@ TEST_SEED    ?= 1
 TEST_THREADS ?= 1
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg
 
-.PHONY: book test unit notebooks browser setup data assets browser-deps execute bench lab clean
+.PHONY: book test unit notebooks without-solutions browser setup data assets browser-deps execute bench lab clean
 
 book: setup assets
 	$(VENV)/bin/jupyter-book build . -W --keep-going
@@ -24,6 +24,7 @@ test: setup data assets browser-deps
 	MLP_COURSE_QUICK=$(QUICK) $(PY) -m pytest -q tests --ignore=tests/browser
 	MLP_COURSE_QUICK=$(QUICK) MLP_COURSE_SEED=$(TEST_SEED) OMP_NUM_THREADS=$(TEST_THREADS) \
 	    $(PY) -m pytest -q $(NBVAL) chapters
+	$(MAKE) --no-print-directory without-solutions
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	$(PY) -m pytest -q tests/browser
 
@@ -33,6 +34,14 @@ unit: setup data
 notebooks: setup data
 	MLP_COURSE_QUICK=$(QUICK) MLP_COURSE_SEED=$(TEST_SEED) OMP_NUM_THREADS=$(TEST_THREADS) \
 	    $(PY) -m pytest -q $(NBVAL) chapters
+
+# Every notebook again with its solution cells removed: a reader who skips every exercise can
+# still run each notebook to the end (the stubs raise NotImplementedError, tagged raises-exception).
+without-solutions: setup data
+	rm -rf _build/without_solutions
+	$(PY) tools/without_solutions.py _build/without_solutions
+	MLP_COURSE_QUICK=$(QUICK) MLP_COURSE_SEED=$(TEST_SEED) OMP_NUM_THREADS=$(TEST_THREADS) \
+	    $(PY) -m pytest -q $(NBVAL) -p no:cacheprovider _build/without_solutions/chapters
 
 browser: setup assets browser-deps book
 	$(PY) -m pytest -q tests/browser

@@ -4,6 +4,7 @@ Data (:class:`FashionMNIST`), models (:class:`MLPScratch`, :class:`MLP`, :class:
 :class:`ManualMLP` with backpropagation by hand), the one :class:`Trainer`, and training from
 :class:`Settings` over several seeds (:mod:`mlp_utils.experiments`).
 """
+from .answers import AnswerError, cmp, todo
 from .backprop import ManualMLP
 from .config import budget, course_seed
 from .data import CLASS_NAMES, FashionMNIST, FashionMNISTError
@@ -13,9 +14,9 @@ from .models import MLP, Classifier, DeepMLP, MLPScratch, count_parameters, relu
 from .train import Callback, History, Trainer, confusion_matrix, evaluate
 
 __all__ = [
-    "CLASS_NAMES", "RULE", "Callback", "Classifier", "DeepMLP", "FashionMNIST", "FashionMNISTError",
-    "History", "MLP", "MLPScratch", "ManualMLP", "Settings", "Trainer", "budget", "check", "compare",
+    "AnswerError", "CLASS_NAMES", "RULE", "Callback", "Classifier", "DeepMLP", "FashionMNIST", "FashionMNISTError",
+    "History", "MLP", "MLPScratch", "ManualMLP", "Settings", "Trainer", "budget", "check", "cmp", "compare",
     "confusion_matrix", "count_parameters", "course_seed", "describe_device", "evaluate",
-    "pick_device", "relu", "repeat", "sweep", "train",
+    "pick_device", "relu", "repeat", "sweep", "todo", "train",
 ]
 __version__ = "0.2.0"

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def execute(path: Path, timeout: int) -> float:
     """Run ``path`` top to bottom in its own folder and write the outputs back; return seconds."""
     notebook = nbformat.read(path, as_version=4)
+    stamp(notebook, path.relative_to(ROOT).as_posix(), *repository())  # exercise stubs may raise
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
                             store_widget_state=True, record_timing=False)

@@ -9,7 +9,11 @@ What is stamped into each ``chapters/*.ipynb``:
   pointing at this notebook in the repository named by ``repository.url`` and ``branch``;
 * the first code cell, which installs ``mlp_utils`` from that repository on Colab only
   (installing it never replaces Colab's torch or ipywidgets: its requirements are loose);
-* the metadata: the kernel name JupyterLab itself writes, and Colab's request for a GPU.
+* the metadata: the kernel name JupyterLab itself writes, and Colab's request for a GPU;
+* the exercise cells: a cell tagged ``exercise`` (the reader's stub, which raises
+  ``NotImplementedError`` until written) is also tagged ``raises-exception`` and stored without
+  outputs; a cell tagged ``solution`` is hidden in the book (``hide-cell``) and in JupyterLab
+  (``jupyter.source_hidden`` and ``outputs_hidden``).
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ if "google.colab" in sys.modules:
     %pip install -q "mlp_utils @ git+{url}"'''
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 COLAB = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+EXERCISE_TAGS = ("raises-exception",)  # the stub raises NotImplementedError until the reader writes it
+SOLUTION_TAGS = ("hide-cell",)         # the book shows it behind a toggle, outputs included
+SOLUTION_HIDDEN = {"source_hidden": True, "outputs_hidden": True}  # JupyterLab collapses both
 
 
 def repository() -> tuple[str, str]:
@@ -64,7 +71,30 @@ def stamp(notebook: nbformat.NotebookNode, relative: str, url: str, branch: str)
     for key, value in COLAB.items():
         if metadata.get(key) != value:
             metadata[key], changes = value, changes + [key]
+    for number, cell in enumerate(notebook.cells):
+        if stamp_exercise(cell, f"{relative}, cell {number}"):
+            changes.append(f"cell {number}")
     return changes
+
+
+def stamp_exercise(cell: nbformat.NotebookNode, where: str) -> bool:
+    """Tags and metadata of an ``exercise`` or ``solution`` cell, in memory; True if changed."""
+    tags = list(cell.metadata.get("tags", []))
+    kinds = {"exercise", "solution"} & set(tags)
+    if not kinds:
+        return False
+    if len(kinds) == 2 or cell.cell_type != "code":
+        raise SystemExit(f"{where}: a code cell is tagged either 'exercise' or 'solution', not both")
+    before = (list(tags), dict(cell.metadata.get("jupyter", {})), len(cell.outputs), cell.execution_count)
+    if "exercise" in kinds:
+        tags += [t for t in EXERCISE_TAGS if t not in tags]
+        cell.outputs, cell.execution_count = [], None
+    else:
+        tags += [t for t in SOLUTION_TAGS if t not in tags]
+        cell.metadata["jupyter"] = {**cell.metadata.get("jupyter", {}), **SOLUTION_HIDDEN}
+    cell.metadata["tags"] = tags
+    after = (tags, dict(cell.metadata.get("jupyter", {})), len(cell.outputs), cell.execution_count)
+    return before != after
 
 
 def main(argv: list[str] | None = None) -> int:
