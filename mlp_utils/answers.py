@@ -422,10 +422,6 @@ def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
 __all__ += ["check_parameter_count", "check_mlp_builder", "check_firing_fractions", "check_failed"]
 
 
-def _reference_parameter_count(width: int, num_inputs: int = 784, num_outputs: int = 10) -> int:
-    return (num_inputs + 1) * width + (width + 1) * num_outputs
-
-
 def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (1, 8, 100, 256, 2048)) -> None:
     """Check ``yours(h)``, the parameter count of a 784-h-10 MLP, against the built networks.
 
@@ -589,10 +585,58 @@ def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any]
                 if torch.allclose(got, 1 - expected, atol=1e-6) and not torch.allclose(got, expected, atol=1e-6):
                     raise AnswerError(f"{label}: you computed how often each unit is silent (z <= 0), "
                                       "one minus the answer; count the images with z > 0.")
-                if torch.allclose(got, expected * n, atol=1e-3) and n > 1:
+                if expected.sum() > 0 and torch.allclose(got, expected * n, atol=1e-3):
                     raise AnswerError(f"{label}: these are counts of images (up to {n}); divide by the "
                                       "number of images to get fractions (or use .float().mean(dim=0)).")
-        cmp(label, got, expected)
+        if not (isinstance(got, torch.Tensor) and got.shape == expected.shape
+                and torch.allclose(got, expected, atol=1e-6)):
+            cmp(label, got, expected, atol=1e-6, rtol=0)  # raises, saying what differs
+    print(f"✓ {name}: matches the reference on a network with dead, live and always-on units")
+
+
+_FAILED_CASES: list[tuple[str, list[float], bool, str]] = [
+    ("a run that learns", [2.30, 1.9, 1.4, 1.16], False,
+     "the loss falls from 2.30 to 1.16, well below ln 10: this run learns, it has not failed"),
+    ("a spike that recovers", [2.30, 3.3, 2.6, 1.77], False,
+     "the loss jumps to 3.3 but ends at 1.77, below ln 10: judge by the last loss, not the largest"),
+    ("stuck at chance", [2.30, 56.4, 4.1, 2.38], True,
+     "every loss is finite, but the last one, 2.38, is not below ln 10 = 2.303: the network is no "
+     "better than a uniform guess"),
+    ("overflow to NaN", [2.30, 8.1e3, 2.9e29, math.nan], True,
+     "the last loss is NaN, and NaN compares False with everything (nan > 2.3 is False, and so is "
+     "nan < 2.3): test math.isfinite(loss) for every loss first"),
+    ("overflow to inf", [2.30, 7.9e31, math.inf], True,
+     "the last loss is infinite: a non-finite loss anywhere is a failure (math.isfinite)"),
+    ("NaN in the middle", [2.30, math.nan, 1.5], True,
+     "a NaN appears before the last step: once a loss is NaN the parameters are NaN too, so any "
+     "non-finite loss means failure, wherever it is"),
+]
+
+
+def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
+    """Check ``yours(losses)``: True when a run's per-step losses show failure, else False.
+
+    Failure means a non-finite loss anywhere, or a last loss that is not below ln 10 (a uniform
+    guess over 10 classes). The cases include the usual traps: NaN compares False with every
+    number, and a loss that spikes and then recovers is still learning.
+    """
+    if not callable(yours):
+        raise TypeError("check_failed: pass your function itself, e.g. check_failed(failed)")
+    name = getattr(yours, "__name__", "your function")
+    for label, losses, expected, why in _FAILED_CASES:
+        got = yours(list(losses))
+        if got is None:
+            raise AnswerError(f"{name}: returned None for {label} {losses}; did it forget a `return`?")
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = bool(got.item())
+        if type(got).__name__ == "bool_":  # numpy's bool
+            got = bool(got)
+        if not isinstance(got, bool):
+            raise AnswerError(f"{name}: returned {got!r} ({type(got).__name__}) for {label}; "
+                              "return True or False.")
+        if got != expected:
+            raise AnswerError(f"{name}({losses}) = {got}, expected {expected} ({label}): {why}.")
+    print(f"✓ {name}: right on all {len(_FAILED_CASES)} cases (learning, a recovered spike, stuck, NaN, inf)")
 
 
 # ---------------------------------------------------------------------------------------------
