@@ -639,6 +639,74 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
     print(f"✓ {name}: right on all {len(_FAILED_CASES)} cases (learning, a recovered spike, stuck, NaN, inf)")
 
 
+# ----------------------------------------------------------------------------------------------
+# Backpropagation by hand (chapter 4): checks that name the usual wrong gradients
+# ----------------------------------------------------------------------------------------------
+
+__all__ += ["cmp_known", "cmp_relu_grad", "cmp_softmax_ce_grad"]
+
+
+def cmp_known(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor],
+              **cmp_options: Any) -> None:
+    """:func:`cmp`, but first compare ``yours`` with known wrong answers.
+
+    ``mistakes`` maps an explanation (what went wrong and how to fix it) to the tensor that
+    mistake produces. When ``yours`` matches one of them (and it differs from ``expected``),
+    :class:`AnswerError` gives that explanation; otherwise :func:`cmp` decides.
+    """
+    if isinstance(yours, torch.Tensor):
+        mine = yours.detach()
+        for why, wrong in mistakes.items():
+            wrong = wrong.detach()
+            if (mine.shape == wrong.shape and mine.dtype == wrong.dtype
+                    and not torch.allclose(wrong, expected.detach(), atol=1e-8, rtol=1e-6)
+                    and torch.allclose(mine.to(wrong.device), wrong, atol=1e-8, rtol=1e-6)):
+                raise AnswerError(f"{name}: {why}")
+    cmp(name, yours, expected, **cmp_options)
+
+
+def cmp_relu_grad(name: str, yours: Any, dH: torch.Tensor, Z: torch.Tensor, expected: torch.Tensor,
+                  **cmp_options: Any) -> None:
+    """Check ``dZ``, the gradient through ``H = relu(Z)`` given ``dH``, naming the usual mistakes.
+
+    The right answer is ``dH * (Z > 0)``: relu's derivative is the mask of the active units.
+    """
+    dH, Z = dH.detach(), Z.detach()
+    mask = (Z > 0).to(dH.dtype)
+    mistakes = {
+        "you multiplied dH by H = relu(Z), the activation's value; relu's derivative is the mask "
+        "of active units, 1 where Z > 0 and 0 elsewhere: dH * (Z > 0).": dH * torch.relu(Z),
+        "you passed dH through unchanged; the units that were off (Z <= 0) let no gradient "
+        "through: multiply by the mask (Z > 0).": dH,
+        "your mask is inverted: gradient flows where the unit was active, Z > 0, not where it was "
+        "off.": dH * (1 - mask),
+        "you multiplied dH by the pre-activation Z itself; multiply by the mask (Z > 0) "
+        "instead.": dH * Z,
+    }
+    cmp_known(name, yours, expected, mistakes, **cmp_options)
+
+
+def cmp_softmax_ce_grad(name: str, yours: Any, O: torch.Tensor, y: torch.Tensor, expected: torch.Tensor,
+                        **cmp_options: Any) -> None:
+    """Check ``dO``, the gradient of the mean softmax cross-entropy with respect to the logits.
+
+    The right answer is ``(softmax(O, dim=1) - onehot(y)) / B``; missing factors, flipped signs
+    and transposes are named by :func:`cmp`, the mistakes specific to softmax here.
+    """
+    O = O.detach()
+    batch, classes = O.shape
+    T = torch.nn.functional.one_hot(y.detach().to(torch.int64), classes).to(O.dtype)
+    mistakes = {
+        "you left out the one-hot labels: the gradient is softmax(O) minus the truth, "
+        "(softmax(O) - onehot(y)) / B.": torch.softmax(O, dim=1) / batch,
+        "you took the softmax over dim=0, across the batch; each row (one image) is its own "
+        "distribution over classes: softmax(O, dim=1).": (torch.softmax(O, dim=0) - T) / batch,
+        "you used the logits O instead of their softmax: (softmax(O, dim=1) - onehot(y)) / B.":
+            (O - T) / batch,
+    }
+    cmp_known(name, yours, expected, mistakes, **cmp_options)
+
+
 # ---------------------------------------------------------------------------------------------
 # Chapters 1, 2, 3, 5 and 6: checks and references for the fill-ins of the main chapters.
 # ---------------------------------------------------------------------------------------------
@@ -827,7 +895,7 @@ def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0)
             if close(step, g):
                 raise AnswerError("sgd_step: you added the whole gradient: wrong sign and no learning rate. "
                                   "Use p -= lr * p.grad.")
-            cmp(f"sgd_step: {name} after the step", value, q.detach(), atol=1e-6, rtol=1e-5)
+            cmp(f"sgd_step: the change of {name}", step, q.detach() - s, atol=1e-6, rtol=1e-5)
         if not zeroed:
             raise AnswerError(f"sgd_step: the update is right, but {name} still holds its gradient: you "
                               "forgot zero_grad. backward() adds to .grad, so the next step would use the "
@@ -898,3 +966,60 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
                           "an affine map would (f(2x) = 2 f(x) - f(0)). Two linear layers in a row are one "
                           "linear layer; put an activation, nn.ReLU(), between them.")
     print(f"✓ net: output shape {want}, {count:,} parameters as in the reference, and not linear")
+
+
+# ----------------------------------------------------------------------------------------------
+# Chapter 8 (debugging guide): checks of the reader's dead_fraction
+# ----------------------------------------------------------------------------------------------
+
+def check_dead_fraction(dead_fraction: Callable[[torch.Tensor], Any]) -> None:
+    """Check the reader's ``dead_fraction(H)`` on small matrices built to expose the usual mistakes.
+
+    ``dead_fraction(H)`` must return the fraction of units (columns of ``H``, shape
+    (examples, units)) that are exactly 0 for every example (row). Prints a tick or raises
+    :class:`AnswerError` naming the mistake: counting zero entries instead of dead units,
+    reducing over the wrong dimension, counting negative values, returning a count instead
+    of a fraction, or returning something that is not one number.
+    """
+    if not callable(dead_fraction):
+        raise TypeError(f"check_dead_fraction: pass your function itself, got {type(dead_fraction).__name__}")
+    # 4 examples x 5 units: units 0 and 3 are zero for every example (dead); unit 1 is zero on
+    # some examples only; row 2 is zero on every unit (a "dead example", not a dead unit).
+    H = torch.tensor([[0.0, 0.0, 1.0, 0.0, 2.0],
+                      [0.0, 3.0, 0.5, 0.0, 1.0],
+                      [0.0, 0.0, 0.0, 0.0, 0.0],
+                      [0.0, 1.0, 2.0, 0.0, 4.0]])
+    negative = H.clone()
+    negative[:, 1] = -negative[:, 1]  # unit 1 is now negative or zero: not dead, not zero everywhere
+    entries = "the fraction of zero ENTRIES; a unit is dead only if its whole column is zero: " \
+              "use (H == 0).all(dim=0)"
+    rows = "the fraction of EXAMPLES (rows) that are all zero; units are the columns: reduce over " \
+           "dim=0 (the examples), e.g. (H == 0).all(dim=0)"
+    count = "a count of dead units; divide by the number of units (take the mean)"
+    cases = [("H", H, 2 / 5, {12 / 20: entries, 1 / 4: rows, 2: count}),
+             ("H[:3]", H[:3], 2 / 5, {10 / 15: entries, 1 / 3: rows, 2: count}),
+             ("H with negative values in unit 1", negative, 2 / 5,
+              {3 / 5: "the fraction of units that are <= 0 (or never positive); a dead unit is exactly "
+                      "0: compare with == 0"})]
+    for label, matrix, expected, known in cases:
+        value = dead_fraction(matrix.clone())
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                raise AnswerError(f"dead_fraction({label}) returned a tensor of shape {_shape(value)}; "
+                                  "return one number, the mean over units (e.g. .float().mean())")
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise AnswerError(f"dead_fraction({label}) returned {type(value).__name__}; return one number "
+                              "(a float, or a 0-d tensor)")
+        if abs(value - expected) > 1e-6:
+            for wrong, why in known.items():
+                if abs(value - wrong) < 1e-6:
+                    raise AnswerError(f"dead_fraction({label}) = {value:.4g}, expected {expected:.4g}: "
+                                      f"you computed {why}.")
+            raise AnswerError(f"dead_fraction({label}) = {value:.4g}, expected {expected:.4g}: units 0 and "
+                              "3 of 5 are zero on every example. A unit is dead when its column is "
+                              "exactly 0 in every row.")
+    print("✓ dead_fraction: matches the reference on every test matrix")
+
+
+__all__ += ["check_dead_fraction"]
