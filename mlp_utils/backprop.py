@@ -6,18 +6,21 @@ test it against autograd and put the pieces together:
 * :func:`linear_backward` for ``Z = H W + b``,
 * :func:`relu_backward`, :func:`sigmoid_backward`, :func:`tanh_backward` for the activations,
   each computed from the activation's *output*, the tensor the forward pass keeps anyway,
-* :func:`softmax_cross_entropy_backward` for the loss of classification and
-  :func:`mse_backward` for the squared error.
+* :func:`softmax_cross_entropy_backward` for the loss of classification,
+  :func:`mse_backward` for the squared error of linear outputs and
+  :func:`sigmoid_mse_backward` for the squared error of sigmoid outputs (a classic textbook set-up).
 
 :class:`ManualMLP` chains them: :meth:`~ManualMLP.forward_with_cache` keeps the input of every
 linear layer, :meth:`~ManualMLP.backward` walks back from the loss to the first layer with the
 chain rule, and :meth:`~ManualMLP.sgd_step` updates the parameters. No tensor here ever has
 ``requires_grad``; everything runs under ``torch.no_grad()``. :meth:`~ManualMLP.train_step` is
-one step of all three, which is all :class:`~mlp_utils.train.Trainer` needs to train it.
+one step of all three, which is all :class:`~mlp_utils.train.Trainer` needs to train it;
+:func:`fit_by_hand` is the same plain loop written out, returning a :class:`~mlp_utils.train.History`.
 """
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -26,9 +29,12 @@ import torch
 from .checks import check_choice, check_positive_float, check_positive_int
 from .device import pick_device
 from .models import ACTIVATIONS
+from .train import EpochRecord, History
 
 __all__ = [
+    "LOSSES",
     "ManualMLP",
+    "fit_by_hand",
     "linear_backward",
     "log_softmax",
     "mse_backward",
@@ -36,6 +42,8 @@ __all__ = [
     "one_hot",
     "relu_backward",
     "sigmoid_backward",
+    "sigmoid_mse_backward",
+    "sigmoid_mse_loss",
     "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_backward",
@@ -91,6 +99,10 @@ BACKWARDS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
 """The backward ``(dY, Y) -> dZ`` of each activation written by hand, keyed like
 :data:`mlp_utils.models.ACTIVATIONS` (whose modules give the forward)."""
 
+LOSSES = ("cross_entropy", "sigmoid_mse")
+"""The losses :class:`ManualMLP` can train with: softmax cross-entropy of the logits, or the
+squared error of sigmoid outputs against one-hot targets (:func:`sigmoid_mse_loss`)."""
+
 
 def log_softmax(O: Tensor) -> Tensor:
     """Row-wise ``log softmax(O)``, stable for large logits: ``O - max - log sum exp(O - max)``."""
@@ -134,6 +146,25 @@ def mse_backward(O: Tensor, T: Tensor) -> Tensor:
     return 2 * (O - T) / O.numel()
 
 
+def sigmoid_mse_loss(O: Tensor, T: Tensor) -> Tensor:
+    """Squared error of sigmoid outputs: ``mean over rows of 1/2 sum_k (sigmoid(o_k) - t_k)^2``.
+
+    The loss of the classic hand-derived networks: the output layer squashes each logit with a
+    sigmoid and compares it with the one-hot target ``T``; the 1/2 cancels the square's 2.
+    """
+    return 0.5 * ((torch.sigmoid(O) - T) ** 2).sum(dim=1).mean()
+
+
+def sigmoid_mse_backward(O: Tensor, T: Tensor) -> Tensor:
+    """Gradient of :func:`sigmoid_mse_loss` with respect to the logits ``O``.
+
+    ``(Y - T) * Y * (1 - Y) / B`` with ``Y = sigmoid(O)``: the error times the sigmoid's slope,
+    which vanishes when an output saturates near 0 or 1, right or wrong.
+    """
+    Y = torch.sigmoid(O)
+    return (Y - T) * Y * (1 - Y) / O.shape[0]
+
+
 # ----------------------------------------------------------------------------------------------
 # The model
 # ----------------------------------------------------------------------------------------------
@@ -172,15 +203,18 @@ class ManualMLP:
         lr: the SGD learning rate of :meth:`sgd_step`.
         device: where the parameters live; ``None`` picks CUDA, then MPS, then the CPU.
         dtype: the parameters' floating-point type (float64 for gradient checks).
+        loss: ``"cross_entropy"`` (softmax cross-entropy of the logits, the default) or
+            ``"sigmoid_mse"`` (a sigmoid on every output, squared error to the one-hot labels).
 
     ``params`` is the list ``[W1, b1, W2, b2, ...]`` with ``W`` of shape (fan_in, fan_out).
     """
 
     def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", sigma: float = 0.01,
                  seed: int = 0, lr: float = 0.1, device: str | torch.device | None = None,
-                 dtype: torch.dtype = torch.float32) -> None:
+                 dtype: torch.dtype = torch.float32, loss: str = "cross_entropy") -> None:
         self._check(layer_sizes, activation, sigma, lr)
-        self.layer_sizes, self.activation = list(layer_sizes), activation
+        check_choice("loss", loss, LOSSES)
+        self.layer_sizes, self.activation, self.loss_name = list(layer_sizes), activation, loss
         self.sigma, self.lr, self.seed = sigma, lr, int(seed)
         self.device, self.dtype = pick_device(device), dtype
         self._forward, self._backward = ACTIVATIONS[activation](), BACKWARDS[activation]
@@ -206,8 +240,9 @@ class ManualMLP:
         return params
 
     def __repr__(self) -> str:
+        loss = "" if self.loss_name == "cross_entropy" else f", loss={self.loss_name!r}"
         return (f"ManualMLP({self.layer_sizes}, activation={self.activation!r}, sigma={self.sigma}, "
-                f"lr={self.lr}, device={self.device})")
+                f"lr={self.lr}{loss}, device={self.device})")
 
     @property
     def num_layers(self) -> int:
@@ -271,14 +306,24 @@ class ManualMLP:
                 dZ = self._backward(dH, H)
         return grads
 
+    def _loss_and_dO(self, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        if self.loss_name == "sigmoid_mse":
+            T = one_hot(y, logits.shape[1], logits.dtype)
+            return sigmoid_mse_loss(logits, T), sigmoid_mse_backward(logits, T)
+        return softmax_cross_entropy(logits, y), softmax_cross_entropy_backward(logits, y)
+
+    @torch.no_grad()
+    def loss(self, X: Tensor, y: Tensor) -> Tensor:
+        """The model's loss (see ``loss`` in the class's arguments) on ``(X, y)``, a 0-d tensor."""
+        return self._loss_and_dO(self.forward(X), y.to(self.device))[0]
+
     @torch.no_grad()
     def loss_and_grads(self, X: Tensor, y: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """Mean softmax cross-entropy on ``(X, y)`` (a 0-d tensor) and its gradients by hand."""
+        """The model's loss on ``(X, y)`` (a 0-d tensor) and its gradients, by hand."""
         y = y.to(self.device)
         logits, cache = self.forward_with_cache(X)
-        loss = softmax_cross_entropy(logits, y)
-        grads = self.backward(cache, softmax_cross_entropy_backward(logits, y))
-        return loss, grads
+        loss, dO = self._loss_and_dO(logits, y)
+        return loss, self.backward(cache, dO)
 
     # --- updates ------------------------------------------------------------------------------
 
@@ -303,3 +348,47 @@ class ManualMLP:
     def parameter_bytes(self) -> int:
         """Bytes held by the parameters (the gradients of a step take as many again)."""
         return sum(p.numel() * p.element_size() for p in self.params)
+
+
+# ----------------------------------------------------------------------------------------------
+# The plain training loop
+# ----------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def fit_by_hand(model: ManualMLP, data, epochs: int, test: tuple[Tensor, Tensor] | None = None,
+                split: str = "test") -> History:
+    """Train ``model`` for ``epochs`` epochs with the plain loop of the backpropagation chapter.
+
+    Every epoch runs ``model.train_step(X, y)`` on each batch of ``data.train_dataloader(epoch)``,
+    then measures the model's own loss and its accuracy on ``test`` (images, labels), by default
+    ``data``'s whole evaluation split (``split`` names what ``test`` is). Returns a
+    :class:`~mlp_utils.train.History`, so runs can be summarized and compared like any other.
+    A non-finite loss stops the run (the history says so).
+    """
+    if not isinstance(model, ManualMLP):
+        raise TypeError(f"fit_by_hand trains a ManualMLP, got {type(model).__name__}; "
+                        "train other models with mlp_utils.Trainer")
+    epochs = check_positive_int("epochs", epochs)
+    if test is None:
+        batches = list(data.eval_dataloader())
+        X_eval, y_eval = torch.cat([X for X, _ in batches]), torch.cat([y for _, y in batches])
+    else:
+        X_eval, y_eval = test
+        if len(X_eval) != len(y_eval) or len(X_eval) == 0:
+            raise ValueError(f"test must be (images, labels) of the same non-zero length, got "
+                             f"{len(X_eval)} images and {len(y_eval)} labels")
+    history = History(split=split)
+    for epoch in range(1, epochs + 1):
+        start, losses = time.perf_counter(), []
+        for X, y in data.train_dataloader(epoch):
+            losses.append(model.train_step(X, y))
+            if not math.isfinite(losses[-1]):
+                history.stopped = "diverged"
+                history.message = (f"The training loss became {losses[-1]} at epoch {epoch}; "
+                                   "try a lower learning rate.")
+                return history
+        accuracy = (model.predict(X_eval) == y_eval.to(model.device)).float().mean().item()
+        history.records.append(EpochRecord(epoch, sum(losses) / len(losses),
+                                           model.loss(X_eval, y_eval).item(), accuracy,
+                                           time.perf_counter() - start))
+    return history

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from mlp_utils import MLPScratch, Trainer
 from mlp_utils.backprop import (
     ManualMLP,
+    fit_by_hand,
     linear_backward,
     log_softmax,
     mse_backward,
@@ -22,6 +23,8 @@ from mlp_utils.backprop import (
     one_hot,
     relu_backward,
     sigmoid_backward,
+    sigmoid_mse_backward,
+    sigmoid_mse_loss,
     softmax,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
@@ -256,3 +259,84 @@ def test_training_matches_an_autograd_twin_step_for_step(small_data):
     for p, q in zip(twin.parameters(), manual.params):
         torch.testing.assert_close(q, p.detach(), rtol=1e-4, atol=1e-6)
     assert all(not torch.allclose(p, q) for p, q in zip(manual.params, initial))  # they moved
+
+
+# ----------------------------------------------------------------------------------------------
+# The squared error of sigmoid outputs, and the plain loop
+# ----------------------------------------------------------------------------------------------
+
+def test_sigmoid_mse_and_its_backward_match_autograd():
+    g = torch.Generator().manual_seed(5)
+    O = (3 * torch.randn(8, 10, dtype=F64, generator=g)).requires_grad_()
+    T = one_hot(torch.randint(0, 10, (8,), generator=g), 10, F64)
+    loss = 0.5 * ((torch.sigmoid(O) - T) ** 2).sum(dim=1).mean()
+    loss.backward()
+    close(sigmoid_mse_loss(O.detach(), T), loss.detach())
+    close(sigmoid_mse_backward(O.detach(), T), O.grad)
+
+
+def test_sigmoid_mse_gradient_vanishes_when_an_output_saturates():
+    O = torch.tensor([[-30.0, 0.0]], dtype=F64)  # the true class (0) saturated near 0, wrongly
+    T = torch.tensor([[1.0, 0.0]], dtype=F64)
+    assert abs(sigmoid_mse_backward(O, T)[0, 0]) < 1e-12
+    assert abs(softmax_cross_entropy_backward(O, torch.tensor([0]))[0, 0] + 1) < 1e-12
+
+
+@pytest.mark.parametrize("hidden", [(28, 28), (16,)])
+def test_manual_mlp_with_sigmoid_mse_matches_autograd(data, hidden):
+    X, y = first_batch(data, 64)
+    model = ManualMLP([784, *hidden, 10], activation="sigmoid", sigma=0.1, seed=2, dtype=F64,
+                      loss="sigmoid_mse")
+    loss, grads = model.loss_and_grads(X, y)
+    params = [p.clone().requires_grad_() for p in model.params]
+    H = X.reshape(len(X), -1).to(F64)
+    for i in range(0, len(params), 2):
+        H = H @ params[i] + params[i + 1]
+        if i < len(params) - 2:
+            H = torch.sigmoid(H)
+    reference = 0.5 * ((torch.sigmoid(H) - F.one_hot(y, 10).to(F64)) ** 2).sum(dim=1).mean()
+    reference.backward()
+    close(torch.as_tensor(loss), reference.detach())
+    close(model.loss(X, y), reference.detach())
+    for grad, p in zip(grads, params):
+        assert p.grad.abs().max() > 1e-8
+        close(grad, p.grad)
+    assert "sigmoid_mse" in repr(model)
+
+
+def test_unknown_loss_is_a_clear_error():
+    with pytest.raises(ValueError, match="loss"):
+        ManualMLP([784, 10], loss="hinge")
+
+
+def test_fit_by_hand_trains_both_losses_and_records_history(small_data):
+    test = (small_data.X_test[:500], small_data.y_test[:500])
+    for loss, lr in [("cross_entropy", 0.5), ("sigmoid_mse", 3.0)]:
+        model = ManualMLP([784, 32, 10], activation="sigmoid", sigma=0.1, seed=0, lr=lr, loss=loss)
+        history = fit_by_hand(model, small_data, 3, test=test)
+        assert [r.epoch for r in history.records] == [1, 2, 3]
+        assert history.split == "test" and history.stopped is None
+        assert history.final_acc > 0.5, (loss, history.eval_acc)
+        assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_fit_by_hand_defaults_to_the_whole_eval_split_and_checks_arguments(small_data):
+    model = ManualMLP([784, 8, 10], seed=0)
+    history = fit_by_hand(model, small_data.view(batch_size=1024), 1)
+    assert len(history) == 1 and 0 <= history.final_acc <= 1
+    with pytest.raises(ValueError, match="epochs"):
+        fit_by_hand(model, small_data, 0)
+    with pytest.raises(ValueError, match="same non-zero length"):
+        fit_by_hand(model, small_data, 1, test=(small_data.X_test[:5], small_data.y_test[:4]))
+    with pytest.raises(TypeError, match="ManualMLP"):
+        fit_by_hand(MLPScratch(num_inputs=784, num_outputs=10, num_hiddens=8, lr=0.1), small_data, 1)
+
+
+def test_fit_by_hand_stops_on_divergence(small_data):
+    class Broken(ManualMLP):
+        def train_step(self, X, y):
+            return math.nan
+
+    model = Broken([784, 8, 10], seed=0)
+    history = fit_by_hand(model, small_data, 3, test=(small_data.X_test[:10], small_data.y_test[:10]))
+    assert history.stopped == "diverged" and "learning rate" in history.message
