@@ -14,6 +14,11 @@ saved widget logged a TypeError. The shim maps that call onto MathJax 3.
 3. Serve the *Open in Colab* badge from the book itself. The notebooks link Colab's badge image by
 its absolute URL (so a copy saved to Drive still shows it); the offline book has no network, so
 each page's copy of that URL points to ``static/colab-badge.svg`` instead.
+
+4. Precomputed explorers (``mlp_utils.precomputed``): a page that has one gets the vendored
+Vega, Vega-Lite and vega-embed scripts (before RequireJS, so they define globals rather than
+anonymous AMD modules), and ``explorers.css``, which hides the retraining widget in that cell's
+output: it needs a kernel, which the book does not have; the precomputed chart stands in for it.
 """
 from __future__ import annotations
 
@@ -57,6 +62,18 @@ def serve_badge_locally(app: Sphinx, pagename: str, templatename: str,
         context["body"] = body.replace(COLAB_BADGE, context["pathto"]("_static/colab-badge.svg", 1))
 
 
+STATIC_EXPLORER = "mlp-static-explorer"
+VEGA_SCRIPTS = ("offline/vega/vega.min.js", "offline/vega/vega-lite.min.js", "offline/vega/vega-embed.min.js")
+
+
+def add_vega_where_needed(app: Sphinx, pagename: str, templatename: str,
+                          context: dict, doctree: Any) -> None:
+    """Give a page with a precomputed explorer the scripts that draw it (only that page)."""
+    if STATIC_EXPLORER in (context.get("body") or ""):
+        for script in VEGA_SCRIPTS:
+            app.add_js_file(script, priority=200)
+
+
 def add_static_folder(app: Sphinx) -> None:
     """Serve this extension's ``static/`` files from the book's ``_static``."""
     app.config.html_static_path.append(str(Path(__file__).parent / "static"))
@@ -65,6 +82,8 @@ def add_static_folder(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("html-page-context", serve_badge_locally)
+    app.connect("html-page-context", add_vega_where_needed, priority=400)
+    app.add_css_file("explorers.css")
     app.connect("builder-inited", add_static_folder)
     # deferred and after MathJax (added at priority 500), so MathJax 3 exists when it runs
     app.add_js_file("mathjax2-shim.js", defer="defer", priority=600)

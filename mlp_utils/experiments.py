@@ -55,6 +55,8 @@ class Settings:
     epochs: int = 10
     batch_size: int = 256
     schedule: str = "constant"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("num_hiddens", "epochs", "batch_size"):
@@ -66,6 +68,10 @@ class Settings:
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("init", self.init, INITIALIZATIONS)
         check_choice("schedule", self.schedule, SCHEDULES)
+        for name in ("momentum", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some settings changed; an unknown name is an error that lists the known ones."""
@@ -83,8 +89,10 @@ class Settings:
 
     def build(self) -> DeepMLP:
         """A fresh model of these settings (initialized from PyTorch's current random state)."""
-        return DeepMLP((self.num_hiddens,) * self.num_layers, lr=self.lr, activation=self.activation,
-                       init=self.init, sigma=self.sigma)
+        model = DeepMLP((self.num_hiddens,) * self.num_layers, lr=self.lr, activation=self.activation,
+                        init=self.init, sigma=self.sigma)
+        model.momentum, model.weight_decay = float(self.momentum), float(self.weight_decay)
+        return model
 
     def __str__(self) -> str:
         return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"

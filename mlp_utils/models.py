@@ -49,6 +49,8 @@ class Classifier(nn.Module):
     """
 
     lr: float
+    momentum: float = 0.0
+    weight_decay: float = 0.0
 
     def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean softmax cross-entropy of ``logits`` against class indices ``y``."""
@@ -60,8 +62,9 @@ class Classifier(nn.Module):
         return self.loss(self(X), y)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        """Plain minibatch SGD with the model's learning rate."""
-        return torch.optim.SGD(self.parameters(), lr=self.lr)
+        """Minibatch SGD with the model's learning rate (plain unless momentum or weight decay is set)."""
+        return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=self.momentum,
+                               weight_decay=self.weight_decay)
 
     @torch.no_grad()
     def predict(self, X: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,7 @@ from IPython.display import Image, display
 from .experiments import Settings, train
 from .models import ACTIVATIONS, INITIALIZATIONS
 from .plots import draw_history
+from .precomputed import Grid, describe, precompute, show_static, static_chart
 
 __all__ = ["explorer"]
 
@@ -42,11 +43,13 @@ class RetrainExplorer:
     """
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget],
-                 run: Callable[..., Any], title: str = "", button_text: str = "Retrain") -> None:
+                 run: Callable[..., Any], title: str = "", button_text: str = "Retrain",
+                 static: Callable[[], None] | None = None) -> None:
         if not controls:
             raise ValueError("controls must name at least one widget")
         self.controls = dict(controls)
         self.run = run
+        self.static = static
         self.button = widgets.Button(description=button_text, button_style="primary",
                                      icon="refresh", tooltip="Train again with these settings")
         self.status = widgets.HTML()
@@ -92,9 +95,12 @@ class RetrainExplorer:
         return result
 
     def show(self) -> "RetrainExplorer":
-        """Display the explorer and draw the default result once."""
+        """Display the explorer and draw the default result once; then, if the explorer has a
+        precomputed grid (``static``), compute and display it for readers without a kernel."""
         display(self.widget)
         self.retrain()
+        if self.static is not None:
+            self.static()
         return self
 
 
@@ -144,6 +150,24 @@ def _controls(name: str) -> dict[str, widgets.ValueWidget]:
     return presets[name]()
 
 
+_LR_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+_GRIDS: dict[str, Grid] = {
+    # What `make execute` precomputes for the book (one seed per setting, the longest history
+    # serving every shorter epoch count). Sized to cost about a minute or less per explorer.
+    "training": Grid({"num_hiddens": (64, 256, 1024), "lr": (0.03, 0.1, 0.3)}, 10,
+                     {"num_hiddens": "hidden units", "lr": "learning rate"}),
+    "width": Grid({"num_hiddens": (1, 4, 16, 64, 256, 1024)}, 10, {"num_hiddens": "hidden units"}),
+    "depth": Grid({"num_layers": (0, 1, 2, 3, 4), "num_hiddens": (64, 256)}, 10,
+                  {"num_layers": "hidden layers", "num_hiddens": "units per layer"}),
+    "learning_rate": Grid({"lr": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)}, 10,
+                          {"lr": "learning rate"}),
+    "activation": Grid({"activation": tuple(sorted(ACTIVATIONS)), "lr": (0.03, 0.1, 0.3)}, 10,
+                       {"lr": "learning rate"}),
+    "initialization": Grid({"init": tuple(INITIALIZATIONS), "num_layers": (1, 2, 4)}, 10,
+                           {"init": "initialization", "num_layers": "hidden layers"}),
+}
+
+
 def training_run(data, seed: int | None = None, **settings: Any) -> plt.Figure:
     """Train one MLP with these :class:`~mlp_utils.experiments.Settings` (defaults for the rest)
     and return a figure of its curves and final accuracy."""
@@ -170,4 +194,16 @@ def explorer(name: str, data, title: str = "", **fixed: Any) -> RetrainExplorer:
     if clash:
         raise ValueError(f"{sorted(clash)} already have controls in the {name!r} explorer; "
                          "set them with the sliders instead")
-    return RetrainExplorer(controls, lambda **values: training_run(data, **fixed, **values), title=title)
+    grid = _GRIDS[name].shrunk()
+    kept = {k: v for k, v in fixed.items()}
+
+    def static() -> None:
+        defaults = {key: control.value for key, control in controls.items()}
+        # controls the grid does not vary keep their default values in every precomputed run
+        held = {**kept, **{k: v for k, v in defaults.items() if k not in grid.values and k != "epochs"}}
+        rows = precompute(grid, data, held)
+        show_static(static_chart(rows, grid, defaults, title=f"{title or name}: precomputed runs"),
+                    describe(grid, held))
+
+    return RetrainExplorer(controls, lambda **values: training_run(data, **fixed, **values),
+                           title=title, static=static)

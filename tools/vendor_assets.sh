@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the book's front-end files from the npm registry (versions pinned in
 # tools/web/package-lock.json) and copy them into _vendor/_static/offline/, so the built book
-# serves MathJax, RequireJS and the ipywidgets HTML manager itself and works offline.
+# serves MathJax, RequireJS, the ipywidgets HTML manager and Vega (for the precomputed explorers)
+# itself and works offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v npm >/dev/null; then
@@ -19,6 +20,9 @@ rm -rf _vendor
 mkdir -p "$vendor/html-manager"
 cp -r "$modules/mathjax/es5" "$vendor/mathjax"
 cp "$modules/requirejs/require.js" "$vendor/require.js"
+mkdir -p "$vendor/vega"
+cp "$modules/vega/build/vega.min.js" "$modules/vega-lite/build/vega-lite.min.js" \
+   "$modules/vega-embed/build/vega-embed.min.js" "$vendor/vega/"
 find "$modules/@jupyter-widgets/html-manager/dist" -maxdepth 1 -type f \
     \( -name 'embed-amd.js' -o -name '*.woff' -o -name '*.woff2' -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) \
     -exec cp {} "$vendor/html-manager/" \;

@@ -1,0 +1,171 @@
+"""Precomputed explorers: a grid of runs stored with the notebook, browsable with no kernel.
+
+A retraining explorer needs a kernel. For the readers of the HTML book, who have none, an
+explorer also runs a stated grid of its settings when the notebook is executed, and stores the
+histories in a Vega-Lite chart whose controls pick one run of the grid: the epochs slider reads
+the longest history (a run of *k* epochs at a constant learning rate is the first *k* epochs of
+the longest run with the same seed), and radio buttons pick the other settings.
+
+The chart is displayed with two representations: Vega-Lite's own MIME type, which JupyterLab
+and Colab draw themselves, and HTML that calls ``vegaEmbed``, which the book serves from its
+own files (no network).
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import altair as alt
+from IPython.display import display
+from tqdm.auto import tqdm
+
+from .checks import check_positive_int
+from .config import budget, course_seed
+from .experiments import Settings, train
+
+__all__ = ["Grid", "precompute", "static_chart", "show_static"]
+
+CSS_CLASS = "mlp-static-explorer"
+VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The settings an explorer precomputes: each name's values, and the longest run's epochs.
+
+    ``labels`` names each setting as its control does. Settings not in ``values`` keep the
+    explorer's fixed values (or the :class:`~mlp_utils.experiments.Settings` defaults).
+    """
+
+    values: Mapping[str, Sequence[Any]]
+    epochs: int = 10
+    labels: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        check_positive_int("epochs", self.epochs)
+        for name, options in self.values.items():
+            if name == "epochs":
+                raise ValueError("the epochs come from the longest run: set Grid(epochs=...), "
+                                 "not values['epochs']")
+            if isinstance(options, (str, bytes)) or len(options) == 0:
+                raise ValueError(f"values[{name!r}] must be a non-empty list, got {options!r}")
+
+    def label(self, name: str) -> str:
+        return (self.labels or {}).get(name, name.replace("_", " "))
+
+    def shrunk(self) -> "Grid":
+        """The CI-sized grid: two values per setting and two epochs (see :func:`budget`)."""
+        return Grid({k: list(v)[:budget(len(v), 2)] for k, v in self.values.items()},
+                    budget(self.epochs, 2), self.labels)
+
+    def combinations(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.values, combo)) for combo in itertools.product(*self.values.values())]
+
+
+def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
+               seed: int | None = None) -> list[dict[str, Any]]:
+    """Train one run per combination of ``grid`` (one seed) and return one row per epoch.
+
+    Rows hold the grid's settings, ``epoch``, ``train_loss`` and ``acc`` (accuracy on the
+    data's evaluation split, named in ``split``). A run that diverged keeps the epochs it
+    finished.
+    """
+    fixed = dict(fixed or {})
+    clash = set(fixed) & (set(grid.values) | {"epochs"})
+    if clash:
+        raise ValueError(f"{sorted(clash)} are set both by the grid and as fixed settings")
+    seed = course_seed() if seed is None else int(seed)
+    rows = []
+    for combo in tqdm(grid.combinations(), desc="precomputing the grid", leave=False):
+        run = train(Settings(**fixed, **combo, epochs=grid.epochs), data, seed)
+        for record in run.history.records:
+            rows.append({**combo, "epoch": record.epoch, "train_loss": record.train_loss,
+                         "acc": record.eval_acc, "split": run.history.split})
+    return rows
+
+
+def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping[str, Any],
+                 title: str = "") -> alt.Chart:
+    """Loss and accuracy curves of the grid's run picked by the controls, over all runs in grey."""
+    if not rows:
+        raise ValueError("no rows to draw: precompute() returned nothing")
+    names = list(grid.values)
+    split = rows[0]["split"]
+    last = max(row["epoch"] for row in rows)
+    params, picked = [], []
+    epochs = alt.param(name="p_epochs", value=min(int(default.get("epochs", last)), last),
+                       bind=alt.binding_range(min=1, max=last, step=1, name="epochs "))
+    params.append(epochs)
+    for i, name in enumerate(names):
+        options = list(grid.values[name])
+        value = default.get(name, options[0])
+        value = value if value in options else options[0]
+        param = alt.param(name=f"p{i}", value=value,
+                          bind=alt.binding_radio(options=options, name=f"{grid.label(name)} "))
+        params.append(param)
+        picked.append(f"datum[{json.dumps(name)}] == p{i}")
+    chosen = " && ".join(picked) if picked else "true"
+    base = alt.Chart(alt.Data(values=[dict(r, run="|".join(str(r[n]) for n in names)) for r in rows]))
+    x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d"),
+              scale=alt.Scale(domain=[0.5, last + 0.5]))
+
+    def panel(field: str, title_y: str) -> alt.LayerChart:
+        y = alt.Y(f"{field}:Q", title=title_y, scale=alt.Scale(zero=False))
+        context = base.mark_line(color="#c8c8c8", strokeWidth=1).encode(x, y, detail="run:N")
+        mine = base.transform_filter(chosen).transform_filter("datum.epoch <= p_epochs")
+        line = mine.mark_line(color="#1f77b4", strokeWidth=2.5, point=True).encode(
+            x, y, tooltip=[*(f"{n}:N" for n in names), "epoch:Q", alt.Tooltip(f"{field}:Q", format=".4f")])
+        return alt.layer(context, line).properties(width=260, height=180)
+
+    readout = (base.transform_filter(chosen).transform_filter("datum.epoch == p_epochs")
+               .transform_calculate(text=(
+                   "'after ' + datum.epoch + (datum.epoch == 1 ? ' epoch' : ' epochs') + ': "
+                   f"{split} accuracy ' + format(datum.acc, '.4f') + ', training loss ' + "
+                   "format(datum.train_loss, '.4f')"))
+               .mark_text(align="left", fontSize=13, fontWeight="bold")
+               .encode(text="text:N").properties(width=540, height=18))
+    chart = alt.vconcat(
+        alt.hconcat(panel("train_loss", "training loss"), panel("acc", f"{split} accuracy")),
+        readout,
+    ).add_params(*params)
+    return chart.properties(title=alt.TitleParams(title or "Precomputed runs", fontSize=13))
+
+
+def _describe(grid: Grid, fixed: Mapping[str, Any], seed: int) -> str:
+    parts = [f"{grid.label(n)} in {{{', '.join(str(v) for v in vals)}}}" for n, vals in grid.values.items()]
+    kept = ", ".join(f"{k}={v}" for k, v in fixed.items())
+    return (f"Precomputed when this notebook was last run: one seed ({seed}) per setting, "
+            f"{' × '.join(parts) or 'one setting'}, up to {grid.epochs} epochs"
+            f"{'; ' + kept if kept else ''}. Drag the epochs slider and pick the settings to see "
+            "each stored run (grey: every run of the grid). With a kernel (JupyterLab, Colab), the "
+            "explorer above retrains for any value.")
+
+
+def show_static(chart: alt.Chart, note: str) -> None:
+    """Display ``chart`` as Vega-Lite (JupyterLab, Colab) and as HTML for the book."""
+    spec = chart.to_dict()
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    ident = f"{CSS_CLASS}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+    markup = (
+        f'<div class="{CSS_CLASS}"><p class="{CSS_CLASS}-note">{html.escape(note)}</p>'
+        f'<div id="{ident}"></div>'
+        f'<noscript>This precomputed explorer needs JavaScript.</noscript>'
+        "<script>(function () {"
+        f"var spec = {text.replace('</', '<' + chr(92) + '/')};"
+        f"var target = document.getElementById('{ident}');"
+        "if (typeof vegaEmbed === 'undefined') {"
+        "target.textContent = 'The precomputed explorer is drawn by the book (it serves Vega); "
+        "here, use the retraining explorer above.'; return; }"
+        "vegaEmbed(target, spec, {actions: false, renderer: 'svg'});"
+        "})();</script></div>")
+    display({VEGALITE_MIME: spec, "text/html": markup,
+             "text/plain": f"<precomputed explorer: {note}>"}, raw=True)
+
+
+def describe(grid: Grid, fixed: Mapping[str, Any], seed: int | None = None) -> str:
+    """The note shown above a precomputed explorer: its grid, seed and fixed settings."""
+    return _describe(grid, fixed, course_seed() if seed is None else int(seed))
