@@ -1,0 +1,522 @@
+"""A 2-D playground: small point sets where what each hidden unit does can be drawn.
+
+:class:`Playground` is a data module (like :class:`~mlp_utils.data.FashionMNIST`) holding a
+two-arm spiral or two moons, standardized, split into training and test points, so the one
+:class:`~mlp_utils.train.Trainer` fits networks on it. :func:`boundary_grid` evaluates a model
+on a fixed grid of the plane; :class:`BoundarySnapshots` draws the decision regions while the
+network trains; :func:`unit_contributions` splits a one-hidden-layer ReLU network's score into
+one ramp per hidden unit. :func:`train_playground` and :func:`playground_explorer` are the
+one-second runs behind the chapter's explorer.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.colors import ListedColormap
+
+from .checks import check_choice, check_positive_float, check_positive_int
+from .config import course_seed, in_notebook
+from .data import TensorBatches
+from .device import pick_device
+from .experiments import Group, Run, Settings
+from .models import ACTIVATIONS, DeepMLP
+from .train import Callback, EpochRecord, Trainer, evaluate
+
+__all__ = ["BoundarySnapshots", "EXTENT", "Playground", "SHAPES", "boundary_grid", "draw_boundary",
+           "draw_unit_lines", "grid_points", "hidden_layer", "make_moons", "make_spiral",
+           "explorer_figure", "playground_explorer", "playground_model", "plot_contributions", "plot_unit_lines",
+           "repeat_playground", "train_playground", "unit_contributions"]
+
+SHAPES = ("spiral", "moons")
+"""The point sets :class:`Playground` can make."""
+
+EXTENT = 2.5
+"""Every grid covers the square [-EXTENT, EXTENT]^2: standardized points lie well inside it."""
+
+CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c")
+REGION_COLORS = ("#c6dbef", "#fcc5c0", "#c7e9c0")
+EPOCHS = 300
+"""Full-batch steps of a playground run: under a second on one CPU thread."""
+LR = 1.0
+"""The playground's default learning rate (full-batch SGD on standardized points)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# The point sets
+# ----------------------------------------------------------------------------------------------
+
+def make_spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
+                seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two interleaved spiral arms: ``X`` (num_points, 2) float32 and ``y`` (num_points,) int64.
+
+    Arm ``k`` is the curve ``r (cos(a + k pi), sin(a + k pi))`` with the angle ``a`` growing with
+    the radius ``r`` over ``turns`` turns; each point gets Gaussian noise of standard deviation
+    ``noise`` (in units of the outer radius, 1). Half the points (rounded down) are in arm 0.
+    ``seed`` (default :func:`course_seed`) fixes everything.
+    """
+    num_points = check_positive_int("num_points", num_points)
+    _check_noise(noise)
+    check_positive_float("turns", turns)
+    generator = torch.Generator().manual_seed(course_seed() if seed is None else int(seed))
+    y = (torch.arange(num_points) >= num_points // 2).long()
+    r = 0.1 + 0.9 * torch.rand(num_points, generator=generator).sqrt()  # even density over the area
+    angle = 2 * math.pi * turns * r + math.pi * y
+    X = torch.stack([r * torch.cos(angle), r * torch.sin(angle)], dim=1)
+    X += 0.1 * noise * torch.randn(num_points, 2, generator=generator)
+    return X.float(), y
+
+
+def make_moons(num_points: int, noise: float = 0.2,
+               seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two interleaved half circles (class 0 on top, class 1 below, shifted), with Gaussian noise."""
+    num_points = check_positive_int("num_points", num_points)
+    _check_noise(noise)
+    generator = torch.Generator().manual_seed(course_seed() if seed is None else int(seed))
+    y = (torch.arange(num_points) >= num_points // 2).long()
+    t = math.pi * torch.rand(num_points, generator=generator)
+    upper = torch.stack([torch.cos(t), torch.sin(t)], dim=1)
+    lower = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], dim=1)
+    X = torch.where(y[:, None] == 0, upper, lower)
+    X += noise * torch.randn(num_points, 2, generator=generator)
+    return X.float(), y
+
+
+def _check_noise(noise: object) -> None:
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+
+
+class Playground:
+    """A 2-D point set as a data module for :class:`~mlp_utils.train.Trainer`.
+
+    Args:
+        shape: ``"spiral"`` (two interleaved arms) or ``"moons"``.
+        num_train: training points; ``num_test`` held-out points are drawn from the same set.
+        num_test: test points, measured after every epoch (the evaluation split is "test").
+        noise: how far points scatter from their curve.
+        batch_size: points per step; ``None`` (the default) uses every training point in one
+            batch, so one epoch is one step.
+        seed: fixes the points, the split and the batch order; ``None`` means
+            :func:`~mlp_utils.config.course_seed`.
+        device: where the tensors live; ``None`` picks CUDA, then MPS, then the CPU.
+
+    The points are standardized with the training points' mean and standard deviation (per
+    coordinate), so both coordinates have mean 0 and standard deviation 1 on the training set.
+    """
+
+    eval_split = "test"
+    num_classes = 2
+
+    def __init__(self, shape: str = "spiral", num_train: int = 300, num_test: int = 200,
+                 noise: float = 0.2, batch_size: int | None = None, seed: int | None = None,
+                 device: str | torch.device | None = None) -> None:
+        self.shape = check_choice("shape", shape, SHAPES)
+        self.num_train = check_positive_int("num_train", num_train)
+        self.num_test = check_positive_int("num_test", num_test)
+        _check_noise(noise)
+        self.noise = float(noise)
+        self.batch_size = self.num_train if batch_size is None else check_positive_int("batch_size", batch_size)
+        self.seed = course_seed() if seed is None else int(seed)
+        self.device = pick_device(device)
+        make = make_spiral if shape == "spiral" else make_moons
+        X, y = make(num_train + num_test, noise=noise, seed=self.seed)
+        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.seed + 1))
+        train, test = order[:num_train], order[num_train:]
+        self.mean, self.std = X[train].mean(dim=0), X[train].std(dim=0)
+        X = (X - self.mean) / self.std
+        self.X_train, self.y_train = X[train].to(self.device), y[train].to(self.device)
+        self.X_test, self.y_test = X[test].to(self.device), y[test].to(self.device)
+
+    def __repr__(self) -> str:
+        return (f"Playground({self.shape!r}, train={self.num_train}, test={self.num_test}, "
+                f"noise={self.noise:g}, batch_size={self.batch_size}, device={self.device})")
+
+    def view(self, batch_size: int | None = None, seed: int | None = None) -> "Playground":
+        """The same points (not copied) served with another batch size or shuffle seed."""
+        other = copy.copy(self)
+        if batch_size is not None:
+            other.batch_size = check_positive_int("batch_size", batch_size)
+        if seed is not None:
+            other.seed = int(seed)
+        return other
+
+    def train_dataloader(self, epoch: int = 0) -> TensorBatches:
+        """Shuffled training batches; the order for ``epoch`` is fixed by ``seed + epoch``."""
+        return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=self.seed + epoch)
+
+    def eval_dataloader(self) -> TensorBatches:
+        """The test points in one batch: what the trainer measures after every epoch."""
+        return self.test_dataloader()
+
+    def test_dataloader(self) -> TensorBatches:
+        """The test points in one batch."""
+        return TensorBatches(self.X_test, self.y_test, self.num_test)
+
+
+# ----------------------------------------------------------------------------------------------
+# Models and runs
+# ----------------------------------------------------------------------------------------------
+
+def playground_model(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
+                     num_classes: int = 2) -> DeepMLP:
+    """A :class:`~mlp_utils.models.DeepMLP` for points of the plane: 2 inputs, ``depth`` hidden
+    layers of ``width`` units (``depth=0``: a linear model), PyTorch's default initialization
+    (random biases, so the hidden units' lines start scattered over the plane)."""
+    width = check_positive_int("width", width)
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"depth must be an integer >= 0 (0 is a linear model), got {depth!r}")
+    return DeepMLP((width,) * depth, num_outputs=num_classes, lr=lr, activation=activation,
+                   init="pytorch", num_inputs=2)
+
+
+def _fit(width: int, depth: int, activation: str, lr: float, seed: int | None,
+         data: Playground | None, epochs: int, callbacks: Sequence[Callback], progress: bool) -> Run:
+    seed = course_seed() if seed is None else int(seed)
+    data = Playground(seed=seed) if data is None else data
+    if not isinstance(data, Playground):
+        raise TypeError(f"data must be a Playground, got {type(data).__name__}")
+    epochs = check_positive_int("epochs", epochs)
+    torch.manual_seed(seed)
+    model = playground_model(width, depth, activation, lr, data.num_classes)
+    history = Trainer(max_epochs=epochs, device=data.device, callbacks=callbacks, progress=progress).fit(
+        model, data.view(seed=seed))
+    settings = Settings(num_hiddens=width, num_layers=depth, activation=activation, init="pytorch",
+                        lr=lr, epochs=epochs, batch_size=data.batch_size)
+    return Run(settings, seed, model, history)
+
+
+def train_playground(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
+                     seed: int | None = None, data: Playground | None = None, epochs: int = EPOCHS,
+                     callbacks: Sequence[Callback] = (), progress: bool = False) -> tuple[DeepMLP, float]:
+    """Train :func:`playground_model` on ``data`` (default: the spiral of ``seed``) for
+    ``epochs`` epochs with the one :class:`~mlp_utils.train.Trainer`; return the trained model
+    and its accuracy on the test points.
+
+    ``seed`` (default :func:`course_seed`) fixes the initial weights and the batch order, so
+    two calls with the same arguments give the same model on one machine.
+    """
+    run = _fit(width, depth, activation, lr, seed, data, epochs, callbacks, progress)
+    return run.model, run.acc
+
+
+def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: int = 1,
+                      activation: str = "relu", lr: float = LR, epochs: int = EPOCHS,
+                      **data_options: Any) -> Group:
+    """Train one playground setting once per seed, each on its own point set
+    (``Playground(seed=seed, **data_options)``), as a :class:`~mlp_utils.experiments.Group`
+    for :func:`~mlp_utils.experiments.compare`. ``seeds`` is a count (seeds from
+    :func:`course_seed`) or a list."""
+    if isinstance(seeds, int):
+        seed_list = [course_seed(i) for i in range(check_positive_int("seeds", seeds))]
+    else:
+        seed_list = [int(s) for s in seeds]
+        if not seed_list:
+            raise ValueError("seeds must be a number of seeds (>= 1) or a non-empty list of seeds")
+    runs = [_fit(width, depth, activation, lr, seed, Playground(seed=seed, **data_options), epochs, (), False)
+            for seed in seed_list]
+    return Group(runs[0].settings, runs)
+
+
+def hidden_layer(model: DeepMLP) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(W, b, v, c)`` of a one-hidden-layer, two-class network: hidden weights ``W`` (H, 2) and
+    biases ``b`` (H,), and the output layer folded into one score, class 1 minus class 0:
+    ``v`` (H,) and ``c`` (a scalar tensor). The score is ``relu(X W^T + b) v + c``."""
+    if not isinstance(model, DeepMLP) or len(model.linears) != 2 or model.linears[-1].out_features != 2:
+        raise ValueError("hidden_layer needs a DeepMLP with exactly one hidden layer and 2 outputs, "
+                         "e.g. playground_model(width=8, depth=1)")
+    first, second = model.linears
+    W, b = first.weight.detach(), first.bias.detach()
+    v = (second.weight[1] - second.weight[0]).detach()
+    c = (second.bias[1] - second.bias[0]).detach()
+    return W, b, v, c
+
+
+def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Each hidden unit's share of the score: entry ``[n, j]`` is ``v_j relu(w_j . x_n + b_j)``.
+
+    ``X`` is (N, 2), ``W`` (H, 2), ``b`` and ``v`` (H,); the result is (N, H). Its row sums plus
+    the output bias ``c`` are the network's score (see :func:`hidden_layer`).
+    """
+    if X.dim() != 2 or W.dim() != 2 or X.shape[1] != W.shape[1]:
+        raise ValueError(f"X must be (N, d) and W (H, d) with the same d, got {tuple(X.shape)} and {tuple(W.shape)}")
+    if b.shape != (W.shape[0],) or v.shape != (W.shape[0],):
+        raise ValueError(f"b and v must have shape ({W.shape[0]},), one entry per hidden unit; "
+                         f"got {tuple(b.shape)} and {tuple(v.shape)}")
+    return torch.relu(X @ W.T + b) * v
+
+
+# ----------------------------------------------------------------------------------------------
+# Grids and drawings
+# ----------------------------------------------------------------------------------------------
+
+def grid_points(resolution: int = 100, extent: float = EXTENT) -> torch.Tensor:
+    """The (resolution * resolution, 2) points of a square grid over [-extent, extent]^2, row by
+    row from the bottom (y) and left to right (x) within a row."""
+    resolution = check_positive_int("resolution", resolution)
+    extent = check_positive_float("extent", extent)
+    axis = torch.linspace(-extent, extent, resolution)
+    ys, xs = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([xs.flatten(), ys.flatten()], dim=1)
+
+
+@torch.no_grad()
+def boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float = EXTENT) -> torch.Tensor:
+    """Class probabilities of ``model`` on the grid of :func:`grid_points`: a CPU tensor of shape
+    (resolution, resolution, num_classes), row ``i`` at height ``y_i`` (bottom first) and
+    column ``j`` at ``x_j``. Deterministic: no randomness, model left in evaluation mode."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    points = grid_points(resolution, extent)
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    probabilities = torch.softmax(model(points.to(device)), dim=1).cpu()
+    model.train(was_training)
+    return probabilities.reshape(resolution, resolution, -1)
+
+
+def draw_points(ax: plt.Axes, data: Playground, split: str = "both") -> None:
+    """Scatter the training points (filled) and/or test points (hollow), colored by class."""
+    check_choice("split", split, ("train", "test", "both"))
+    for k in range(data.num_classes):
+        if split in ("train", "both"):
+            X = data.X_train[data.y_train == k].cpu().numpy()
+            ax.scatter(X[:, 0], X[:, 1], s=12, color=CLASS_COLORS[k], edgecolor="white", linewidth=0.4,
+                       label=f"class {k} (train)")
+        if split in ("test", "both"):
+            X = data.X_test[data.y_test == k].cpu().numpy()
+            ax.scatter(X[:, 0], X[:, 1], s=14, facecolor="none", edgecolor=CLASS_COLORS[k], linewidth=0.9,
+                       label=f"class {k} (test)")
+    _square(ax)
+
+
+def _square(ax: plt.Axes, extent: float = EXTENT) -> None:
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+
+
+def draw_boundary(ax: plt.Axes, model: torch.nn.Module, data: Playground | None = None,
+                  resolution: int = 150, title: str = "") -> None:
+    """Shade each grid cell by the class ``model`` predicts there, draw the boundary (where the
+    top two probabilities are equal), and the points of ``data`` on top."""
+    probabilities = boundary_grid(model, resolution)
+    predicted = probabilities.argmax(dim=2)
+    num_classes = probabilities.shape[2]
+    extent = (-EXTENT, EXTENT, -EXTENT, EXTENT)
+    ax.imshow(predicted.numpy(), origin="lower", extent=extent, cmap=ListedColormap(REGION_COLORS[:num_classes]),
+              vmin=-0.5, vmax=num_classes - 0.5, interpolation="nearest")
+    if num_classes == 2:
+        axis = torch.linspace(-EXTENT, EXTENT, resolution).numpy()
+        ax.contour(axis, axis, probabilities[:, :, 1].numpy(), levels=[0.5], colors="black", linewidths=1)
+    if data is not None:
+        draw_points(ax, data)
+    _square(ax)
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def draw_unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.25",
+                    labels: bool = True) -> None:
+    """Draw each hidden unit's line ``w_j . x + b_j = 0`` over the plane, with a short tick on
+    the side where the unit is active (positive), and its number ``j`` if ``labels``."""
+    W, b = W.detach().cpu(), b.detach().cpu()
+    for j, (w, bias) in enumerate(zip(W, b)):
+        norm = w.norm().item()
+        if norm == 0:
+            continue
+        normal = w / norm
+        foot = -bias.item() / norm * normal  # the point of the line closest to the origin
+        along = torch.tensor([-normal[1], normal[0]])
+        ends = torch.stack([foot - 4 * EXTENT * along, foot + 4 * EXTENT * along])
+        ax.plot(ends[:, 0].numpy(), ends[:, 1].numpy(), color=color, linewidth=0.9)
+        # a marker inside the square: the line's point nearest the origin, clipped into view
+        anchor = foot.clamp(-0.85 * EXTENT, 0.85 * EXTENT)
+        anchor = foot + ((anchor - foot) @ along) * along
+        if anchor.abs().max() <= EXTENT:
+            tip = anchor + 0.3 * normal
+            ax.annotate("", xy=tuple(tip.tolist()), xytext=tuple(anchor.tolist()),
+                        arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1, mutation_scale=8))
+            spot = anchor + 0.45 * normal
+            if labels and spot.abs().max() <= 0.95 * EXTENT:
+                ax.text(*spot.tolist(), str(j), fontsize=7, color=color, ha="center", va="center")
+    _square(ax)
+
+
+class BoundarySnapshots(Callback):
+    """A trainer callback that draws the decision regions at chosen epochs, as it trains.
+
+    In a notebook one figure with a panel per epoch of ``at`` is shown at the start and redrawn
+    in place as each snapshot is taken; outside a notebook nothing is shown. ``snapshots``
+    keeps the class probabilities on the grid (see :func:`boundary_grid`) and the test accuracy
+    of every snapshot, and :attr:`fig` the figure.
+    """
+
+    def __init__(self, data: Playground, at: Sequence[int], resolution: int = 100, title: str = "") -> None:
+        if not at:
+            raise ValueError("at must list at least one epoch, e.g. at=(1, 10, 100)")
+        self.at = sorted({check_positive_int("at[i]", e) for e in at})
+        self.data, self.resolution, self.title = data, check_positive_int("resolution", resolution), title
+        self.snapshots: dict[int, tuple[torch.Tensor, float]] = {}
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        late = [e for e in self.at if e > trainer.max_epochs]
+        if late:
+            raise ValueError(f"snapshot epochs {late} are after the last epoch ({trainer.max_epochs})")
+        self.fig, axes = plt.subplots(1, len(self.at), figsize=(2.6 * len(self.at), 2.9), squeeze=False)
+        self.axes = list(axes[0])
+        plt.close(self.fig)
+        for ax, epoch in zip(self.axes, self.at):
+            draw_points(ax, self.data, "train")
+            ax.set_title(f"epoch {epoch}", fontsize=9)
+        if self.title:
+            self.fig.suptitle(self.title, fontsize=10)
+        self.fig.tight_layout()
+        self.handle = None
+        self._show()
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
+        if record.epoch not in self.at:
+            return
+        model = trainer.model
+        self.snapshots[record.epoch] = (boundary_grid(model, self.resolution), record.eval_acc)
+        ax = self.axes[self.at.index(record.epoch)]
+        ax.clear()
+        draw_boundary(ax, model, resolution=self.resolution)
+        draw_points(ax, self.data, "train")
+        ax.set_title(f"epoch {record.epoch}: test acc {record.eval_acc:.2f}", fontsize=9)
+        model.train()  # boundary_grid restores the mode; keep training as before
+        self._show()
+
+    def _show(self) -> None:
+        if not in_notebook():
+            return
+        from IPython.display import display
+
+        if self.handle is None:
+            self.handle = display(self.fig, display_id=True)
+        else:
+            self.handle.update(self.fig)
+
+
+# ----------------------------------------------------------------------------------------------
+# The explorer
+# ----------------------------------------------------------------------------------------------
+
+def explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
+                    seed: int | None = None, data: Playground | None = None,
+                    epochs: int = EPOCHS) -> plt.Figure:
+    """Train one playground network (:func:`train_playground`) and draw its decision regions."""
+    model, accuracy = train_playground(width, depth, activation, lr, seed, data, epochs)
+    data = Playground(seed=course_seed() if seed is None else seed) if data is None else data
+    fig, ax = plt.subplots(figsize=(4.4, 4.4))
+    draw_boundary(ax, model, data)
+    ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
+    shape = "linear" if depth == 0 else f"{depth} x {width} {activation}"
+    ax.set_title(f"{shape}, lr {lr:.3g}, {epochs} steps: test accuracy {accuracy:.2f}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS):
+    """A :class:`~mlp_utils.widgets.RetrainExplorer` over width, depth, activation and learning
+    rate; each run trains :func:`train_playground` on ``data`` and draws its boundary.
+    Call ``.show()`` to display it and draw the default run once."""
+    import ipywidgets as widgets
+
+    from .widgets import RetrainExplorer
+
+    if not isinstance(data, Playground):
+        raise TypeError(f"data must be a Playground, got {type(data).__name__}")
+    style = {"description_width": "initial"}
+    controls = {
+        "width": widgets.IntSlider(value=16, min=1, max=64, description="units per layer", style=style),
+        "depth": widgets.IntSlider(value=1, min=0, max=3, description="hidden layers", style=style),
+        "activation": widgets.Dropdown(options=sorted(ACTIVATIONS), value="relu", description="activation",
+                                       style=style),
+        "lr": widgets.FloatLogSlider(value=LR, base=10, min=-2, max=1, step=0.25, description="learning rate",
+                                     readout_format=".3g", style=style),
+    }
+    return RetrainExplorer(controls, lambda **values: explorer_figure(seed=seed, data=data, epochs=epochs,
+                                                                      **values),
+                           title="Train on the spiral: width, depth, activation, learning rate")
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures of one hidden layer
+# ----------------------------------------------------------------------------------------------
+
+def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Figure:
+    """The decision regions of a one-hidden-layer network with every hidden unit's line drawn
+    over them: blue lines for units that vote for class 0 (``v_j < 0``), red for class 1."""
+    W, b, v, _ = hidden_layer(model)
+    fig, ax = plt.subplots(figsize=(5.2, 5.2))
+    draw_boundary(ax, model, data)
+    for image in ax.get_images():
+        image.set_alpha(0.45)  # lighter regions, so the lines stand out
+    from matplotlib.lines import Line2D
+
+    ax.legend(handles=[Line2D([], [], color=CLASS_COLORS[1], label="$v_j > 0$: pushes toward class 1"),
+                       Line2D([], [], color=CLASS_COLORS[0], label="$v_j < 0$: pushes toward class 0")],
+              fontsize=7, loc="lower left", framealpha=0.9)
+    for sign, color in ((-1, CLASS_COLORS[0]), (1, CLASS_COLORS[1])):
+        chosen = (v.sign() == sign).nonzero().flatten()
+        draw_unit_lines(ax, W[chosen], b[chosen], color=color, labels=False)
+        for j in chosen.tolist():  # number each line by its unit
+            _label_line(ax, W[j], b[j], str(j), color)
+    ax.set_title(title or f"{len(b)} hidden units: each is zero on one side of its line,\n"
+                 "positive on the side its arrow points to", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _label_line(ax: plt.Axes, w: torch.Tensor, bias: torch.Tensor, text: str, color: str) -> None:
+    norm = w.norm().item()
+    if norm == 0:
+        return
+    normal = (w / norm).cpu()
+    foot = -bias.item() / norm * normal
+    along = torch.tensor([-normal[1], normal[0]])
+    anchor = foot + ((foot.clamp(-0.85 * EXTENT, 0.85 * EXTENT) - foot) @ along) * along
+    spot = anchor + 0.38 * normal
+    if spot.abs().max() <= 0.95 * EXTENT:
+        ax.text(*spot.tolist(), text, fontsize=7, color=color, ha="center", va="center",
+                bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.7))
+
+
+def plot_contributions(model: DeepMLP, data: Playground, units: Sequence[int], resolution: int = 120) -> plt.Figure:
+    """Heatmaps of the chosen hidden units' contributions ``v_j relu(w_j . x + b_j)`` on the
+    grid, then the network's score (their sum over all units plus ``c``) with the boundary."""
+    W, b, v, c = hidden_layer(model)
+    units = [int(j) for j in units]
+    if not units or any(not 0 <= j < len(b) for j in units):
+        raise ValueError(f"units must list hidden units in 0..{len(b) - 1}, got {units}")
+    points = grid_points(resolution)
+    parts = unit_contributions(points, W.cpu(), b.cpu(), v.cpu())
+    score = parts.sum(dim=1) + c.cpu()
+    panels = [(parts[:, j], f"unit {j}: $v_{{{j}}}$ = {v[j].item():+.2f}") for j in units]
+    panels.append((score, f"sum of all {len(b)} + c: the score"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels) + 0.6, 3.1))
+    axis = torch.linspace(-EXTENT, EXTENT, resolution).numpy()
+    for ax, (values, title) in zip(axes, panels):
+        grid = values.reshape(resolution, resolution).numpy()
+        limit = max(float(abs(grid).max()), 1e-6)
+        image = ax.imshow(grid, origin="lower", extent=(-EXTENT, EXTENT, -EXTENT, EXTENT), cmap="RdBu_r",
+                          vmin=-limit, vmax=limit)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+        ax.set_title(title, fontsize=9)
+        _square(ax)
+    for ax, j in zip(axes, units):
+        draw_unit_lines(ax, W[j:j + 1], b[j:j + 1], color="black", labels=False)
+    axes[-1].contour(axis, axis, score.reshape(resolution, resolution).numpy(), levels=[0], colors="black", linewidths=1)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
