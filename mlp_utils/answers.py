@@ -422,7 +422,7 @@ def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
 __all__ += ["check_parameter_count", "check_mlp_builder", "check_firing_fractions", "check_failed"]
 
 
-def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (1, 8, 100, 256, 2048)) -> None:
+def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (8, 100, 256, 2048, 1)) -> None:
     """Check ``yours(h)``, the parameter count of a 784-h-10 MLP, against the built networks.
 
     The reference is :func:`mlp_utils.count_parameters` of ``DeepMLP((h,))`` for every ``h`` in

@@ -29,7 +29,7 @@ def test_parameter_count_passes_the_right_formula(capsys):
     (lambda h: 28 * h + h + h * 10 + 10, "28 * 28 = 784"),
     (lambda h: 795 * h + 11, "off by +1"),
     (lambda h: None, "forget a `return`"),
-    (lambda h: 795.5 * h, "whole number"),
+    (lambda h: 795 * h + 10.5, "whole number"),
 ])
 def test_parameter_count_names_the_mistake(wrong, words):
     with pytest.raises(AnswerError, match=words.replace("(", r"\(").replace("*", r"\*").replace("+", r"\+")):
