@@ -921,6 +921,7 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
         raise AnswerError("net: your code returned None; did it forget a `return`?")
     if not isinstance(net, torch.nn.Module):
         raise AnswerError(f"net: expected an nn.Module such as nn.Sequential(...), got a {type(net).__name__}.")
+    net = net.to(X.device)  # the reader builds it on the CPU; the batch may live on a GPU
     modules = [m for m in net.modules() if not list(m.children())]
     no_flatten = "" if any(isinstance(m, torch.nn.Flatten) for m in modules) else (
         f" Your network has no nn.Flatten(): the linear layers were applied to each row of {X.shape[-1]} "
