@@ -218,6 +218,7 @@ class ActivationStats(Callback):
             raise TypeError(f"layer_types must be a non-empty tuple of nn.Module classes, got {layer_types!r}")
         self.layer_types = layer_types
         self.records: list[LayerRecord] = []
+        self.layers: list[str] = []
         self._handles: list = []
 
     def on_fit_start(self, trainer: Trainer) -> None:
@@ -229,9 +230,10 @@ class ActivationStats(Callback):
             names = ", ".join(t.__name__ for t in self.layer_types)
             raise ValueError(f"the model has no activation modules of type {names} to watch; pass "
                              "layer_types=(...) with the classes it uses")
-        self.records, self.step = [], 0
+        self.records, self.step, self.layers = [], 0, []
         for number, (name, module) in enumerate(layers, start=1):
             label = f"layer {number} ({type(module).__name__})"
+            self.layers.append(label)
             self._handles.append(module.register_forward_hook(self._hook(label)))
 
     def _hook(self, label: str):
@@ -264,7 +266,7 @@ class ActivationStats(Callback):
         self._handles = []
 
     def select(self, kind: str = "activation", step: int | None = None) -> list[LayerRecord]:
-        """The records of one ``kind`` at one recorded ``step`` (default: the last one)."""
+        """The records of one ``kind`` at one recorded ``step`` (default: the last one), input side first."""
         check_choice("kind", kind, ("activation", "gradient"))
         chosen = [r for r in self.records if r.kind == kind]
         if not chosen:
@@ -273,7 +275,7 @@ class ActivationStats(Callback):
         step = steps[-1] if step is None else step
         if step not in steps:
             raise ValueError(f"step {step!r} was not recorded; recorded steps are {steps}")
-        return [r for r in chosen if r.step == step]
+        return sorted((r for r in chosen if r.step == step), key=lambda r: self.layers.index(r.layer))
 
     def table(self, step: int | None = None) -> str:
         """One line per layer and kind at ``step``: mean, std, saturated and dead fractions."""
