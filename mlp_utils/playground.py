@@ -457,7 +457,7 @@ def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Fi
     """The decision regions of a one-hidden-layer network with every hidden unit's line drawn
     over them: blue lines for units that vote for class 0 (``v_j < 0``), red for class 1."""
     W, b, v, _ = hidden_layer(model)
-    fig, ax = plt.subplots(figsize=(5.2, 5.2))
+    fig, ax = plt.subplots(figsize=(5.8, 5.8))
     draw_boundary(ax, model, data)
     for image in ax.get_images():
         image.set_alpha(0.45)  # lighter regions, so the lines stand out
@@ -502,12 +502,13 @@ def plot_contributions(model: DeepMLP, data: Playground, units: Sequence[int], r
     parts = unit_contributions(points, W.cpu(), b.cpu(), v.cpu())
     score = parts.sum(dim=1) + c.cpu()
     panels = [(parts[:, j], f"unit {j}: $v_{{{j}}}$ = {v[j].item():+.2f}") for j in units]
-    panels.append((score, f"sum of all {len(b)} + c: the score"))
+    panels.append((score, f"score $s$: the sum of all {len(b)}, plus $c$"))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels) + 0.6, 3.1))
     axis = torch.linspace(-EXTENT, EXTENT, resolution).numpy()
-    for ax, (values, title) in zip(axes, panels):
+    unit_limit = max(float(parts[:, units].abs().max()), 1e-6)  # one colour scale for all the units
+    for k, (ax, (values, title)) in enumerate(zip(axes, panels)):
         grid = values.reshape(resolution, resolution).numpy()
-        limit = max(float(abs(grid).max()), 1e-6)
+        limit = unit_limit if k < len(units) else max(float(abs(grid).max()), 1e-6)
         image = ax.imshow(grid, origin="lower", extent=(-EXTENT, EXTENT, -EXTENT, EXTENT), cmap="RdBu_r",
                           vmin=-limit, vmax=limit)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)

@@ -115,7 +115,7 @@ def test_figures_of_one_hidden_layer():
     model, _ = train_playground(width=6, depth=1, data=data, epochs=10)
     assert len(plot_unit_lines(model, data).axes) == 1
     fig = plot_contributions(model, data, units=[0, 3], resolution=20)
-    assert "the score" in fig.axes[2].get_title()
+    assert "score" in fig.axes[2].get_title()
     with pytest.raises(ValueError, match="units must list hidden units in 0..5"):
         plot_contributions(model, data, units=[6])
 
