@@ -26,7 +26,7 @@ from .experiments import Group, Run, Settings
 from .models import ACTIVATIONS, DeepMLP
 from .train import Callback, EpochRecord, Trainer, evaluate
 
-__all__ = ["BoundarySnapshots", "EXTENT", "Playground", "SHAPES", "boundary_grid", "draw_boundary",
+__all__ = ["BoundarySnapshots", "EPOCHS", "EXTENT", "LR", "Playground", "SHAPES", "boundary_grid", "draw_boundary",
            "draw_unit_lines", "grid_points", "hidden_layer", "make_moons", "make_spiral",
            "explorer_figure", "playground_explorer", "playground_model", "plot_contributions", "plot_unit_lines",
            "repeat_playground", "train_playground", "unit_contributions"]

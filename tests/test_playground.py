@@ -60,7 +60,7 @@ def test_the_data_module_serves_full_or_small_batches():
 def test_a_hidden_layer_beats_a_linear_model_on_the_spiral():
     linear = repeat_playground(seeds=[0, 1, 2], depth=0, epochs=150)
     hidden = repeat_playground(seeds=[0, 1, 2], width=16, depth=1, epochs=150)
-    assert linear.mean() < 0.75
+    assert linear.mean() < 0.8
     assert hidden.mean() > 0.85
     assert compare(hidden, linear).word == "better"
 
