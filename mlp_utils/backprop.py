@@ -313,9 +313,12 @@ class ManualMLP:
         return softmax_cross_entropy(logits, y), softmax_cross_entropy_backward(logits, y)
 
     @torch.no_grad()
-    def loss(self, X: Tensor, y: Tensor) -> Tensor:
-        """The model's loss (see ``loss`` in the class's arguments) on ``(X, y)``, a 0-d tensor."""
-        return self._loss_and_dO(self.forward(X), y.to(self.device))[0]
+    def loss(self, logits: Tensor, y: Tensor) -> Tensor:
+        """The model's loss (``loss`` in the class's arguments) of ``logits`` against ``y``, a 0-d tensor.
+
+        Same signature as the course's autograd models' ``loss``: ``model.loss(model(X), y)``.
+        """
+        return self._loss_and_dO(logits, y.to(logits.device))[0]
 
     @torch.no_grad()
     def loss_and_grads(self, X: Tensor, y: Tensor) -> tuple[Tensor, list[Tensor]]:
@@ -389,6 +392,6 @@ def fit_by_hand(model: ManualMLP, data, epochs: int, test: tuple[Tensor, Tensor]
                 return history
         accuracy = (model.predict(X_eval) == y_eval.to(model.device)).float().mean().item()
         history.records.append(EpochRecord(epoch, sum(losses) / len(losses),
-                                           model.loss(X_eval, y_eval).item(), accuracy,
+                                           model.loss(model(X_eval), y_eval).item(), accuracy,
                                            time.perf_counter() - start))
     return history
