@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -25,6 +25,9 @@ from .device import pick_device
 from .experiments import Group, Run, Settings
 from .models import ACTIVATIONS, DeepMLP
 from .train import Callback, EpochRecord, Trainer, evaluate
+
+if TYPE_CHECKING:
+    from .widgets import RetrainExplorer
 
 __all__ = ["BoundarySnapshots", "EPOCHS", "EXTENT", "LR", "Playground", "SHAPES", "boundary_grid", "draw_boundary",
            "draw_unit_lines", "grid_points", "hidden_layer", "make_moons", "make_spiral",
@@ -194,13 +197,17 @@ def train_playground(width: int = 16, depth: int = 1, activation: str = "relu", 
                      callbacks: Sequence[Callback] = (), progress: bool = False) -> tuple[DeepMLP, float]:
     """Train :func:`playground_model` on ``data`` (default: the spiral of ``seed``) for
     ``epochs`` epochs with the one :class:`~mlp_utils.train.Trainer`; return the trained model
-    and its accuracy on the test points.
+    and its accuracy on the test points. A run whose loss diverges stops early (with a warning)
+    and keeps its last finite parameters.
 
     ``seed`` (default :func:`course_seed`) fixes the initial weights and the batch order, so
     two calls with the same arguments give the same model on one machine.
     """
+    seed = course_seed() if seed is None else int(seed)
+    data = Playground(seed=seed) if data is None else data
     run = _fit(width, depth, activation, lr, seed, data, epochs, callbacks, progress)
-    return run.model, run.acc
+    # measured on the model as it is, so a run stopped early (diverged) still has an accuracy
+    return run.model, evaluate(run.model, data.test_dataloader())[1]
 
 
 def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: int = 1,
@@ -414,18 +421,22 @@ def explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", l
                     seed: int | None = None, data: Playground | None = None,
                     epochs: int = EPOCHS) -> plt.Figure:
     """Train one playground network (:func:`train_playground`) and draw its decision regions."""
-    model, accuracy = train_playground(width, depth, activation, lr, seed, data, epochs)
-    data = Playground(seed=course_seed() if seed is None else seed) if data is None else data
+    seed = course_seed() if seed is None else int(seed)
+    data = Playground(seed=seed) if data is None else data
+    run = _fit(width, depth, activation, lr, seed, data, epochs, (), False)
+    model, accuracy = run.model, evaluate(run.model, data.test_dataloader())[1]
     fig, ax = plt.subplots(figsize=(4.4, 4.4))
     draw_boundary(ax, model, data)
     ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
     shape = "linear" if depth == 0 else f"{depth} x {width} {activation}"
-    ax.set_title(f"{shape}, lr {lr:.3g}, {epochs} steps: test accuracy {accuracy:.2f}", fontsize=9)
+    steps = f"{epochs} steps" if run.history.stopped is None else \
+        f"diverged after {len(run.history)} of {epochs} steps"
+    ax.set_title(f"{shape}, lr {lr:.3g}, {steps}: test accuracy {accuracy:.2f}", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS):
+def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> "RetrainExplorer":
     """A :class:`~mlp_utils.widgets.RetrainExplorer` over width, depth, activation and learning
     rate; each run trains :func:`train_playground` on ``data`` and draws its boundary.
     Call ``.show()`` to display it and draw the default run once."""

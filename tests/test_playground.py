@@ -12,8 +12,8 @@ import torch  # noqa: E402
 
 from mlp_utils import AnswerError, Trainer, compare  # noqa: E402
 from mlp_utils.answers import check_unit_contributions  # noqa: E402
-from mlp_utils.playground import (BoundarySnapshots, Playground, boundary_grid, grid_points,  # noqa: E402
-                                  hidden_layer, make_moons, make_spiral, playground_explorer,
+from mlp_utils.playground import (BoundarySnapshots, Playground, boundary_grid, explorer_figure,  # noqa: E402
+                                  grid_points, hidden_layer, make_moons, make_spiral, playground_explorer,
                                   playground_model, plot_contributions, plot_unit_lines, repeat_playground,
                                   train_playground, unit_contributions)
 
@@ -193,3 +193,13 @@ def test_the_check_passes_a_right_answer(layer, capsys):
 def test_the_check_names_typical_mistakes(layer, wrong, named):
     with pytest.raises(AnswerError, match=named):
         check_unit_contributions(wrong, *layer)
+
+
+def test_a_diverging_run_still_reports_an_accuracy():
+    data = Playground(num_train=60, num_test=20, device="cpu")
+    with pytest.warns(RuntimeWarning, match="training stopped"):
+        model, accuracy = train_playground(lr=1e6, data=data, epochs=30)
+    assert 0 <= accuracy <= 1
+    with pytest.warns(RuntimeWarning):
+        fig = explorer_figure(lr=1e6, data=data, epochs=30)
+    assert "diverged after" in fig.axes[0].get_title()
