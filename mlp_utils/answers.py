@@ -78,6 +78,13 @@ def _shape_mistake(name: str, yours: torch.Tensor, expected: torch.Tensor) -> st
     if yours.numel() == expected.numel():
         return (message + " Same number of entries, arranged differently: reshape with the "
                 f"batch dimension first, e.g. X.reshape({expected.shape[0]}, -1).")
+    if yours.dim() == expected.dim():
+        for dim in range(expected.dim()):
+            if yours.shape[dim] == 1 != expected.shape[dim] and all(
+                    a == b for d, (a, b) in enumerate(zip(yours.shape, expected.shape)) if d != dim):
+                return (message + f" Dimension {dim} has size 1: you reduced over it with keepdim=True "
+                        f"(a sum, a mean, or torch.max(X, {dim}, keepdim=True), which is a reduction, "
+                        "not an elementwise maximum).")
     if expected.dim() >= 1 and yours.dim() == expected.dim() and yours.shape[1:] == expected.shape[1:]:
         return message + " The batch dimension differs: did you use a fixed size instead of X.shape[0]?"
     if expected.dim() == 2 and yours.dim() == 2 and yours.shape[0] == expected.shape[0]:
@@ -1126,3 +1133,59 @@ def check_unit_contributions(yours: Callable[..., Any], X: torch.Tensor, W: torc
 
 
 __all__ += ["check_unit_contributions"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 5 (joint search): the reader's Optuna objective
+# ----------------------------------------------------------------------------------------------
+
+def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
+                    params: dict[str, Any]) -> None:
+    """Check the reader's Optuna ``objective(trial)`` against the reference objective.
+
+    One trial of an in-memory study is fixed at ``params`` (``study.enqueue_trial``), so both
+    objectives train the same settings under the same seed. The check names: a searched setting
+    that was not suggested, or suggested under another name; a distribution that differs from
+    the reference's (a learning rate not sampled on a log scale, other bounds or choices); and a
+    score that differs (settings not passed on, another seed, or the test set instead of the
+    validation split).
+    """
+    import optuna
+
+    if not callable(yours):
+        raise AnswerError(f"check_objective: pass your objective function itself, got a {type(yours).__name__}")
+    studies = {}
+    for who, objective in (("yours", yours), ("reference", reference)):
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+        study.enqueue_trial(dict(params))
+        study.optimize(objective, n_trials=1)
+        studies[who] = study.trials[0]
+    mine, ref = studies["yours"], studies["reference"]
+    missing = sorted(set(ref.distributions) - set(mine.distributions))
+    extra = sorted(set(mine.distributions) - set(ref.distributions))
+    if missing or extra:
+        raise AnswerError(
+            f"objective: your trial suggested {sorted(mine.distributions)}, the search space has "
+            f"{sorted(ref.distributions)}"
+            + (f"; missing {missing}" if missing else "") + (f"; not in the space {extra}" if extra else "")
+            + ". Ask the trial for each searched setting by its name, e.g. trial.suggest_float('lr', ...).")
+    for name, expected in ref.distributions.items():
+        got = mine.distributions[name]
+        if got != expected:
+            hint = ""
+            if getattr(expected, "log", False) and not getattr(got, "log", False):
+                hint = " The learning rate spans two orders of magnitude: sample it with log=True."
+            raise AnswerError(f"objective: {name!r} is suggested as {got}, the space says {expected}.{hint}")
+    if mine.value is None or not isinstance(mine.value, (int, float)):
+        raise AnswerError(f"objective: it returned {mine.value!r}; return the run's validation accuracy (run.acc)")
+    if abs(mine.value - ref.value) > 1e-9:
+        raise AnswerError(
+            f"objective: at {params} yours scored {mine.value:.4f}, the reference {ref.value:.4f}. "
+            "Build Settings from the suggested values plus the space's base settings, train with "
+            "mlp_utils.train(settings, data, seed) under the same seed, and return run.acc (the "
+            "validation accuracy; never the test set).")
+    print(f"✓ objective: suggests {sorted(mine.distributions)} like the space, and scores {mine.value:.4f} "
+          "like the reference")
+
+
+__all__ += ["check_objective"]
