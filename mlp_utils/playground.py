@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any, Sequence
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import ListedColormap
+from tqdm.auto import tqdm
 
 from .checks import check_choice, check_positive_float, check_positive_int
-from .config import course_seed, in_notebook
+from .config import budget, course_seed, in_notebook
 from .data import TensorBatches
 from .device import pick_device
 from .experiments import Group, Run, Settings
 from .models import ACTIVATIONS, DeepMLP
+from .precomputed import Grid, boundary_chart, describe, show_static
 from .train import Callback, EpochRecord, Trainer, evaluate
 
 if TYPE_CHECKING:
@@ -457,7 +459,34 @@ def playground_explorer(data: Playground, seed: int | None = None, epochs: int =
     }
     return RetrainExplorer(controls, lambda **values: explorer_figure(seed=seed, data=data, epochs=epochs,
                                                                       **values),
-                           title="Train on the spiral: width, depth, activation, learning rate")
+                           title="Train on the spiral: width, depth, activation, learning rate",
+                           static=lambda: show_static_playground(data, seed, epochs))
+
+
+STATIC_GRID = Grid({"depth": (0, 1, 2), "width": (2, 4, 8, 32), "activation": ("relu", "tanh"),
+                    "lr": (0.1, LR)}, epochs=EPOCHS,
+                   labels={"depth": "hidden layers", "width": "units per layer"})
+"""What the book's precomputed playground explorer stores: 48 runs, one seed each."""
+STATIC_RESOLUTION = 24  # grid cells per side of the stored decision regions
+
+
+def show_static_playground(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> None:
+    """Train every setting of :data:`STATIC_GRID` (shrunk in quick mode) and display the
+    decision regions as a Vega-Lite chart whose controls pick one (for the book, no kernel)."""
+    seed = course_seed() if seed is None else int(seed)
+    grid = STATIC_GRID.shrunk()
+    epochs = budget(epochs, min(epochs, 30))
+    rows = []
+    for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=False):
+        run = _fit(combo["width"], combo["depth"], combo["activation"], combo["lr"], seed, data, epochs, (), False)
+        probabilities = boundary_grid(run.model, STATIC_RESOLUTION)[..., 1].flatten()
+        rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],
+                     "acc": evaluate(run.model, data.test_dataloader())[1]})
+    X, y = data.X_train.cpu(), data.y_train.cpu()
+    points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)} for (a, b), c in zip(X, y)]
+    note = describe(grid, {}, seed, length=f"{epochs} full-batch steps each")
+    show_static(boundary_chart(rows, points, grid, {"width": 8, "depth": 1, "activation": "relu", "lr": LR},
+                               STATIC_RESOLUTION, EXTENT, title="The spiral: precomputed runs"), note)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,13 +7,10 @@ the longest history (a run of *k* epochs at a constant learning rate is the firs
 the longest run with the same seed), and radio buttons pick the other settings.
 
 The chart is displayed with two representations: Vega-Lite's own MIME type, which JupyterLab
-and Colab draw themselves, and HTML that calls ``vegaEmbed``, which the book serves from its
-own files (no network).
+and Colab draw themselves, and the book, which draws it with its own copy of Vega (no network).
 """
 from __future__ import annotations
 
-import hashlib
-import html
 import itertools
 import json
 from dataclasses import dataclass
@@ -27,7 +24,7 @@ from .checks import check_positive_int
 from .config import budget, course_seed
 from .experiments import Settings, train
 
-__all__ = ["Grid", "precompute", "static_chart", "show_static"]
+__all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart"]
 
 CSS_CLASS = "mlp-static-explorer"
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
@@ -66,6 +63,20 @@ class Grid:
         return [dict(zip(self.values, combo)) for combo in itertools.product(*self.values.values())]
 
 
+def _control(i: int, name: str, grid: Grid, default: Mapping[str, Any]) -> tuple[Any, str]:
+    """The Vega-Lite parameter for one setting of the grid and the filter that picks its rows:
+    a slider when the values are consecutive integers, radio buttons otherwise."""
+    options = list(grid.values[name])
+    value = default.get(name, options[0])
+    value = value if value in options else options[0]
+    label = f"{grid.label(name)} "
+    consecutive = (all(isinstance(v, int) and not isinstance(v, bool) for v in options) and len(options) > 1
+                   and options == list(range(options[0], options[-1] + 1)))
+    bind = (alt.binding_range(min=options[0], max=options[-1], step=1, name=label) if consecutive
+            else alt.binding_radio(options=options, name=label))
+    return alt.param(name=f"p{i}", value=value, bind=bind), f"datum[{json.dumps(name)}] == p{i}"
+
+
 def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
                seed: int | None = None) -> list[dict[str, Any]]:
     """Train one run per combination of ``grid`` (one seed) and return one row per epoch.
@@ -101,13 +112,9 @@ def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping
                        bind=alt.binding_range(min=1, max=last, step=1, name="epochs "))
     params.append(epochs)
     for i, name in enumerate(names):
-        options = list(grid.values[name])
-        value = default.get(name, options[0])
-        value = value if value in options else options[0]
-        param = alt.param(name=f"p{i}", value=value,
-                          bind=alt.binding_radio(options=options, name=f"{grid.label(name)} "))
+        param, test = _control(i, name, grid, default)
         params.append(param)
-        picked.append(f"datum[{json.dumps(name)}] == p{i}")
+        picked.append(test)
     chosen = " && ".join(picked) if picked else "true"
     base = alt.Chart(alt.Data(values=[dict(r, run="|".join(str(r[n]) for n in names)) for r in rows]))
     x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d"),
@@ -132,40 +139,75 @@ def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping
         alt.hconcat(panel("train_loss", "training loss"), panel("acc", f"{split} accuracy")),
         readout,
     ).add_params(*params)
-    return chart.properties(title=alt.TitleParams(title or "Precomputed runs", fontSize=13))
+    return chart.properties(title=alt.TitleParams(
+        title or "Precomputed runs", fontSize=13, anchor="start",
+        subtitle="Stored runs, one seed each; with a kernel, the explorer above retrains for any value."))
 
 
-def _describe(grid: Grid, fixed: Mapping[str, Any], seed: int) -> str:
+def _describe(grid: Grid, fixed: Mapping[str, Any], seed: int, length: str) -> str:
     parts = [f"{grid.label(n)} in {{{', '.join(str(v) for v in vals)}}}" for n, vals in grid.values.items()]
     kept = ", ".join(f"{k}={v}" for k, v in fixed.items())
     return (f"Precomputed when this notebook was last run: one seed ({seed}) per setting, "
-            f"{' × '.join(parts) or 'one setting'}, up to {grid.epochs} epochs"
-            f"{'; ' + kept if kept else ''}. Drag the epochs slider and pick the settings to see "
-            "each stored run (grey: every run of the grid). With a kernel (JupyterLab, Colab), the "
+            f"{' × '.join(parts) or 'one setting'}, {length}{'; ' + kept if kept else ''}. Move the "
+            "controls below the chart to see each stored run. With a kernel (JupyterLab, Colab), the "
             "explorer above retrains for any value.")
 
 
 def show_static(chart: alt.Chart, note: str) -> None:
-    """Display ``chart`` as Vega-Lite (JupyterLab, Colab) and as HTML for the book."""
-    spec = chart.to_dict()
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    ident = f"{CSS_CLASS}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
-    markup = (
-        f'<div class="{CSS_CLASS}"><p class="{CSS_CLASS}-note">{html.escape(note)}</p>'
-        f'<div id="{ident}"></div>'
-        f'<noscript>This precomputed explorer needs JavaScript.</noscript>'
-        "<script>(function () {"
-        f"var spec = {text.replace('</', '<' + chr(92) + '/')};"
-        f"var target = document.getElementById('{ident}');"
-        "if (typeof vegaEmbed === 'undefined') {"
-        "target.textContent = 'The precomputed explorer is drawn by the book (it serves Vega); "
-        "here, use the retraining explorer above.'; return; }"
-        "vegaEmbed(target, spec, {actions: false, renderer: 'svg'});"
-        "})();</script></div>")
-    display({VEGALITE_MIME: spec, "text/html": markup,
-             "text/plain": f"<precomputed explorer: {note}>"}, raw=True)
+    """Display ``chart`` as Vega-Lite, with ``note`` as its description.
+
+    JupyterLab and Colab draw the Vega-Lite MIME type themselves; the book draws it with its own
+    copy of vega-embed (``_ext/book_fixes.py``), showing the description above the chart.
+    """
+    spec = chart.properties(description=note).to_dict()
+    display({VEGALITE_MIME: spec, "text/plain": f"<precomputed explorer: {note}>"}, raw=True)
 
 
-def describe(grid: Grid, fixed: Mapping[str, Any], seed: int | None = None) -> str:
+def describe(grid: Grid, fixed: Mapping[str, Any], seed: int | None = None, length: str = "") -> str:
     """The note shown above a precomputed explorer: its grid, seed and fixed settings."""
-    return _describe(grid, fixed, course_seed() if seed is None else int(seed))
+    length = length or f"up to {grid.epochs} epochs (grey curves: every run of the grid)"
+    return _describe(grid, fixed, course_seed() if seed is None else int(seed), length)
+
+
+def boundary_chart(settings_rows: Sequence[Mapping[str, Any]], points: Sequence[Mapping[str, Any]],
+                   grid: Grid, default: Mapping[str, Any], resolution: int, extent: float,
+                   title: str = "") -> alt.Chart:
+    """Decision regions of the grid's run picked by the controls, over the training points.
+
+    ``settings_rows`` hold one row per setting: the grid's settings, ``p`` (the class-1
+    probability on a ``resolution`` x ``resolution`` grid over [-extent, extent]^2, row-major,
+    bottom row first) and ``acc``. ``points`` hold ``x``, ``y`` and ``label``.
+    """
+    if not settings_rows:
+        raise ValueError("no rows to draw")
+    names = list(grid.values)
+    params, picked = [], []
+    for i, name in enumerate(names):
+        param, test = _control(i, name, grid, default)
+        params.append(param)
+        picked.append(test)
+    chosen = " && ".join(picked) if picked else "true"
+    step = 2 * extent / resolution
+    domain = alt.Scale(domain=[-extent, extent], nice=False)
+    cells = (alt.Chart(alt.Data(values=list(settings_rows))).transform_filter(chosen)
+             .transform_flatten(["p"]).transform_window(k="row_number()")
+             .transform_calculate(x=f"{-extent} + ((datum.k - 1) % {resolution}) * {step}",
+                                  y=f"{-extent} + floor((datum.k - 1) / {resolution}) * {step}")
+             .transform_calculate(x2=f"datum.x + {step}", y2=f"datum.y + {step}")
+             .mark_rect(opacity=0.75)
+             .encode(x=alt.X("x:Q", scale=domain, title="x₁"), x2="x2:Q",
+                     y=alt.Y("y:Q", scale=domain, title="x₂"), y2="y2:Q",
+                     color=alt.Color("p:Q", scale=alt.Scale(scheme="redblue", reverse=True, domain=[0, 1]),
+                                     title="P(class 1)")))
+    dots = alt.Chart(alt.Data(values=list(points))).mark_circle(size=18, stroke="white", strokeWidth=0.5,
+                                                                 opacity=0.9).encode(
+        x=alt.X("x:Q", scale=domain), y=alt.Y("y:Q", scale=domain),
+        fill=alt.Fill("label:N", scale=alt.Scale(domain=[0, 1], range=["#1f77b4", "#d62728"]), title="class"))
+    readout = (alt.Chart(alt.Data(values=list(settings_rows))).transform_filter(chosen)
+               .transform_calculate(text="'test accuracy ' + format(datum.acc, '.2f')")
+               .mark_text(align="left", fontSize=13, fontWeight="bold").encode(text="text:N")
+               .properties(width=330, height=18))
+    chart = alt.vconcat(alt.layer(cells, dots).properties(width=330, height=330), readout).add_params(*params)
+    return chart.properties(title=alt.TitleParams(
+        title or "Precomputed runs", fontSize=13, anchor="start",
+        subtitle="Stored runs, one seed each; with a kernel, the explorer above retrains for any value."))
