@@ -43,7 +43,8 @@ class Settings:
     """Everything that defines one training run except the seed, with the course's defaults.
 
     ``schedule="linear"`` lowers the learning rate after every epoch, to ``lr / epochs`` in the
-    last one; ``"constant"`` keeps it.
+    last one; ``"constant"`` keeps it. ``momentum``, ``weight_decay`` (SGD's) and ``dropout``
+    (after every hidden activation) are off by default.
     """
 
     num_hiddens: int = 256
@@ -57,6 +58,7 @@ class Settings:
     schedule: str = "constant"
     momentum: float = 0.0
     weight_decay: float = 0.0
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("num_hiddens", "epochs", "batch_size"):
@@ -68,7 +70,7 @@ class Settings:
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("init", self.init, INITIALIZATIONS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        for name in ("momentum", "weight_decay"):
+        for name in ("momentum", "weight_decay", "dropout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
@@ -90,7 +92,7 @@ class Settings:
     def build(self) -> DeepMLP:
         """A fresh model of these settings (initialized from PyTorch's current random state)."""
         model = DeepMLP((self.num_hiddens,) * self.num_layers, lr=self.lr, activation=self.activation,
-                        init=self.init, sigma=self.sigma)
+                        init=self.init, sigma=self.sigma, dropout=self.dropout)
         model.momentum, model.weight_decay = float(self.momentum), float(self.weight_decay)
         return model
 

@@ -143,14 +143,19 @@ class DeepMLP(Classifier):
             keeps PyTorch's default. Biases start at zero except with ``"pytorch"``.
         sigma: the standard deviation for ``init="normal"``.
         num_inputs: features per example (784 for flattened 28x28 images).
+        dropout: if above 0, each hidden value is zeroed with this probability during training
+            (and the rest scaled up by 1 / (1 - dropout)); evaluation uses every unit.
     """
 
     def __init__(self, hidden_sizes: Sequence[int], num_outputs: int = 10, lr: float = 0.1,
                  activation: str = "relu", init: str = "normal", sigma: float = 0.01,
-                 num_inputs: int = 784) -> None:
+                 num_inputs: int = 784, dropout: float = 0.0) -> None:
         super().__init__()
         hidden_sizes = (hidden_sizes,) if isinstance(hidden_sizes, int) else tuple(hidden_sizes)
         self._check(hidden_sizes, num_outputs, lr, activation, init, sigma, num_inputs)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a probability in [0, 1), e.g. 0.2; got {dropout!r}")
+        self.dropout = float(dropout)
         self.hidden_sizes, self.lr = hidden_sizes, lr
         self.activation, self.init, self.sigma = activation, init, sigma
         widths = [num_inputs, *hidden_sizes, num_outputs]
@@ -159,6 +164,8 @@ class DeepMLP(Classifier):
             layers.append(nn.Linear(fan_in, fan_out))
             if i < len(widths) - 2:
                 layers.append(ACTIVATIONS[activation]())
+                if dropout > 0:  # zeroes each hidden value with probability `dropout` while training
+                    layers.append(nn.Dropout(dropout))
         self.net = nn.Sequential(*layers)
         self.reset_parameters()
 
