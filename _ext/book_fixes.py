@@ -15,16 +15,24 @@ saved widget logged a TypeError. The shim maps that call onto MathJax 3.
 its absolute URL (so a copy saved to Drive still shows it); the offline book has no network, so
 each page's copy of that URL points to ``static/colab-badge.svg`` instead.
 
-4. Precomputed explorers (``mlp_utils.precomputed``): a page that has one gets the vendored
+4. Precomputed explorers (``mlp_utils.precomputed``) are stored as Vega-Lite 5 outputs, the MIME
+type JupyterLab and Colab draw themselves. myst-nb has no renderer for it, so this extension adds
+one (:class:`VegaLiteOutput`, through myst-nb's mime-renderer hook): the output becomes its
+description and a ``vegaEmbed`` call. A page that has one gets the vendored
 Vega, Vega-Lite and vega-embed scripts (before RequireJS, so they define globals rather than
 anonymous AMD modules), and ``explorers.css``, which hides the retraining widget in that cell's
 output: it needs a kernel, which the book does not have; the precomputed chart stands in for it.
 """
 from __future__ import annotations
 
+import hashlib
+import html
+import json
 from pathlib import Path
 from typing import Any
 
+import myst_nb.core.render as myst_nb_render
+from docutils import nodes
 from sphinx.application import Sphinx
 
 
@@ -63,6 +71,39 @@ def serve_badge_locally(app: Sphinx, pagename: str, templatename: str,
 
 
 STATIC_EXPLORER = "mlp-static-explorer"
+VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+
+
+class VegaLiteOutput:
+    """myst-nb mime renderer: a Vega-Lite 5 output becomes its description and a ``vegaEmbed`` call."""
+
+    mime_priority_overrides = [("html", VEGALITE_MIME, 25)]  # before text/html (30)
+
+    @staticmethod
+    def handle_mime(renderer: Any, data: Any, inline: bool) -> list[nodes.Element] | None:
+        if inline or data.mime_type != VEGALITE_MIME:
+            return None
+        spec = data.content if isinstance(data.content, dict) else json.loads(data.content)
+        text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+        ident = f"{STATIC_EXPLORER}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+        script = text.replace("</", "<\\/")
+        markup = (f'<div class="{STATIC_EXPLORER}">'
+                  f'<p class="{STATIC_EXPLORER}-note">{html.escape(spec.get("description", ""))}</p>'
+                  f'<div id="{ident}"></div>'
+                  f"<script>vegaEmbed(document.getElementById('{ident}'), {script}, "
+                  "{actions: false, renderer: 'svg'});</script></div>")
+        return [nodes.raw(text=markup, format="html", classes=["output", "text_html"])]
+
+
+_load_mime_renders = myst_nb_render.load_mime_renders
+
+
+def _with_vegalite() -> list:
+    return [*_load_mime_renders(), VegaLiteOutput]
+
+
+# myst-nb looks its mime renderers up through this module-level function (normally entry points)
+myst_nb_render.load_mime_renders = _with_vegalite
 VEGA_SCRIPTS = ("offline/vega/vega.min.js", "offline/vega/vega-lite.min.js", "offline/vega/vega-embed.min.js")
 
 

@@ -2,7 +2,9 @@
 
 Run after ``jupyter-book build`` (``make test`` does both). For each page: no console errors,
 no failed or attempted network requests, math typeset by MathJax, every image loaded, and the
-saved widgets drawn where the notebook has them. A screenshot of each page is saved in
+saved widgets drawn where the notebook has them, and every precomputed explorer drawn and
+answering its controls: moving its slider (and a radio button) changes the figure, and the
+retraining widget beside it, which needs a kernel, is hidden. A screenshot of each page is saved in
 ``_build/screenshots``.
 """
 from __future__ import annotations
@@ -93,6 +95,9 @@ def test_page_renders_offline(browser, relative):
             "() => [...document.querySelectorAll('.jupyter-widgets')].filter(e => /Error|cannot|failed/i.test(e.className)).length")
         assert missing == 0, f"{relative}: a widget failed to render"
 
+    if "mlp-static-explorer" in html_source:
+        _check_static_explorers(page, relative)
+
     page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=20000)
     broken = page.evaluate(
         "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
@@ -103,3 +108,33 @@ def test_page_renders_offline(browser, relative):
     context.close()
     assert not blocked, f"{relative}: the page tried to reach the network: {blocked}"
     assert not errors, f"{relative}: console errors: {errors}"
+
+
+def _check_static_explorers(page, relative: str) -> None:
+    """Each precomputed explorer draws, hides the kernel-only widget, and answers its controls."""
+    explorers = page.locator("div.mlp-static-explorer")
+    count = explorers.count()
+    assert count > 0, f"{relative}: a precomputed explorer in the source but none on the page"
+    for i in range(count):
+        explorer = explorers.nth(i)
+        explorer.locator("svg.marks").wait_for(timeout=20000)
+        hidden = page.evaluate(
+            "(i) => { const out = document.querySelectorAll('div.mlp-static-explorer')[i].closest('.cell_output');"
+            " return [...out.querySelectorAll('.jupyter-widgets')].every(w => w.offsetParent === null); }", i)
+        assert hidden, f"{relative}: explorer {i}: the retraining widget (needs a kernel) is visible in the book"
+        sliders = explorer.locator("input[type=range]")
+        assert sliders.count() > 0, f"{relative}: explorer {i} has no slider"
+        for control, kind in ((sliders.first, "slider"), (explorer.locator("input[type=radio]:not(:checked)").first, "radio")):
+            if kind == "radio" and explorer.locator("input[type=radio]").count() == 0:
+                continue
+            before = explorer.locator("svg.marks").inner_html()
+            if kind == "slider":
+                page.evaluate(
+                    "(el) => { const next = Number(el.value) > Number(el.min) ? el.min : el.max;"
+                    " el.value = next; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+                    control.element_handle())
+            else:
+                control.check()
+            page.wait_for_timeout(300)
+            after = explorer.locator("svg.marks").inner_html()
+            assert after != before, f"{relative}: explorer {i}: moving its {kind} did not change the figure"
