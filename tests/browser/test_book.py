@@ -86,7 +86,8 @@ def test_page_renders_offline(browser, relative):
         assert typeset > 0 and untypeset == 0, f"{relative}: {untypeset} formulas left untypeset"
         assert page.locator("mjx-merror").count() == 0, f"{relative}: MathJax reported a TeX error"
     if has_widgets:
-        page.wait_for_selector(".jupyter-widgets", timeout=20000)
+        # attached, not necessarily visible: the book hides an explorer's kernel-only widget
+        page.wait_for_selector(".jupyter-widgets", state="attached", timeout=20000)
         drawn = page.evaluate("() => document.querySelectorAll('.jupyter-widgets').length")
         scripts = page.evaluate(
             "() => document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length")
