@@ -1,0 +1,41 @@
+"""Checks for the reader's own code: one line compares an answer with the reference.
+
+:func:`~mlp_utils.answers.core.cmp` (like the ``cmp()`` of Karpathy's makemore lectures) prints
+a tick when the reader's tensor matches the reference and otherwise says exactly what is wrong.
+The topic-specific checks live beside it, one module per part of the course: ``chapters``
+(chapters 1, 2, 3, 5, 6), ``backprop`` (chapter 4), ``playground`` (chapter 7), ``debugging``
+(chapter 8) and ``exercises`` (the exercise pages). Everything is importable from here.
+"""
+from .core import AnswerError, cmp, todo
+from .exercises import check_derivative, check_failed, check_firing_fractions, check_gflop_per_s, check_init_std, check_mlp_builder, check_objective, check_parameter_count, check_step_flops, kaiming_std, train_step_flops, xavier_std
+from .backprop import cmp_known, cmp_relu_grad, cmp_softmax_ce_grad
+from .chapters import check_mlp_net, check_parameters, check_sgd_step, class_means
+from .debugging import check_dead_fraction
+from .playground import check_unit_contributions
+
+__all__ = [
+    "AnswerError",
+    "check_dead_fraction",
+    "check_derivative",
+    "check_failed",
+    "check_firing_fractions",
+    "check_gflop_per_s",
+    "check_init_std",
+    "check_mlp_builder",
+    "check_mlp_net",
+    "check_objective",
+    "check_parameter_count",
+    "check_parameters",
+    "check_sgd_step",
+    "check_step_flops",
+    "check_unit_contributions",
+    "class_means",
+    "cmp",
+    "cmp_known",
+    "cmp_relu_grad",
+    "cmp_softmax_ce_grad",
+    "kaiming_std",
+    "todo",
+    "train_step_flops",
+    "xavier_std",
+]

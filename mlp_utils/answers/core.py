@@ -1,0 +1,163 @@
+"""Checks for the reader's own code: one line compares an answer with the reference.
+
+Like the ``cmp()`` of Karpathy's makemore lectures, :func:`cmp` prints a tick when the reader's
+tensor matches the reference and otherwise says exactly what is wrong: the type, the shape,
+NaNs, the dtype, or the largest difference and the first wrong entry. Before that generic
+report it looks for the mistakes people actually make (a reduction where an elementwise
+operation was meant, a transposed result, a flipped sign, a factor such as a forgotten
+division by the batch size) and names them.
+
+The exercise cells of the notebooks follow one pattern:
+
+- a cell tagged ``exercise`` holds a stub that raises ``NotImplementedError`` with a hint, and
+  the one-line check;
+- the next cell, tagged ``solution``, holds a worked solution and the same check;
+- later cells use the package's reference implementation, so a reader who skips an exercise
+  can still run the rest of the notebook.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import torch
+
+__all__ = ["AnswerError", "cmp", "todo"]
+
+
+class AnswerError(AssertionError):
+    """The reader's answer differs from the reference; the message says how."""
+
+
+def todo(hint: str) -> NotImplementedError:
+    """The error an exercise stub raises: ``raise todo("...")``, with a hint on what to write."""
+    return NotImplementedError(f"Your turn: {hint} (the solution is in the next cell, hidden).")
+
+
+def _shape(t: torch.Tensor) -> str:
+    return "(" + ", ".join(str(n) for n in t.shape) + (",)" if t.dim() == 1 else ")")
+
+
+def _index(flat_index: int, shape: Sequence[int]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat_index % size)
+        flat_index //= size
+    return tuple(reversed(index))
+
+
+def _as_tensor(name: str, value: Any, expected: torch.Tensor) -> torch.Tensor:
+    """The reader's value as a tensor, or an error that names the known mistakes."""
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, torch.Tensor) for v in value):
+        raise AnswerError(
+            f"{name}: you returned a pair of tensors {tuple(_shape(v) for v in value)}, "
+            "which is what a reduction such as torch.max(X, 0) returns (values and indices "
+            "along dimension 0). An elementwise maximum compares with a tensor of the same "
+            "shape: torch.max(X, torch.zeros_like(X)), or X.clamp(min=0).")
+    if value is None:
+        raise AnswerError(f"{name}: your code returned None; did it forget a `return`?")
+    if isinstance(value, (int, float)) and expected.numel() == 1:
+        return torch.tensor(float(value), dtype=expected.dtype)
+    if not isinstance(value, torch.Tensor):
+        raise AnswerError(f"{name}: expected a tensor of shape {_shape(expected)}, "
+                          f"got a {type(value).__name__}.")
+    return value
+
+
+def _shape_mistake(name: str, yours: torch.Tensor, expected: torch.Tensor) -> str:
+    """Why the shapes differ, as precisely as the two shapes allow."""
+    message = f"{name}: shape {_shape(yours)}, expected {_shape(expected)}."
+    if expected.dim() == 2 and tuple(yours.shape) == tuple(expected.shape[::-1]):
+        return message + " That is the transpose: check the order of a matrix product (or add .T)."
+    if yours.dim() == expected.dim() - 1:
+        for dim in range(expected.dim()):
+            if tuple(yours.shape) == tuple(s for d, s in enumerate(expected.shape) if d != dim):
+                return (message + f" Dimension {dim} is missing: you reduced over it (a sum, a "
+                        f"mean, or torch.max(X, {dim}), which is a reduction, not an elementwise "
+                        f"maximum). Keep it with keepdim=True, or do not reduce.")
+    if yours.numel() == expected.numel():
+        return (message + " Same number of entries, arranged differently: reshape with the "
+                f"batch dimension first, e.g. X.reshape({expected.shape[0]}, -1).")
+    if yours.dim() == expected.dim():
+        for dim in range(expected.dim()):
+            if yours.shape[dim] == 1 != expected.shape[dim] and all(
+                    a == b for d, (a, b) in enumerate(zip(yours.shape, expected.shape)) if d != dim):
+                return (message + f" Dimension {dim} has size 1: you reduced over it with keepdim=True "
+                        f"(a sum, a mean, or torch.max(X, {dim}, keepdim=True), which is a reduction, "
+                        "not an elementwise maximum).")
+    if expected.dim() >= 1 and yours.dim() == expected.dim() and yours.shape[1:] == expected.shape[1:]:
+        return message + " The batch dimension differs: did you use a fixed size instead of X.shape[0]?"
+    if expected.dim() == 2 and yours.dim() == 2 and yours.shape[0] == expected.shape[0]:
+        return message + " Each row has the wrong length: check which weight matrix you used."
+    return message
+
+
+def _value_mistake(yours: torch.Tensor, expected: torch.Tensor, close: Callable[[torch.Tensor], bool]) -> str:
+    """A named mistake that explains the values, or an empty string."""
+    if close(-yours):
+        return " Every entry has the wrong sign: check a subtraction or the direction of a step."
+    if expected.dim() == 2 and expected.shape[0] == expected.shape[1] and close(yours.T):
+        return " Your result is the transpose of the reference: check the order of a product."
+    ref = expected.double()
+    yours64 = yours.double()
+    denominator = (ref * ref).sum()
+    if denominator > 0:
+        factor = ((yours64 * ref).sum() / denominator).item()
+        if factor != 0 and math.isfinite(factor) and abs(factor - 1) > 1e-3 and close(yours / factor):
+            text = f" Your result is the reference times {factor:.4g}"
+            nearest = round(factor) if factor >= 1 else 1 / round(1 / factor)
+            if abs(factor - nearest) < 1e-3 * abs(nearest):
+                size = round(factor if factor >= 1 else 1 / factor)
+                text += (f" (= {'' if factor >= 1 else '1/'}{size}): a missing or extra factor, "
+                         f"such as a division by the batch size or a learning rate")
+            return text + "."
+    return ""
+
+
+def cmp(name: str, yours: Any, expected: torch.Tensor, *, atol: float = 1e-5, rtol: float = 1e-4,
+        exact: bool = False) -> None:
+    """Compare the reader's ``yours`` with the reference ``expected``; print a tick or raise.
+
+    Passes when every entry agrees to ``atol + rtol * |expected|`` (bitwise with ``exact=True``).
+    Otherwise raises :class:`AnswerError` whose message says what is wrong: the type, the
+    shape (with the likely cause), NaNs, or the largest difference, where it is, and how many
+    entries are wrong, naming a known mistake when one explains the numbers.
+    """
+    if not isinstance(expected, torch.Tensor):
+        raise TypeError(f"cmp: the reference must be a tensor, got {type(expected).__name__}")
+    if isinstance(yours, torch.nn.Parameter) or (isinstance(yours, torch.Tensor) and yours.requires_grad):
+        yours = yours.detach()
+    yours = _as_tensor(name, yours, expected)
+    expected = expected.detach()
+    if yours.shape != expected.shape:
+        raise AnswerError(_shape_mistake(name, yours, expected))
+    if yours.device != expected.device:
+        yours = yours.to(expected.device)
+    if not torch.is_floating_point(yours) and torch.is_floating_point(expected):
+        yours = yours.to(expected.dtype)
+    bad = ~torch.isfinite(yours) if torch.is_floating_point(yours) else torch.zeros_like(yours, dtype=torch.bool)
+    if bad.any():
+        where = _index(int(bad.flatten().nonzero()[0]), yours.shape)
+        raise AnswerError(f"{name}: {int(bad.sum())} of {yours.numel()} entries are NaN or infinite "
+                          f"(the first at index {where}). Look for a division by zero, a log of 0, or "
+                          "an exp of a large number.")
+    yours = yours.to(expected.dtype)
+
+    def close(candidate: torch.Tensor) -> bool:
+        if exact:
+            return torch.equal(candidate, expected)
+        return torch.allclose(candidate, expected, atol=atol, rtol=rtol)
+
+    difference = (yours - expected).abs()
+    largest = difference.max().item() if difference.numel() else 0.0
+    if close(yours):
+        how = "exactly" if largest == 0 else f"largest difference {largest:.2g}"
+        print(f"✓ {name}: matches the reference ({how})")
+        return
+    wrong = difference > (0 if exact else atol + rtol * expected.abs())
+    first = _index(int(wrong.flatten().nonzero()[0]), yours.shape) if yours.dim() else ()
+    at = f" at index {first}" if first else ""
+    report = (f"{name}: {int(wrong.sum())} of {yours.numel()} entries differ; the first{at} is "
+              f"{yours[first].item():.6g}, expected {expected[first].item():.6g}; "
+              f"the largest difference is {largest:.3g}.")
+    raise AnswerError(report + _value_mistake(yours, expected, close))

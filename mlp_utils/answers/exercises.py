@@ -1,0 +1,543 @@
+"""Checks for the fill-ins of the exercise pages (exercises 1 to 9)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .core import AnswerError, cmp, _shape, _as_tensor
+
+__all__ = ["check_derivative", "check_failed", "check_firing_fractions", "check_gflop_per_s", "check_init_std", "check_mlp_builder", "check_objective", "check_parameter_count", "check_step_flops", "kaiming_std", "train_step_flops", "xavier_std"]
+
+# ---------------------------------------------------------------------------------------------
+# Exercises 6-9: FLOP of a training step, GFLOP/s of a product, derivatives of activations, and
+# the standard deviations of Kaiming's and Xavier's initializations. Each check evaluates the
+# reader's function at a few inputs, compares with the reference, and names a known mistake.
+# ---------------------------------------------------------------------------------------------
+
+
+
+def train_step_flops(layer_sizes: Sequence[int], batch_size: int) -> int:
+    """FLOP of one SGD training step of an MLP with these layer sizes on ``batch_size`` examples.
+
+    Each linear layer ``n_in -> n_out`` costs ``2 b n_in n_out`` in the forward pass (one
+    multiply and one add per term of each output) and twice that backward: one product for the
+    weights' gradient and one for the gradient of the layer's input. Biases, activations, the loss
+    and the update are a few FLOP per number, negligible next to the products, and left out.
+    """
+    from ..checks import check_positive_int
+    sizes = [check_positive_int("layer_sizes entry", n) for n in layer_sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least an input and an output size, got {list(layer_sizes)!r}")
+    b = check_positive_int("batch_size", batch_size)
+    return 3 * sum(2 * b * n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def kaiming_std(n_in: int, n_out: int) -> float:
+    """He/Kaiming's standard deviation for the weights of a ReLU layer: ``sqrt(2 / n_in)``."""
+    from ..checks import check_positive_int
+    check_positive_int("n_out", n_out)
+    return math.sqrt(2 / check_positive_int("n_in", n_in))
+
+
+def xavier_std(n_in: int, n_out: int, gain: float = 1.0) -> float:
+    """Glorot/Xavier's standard deviation: ``gain * sqrt(2 / (n_in + n_out))`` (as
+    ``torch.nn.init.xavier_normal_``; the gain for ReLU is ``sqrt(2)``)."""
+    from ..checks import check_positive_float, check_positive_int
+    total = check_positive_int("n_in", n_in) + check_positive_int("n_out", n_out)
+    return check_positive_float("gain", gain) * math.sqrt(2 / total)
+
+
+def _number(name: str, value: Any, args: str) -> float:
+    """The reader's return value as a float, or an AnswerError saying what it was instead."""
+    if value is None:
+        raise AnswerError(f"{name}{args} returned None; did it forget a `return`?")
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise AnswerError(f"{name}{args} returned a tensor of shape {_shape(value)}; "
+                              "expected one number")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AnswerError(f"{name}{args} returned a {type(value).__name__}; expected a number")
+    return float(value)
+
+
+def _check_numbers(name: str, yours: Callable[..., Any], cases: Sequence[tuple],
+                   reference: Callable[..., float], mistakes: Sequence[tuple[str, Callable[..., float]]],
+                   also_right: Sequence[tuple[str, Callable[..., float]]] = (), rtol: float = 1e-6) -> None:
+    """Call ``yours(*case)`` for every case; pass if all agree with ``reference`` (or with one
+    of ``also_right``, whose note is printed); else name the first mistake that explains every
+    case, or report the first case that differs."""
+    if not callable(yours):
+        raise AnswerError(f"{name}: pass the function itself (without calling it), got a "
+                          f"{type(yours).__name__}")
+    got = []
+    for case in cases:
+        args = "(" + ", ".join(f"{a:g}" if isinstance(a, float) else repr(a) for a in case) + ")"
+        got.append((args, _number(name, yours(*case), args)))
+
+    def agrees(formula: Callable[..., float]) -> bool:
+        return all(math.isclose(value, formula(*case), rel_tol=rtol, abs_tol=0.0)
+                   for case, (_, value) in zip(cases, got))
+
+    if agrees(reference):
+        print(f"✓ {name}: matches the reference at {len(cases)} inputs")
+        return
+    for note, formula in also_right:
+        if agrees(formula):
+            print(f"✓ {name}: matches at {len(cases)} inputs ({note})")
+            return
+    for explanation, formula in mistakes:
+        if agrees(formula):
+            raise AnswerError(f"{name}: {explanation}")
+    for case, (args, value) in zip(cases, got):
+        expected = reference(*case)
+        if not math.isclose(value, expected, rel_tol=rtol, abs_tol=0.0):
+            ratio = f" ({value / expected:.4g} times the reference)" if expected else ""
+            raise AnswerError(f"{name}{args} returned {value:.6g}, expected {expected:.6g}{ratio}.")
+
+
+def _products(sizes: Sequence[int], b: int) -> int:
+    """2 b n_in n_out summed over the layers: the forward pass's FLOP."""
+    return sum(2 * b * i * o for i, o in zip(sizes[:-1], sizes[1:]))
+
+
+def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
+    """Check the reader's ``train_step_flops(layer_sizes, batch_size)`` against
+    :func:`train_step_flops`; print a tick or raise :class:`AnswerError` naming the mistake."""
+    cases = [([784, 256, 10], 256), ([784, 512, 512, 10], 64), ([100, 30, 20, 5], 3)]
+    mistakes = [
+        ("you counted the forward pass only. The backward pass does two products per layer (the "
+         "gradient of the weights and of the layer's input), each as large as the forward one, so "
+         "a step is about 3 times the forward pass.", lambda s, b: _products(s, b)),
+        ("you counted the forward pass and one backward product per layer. The backward pass "
+         "needs two: X^T @ dZ for the weights' gradient and dZ @ W^T for the input's.",
+         lambda s, b: 2 * _products(s, b)),
+        ("you counted multiply-adds, not FLOP: every multiply-add is 2 floating-point "
+         "operations (one multiply, one add).", lambda s, b: _products(s, b) * 3 // 2),
+        ("you counted the forward pass's multiply-adds only: each is 2 FLOP, and the backward "
+         "pass adds twice the forward's work.", lambda s, b: _products(s, b) // 2),
+        ("your count does not grow with the batch: every example of the batch goes through "
+         "every product, so multiply by batch_size.", lambda s, b: 3 * _products(s, 1)),
+        ("you counted the forward pass for one example: multiply by the batch size, and by 3 "
+         "for the backward pass.", lambda s, b: _products(s, 1)),
+        ("you multiplied all the layer sizes together: a layer n_in -> n_out costs "
+         "2 b n_in n_out; sum that over consecutive pairs of sizes.",
+         lambda s, b: 6 * b * math.prod(s)),
+    ]
+    also_right = [("you skipped the gradient of the first layer's input, which autograd skips "
+                   "too, since the images need no gradient",
+                   lambda s, b: train_step_flops(s, b) - 2 * b * s[0] * s[1])]
+    _check_numbers("train_step_flops", yours, cases, train_step_flops, mistakes, also_right)
+
+
+def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
+    """Check the reader's ``gflop_per_s(n, seconds)``, the throughput of an ``n x n`` by
+    ``n x n`` product that took ``seconds``: ``2 n^3 / seconds / 10^9``."""
+    def reference(n: int, t: float) -> float:
+        return 2 * n ** 3 / t / 1e9
+
+    cases = [(1024, 0.02), (1025, 0.5), (8, 1e-6), (2048, 0.125)]
+    mistakes = [
+        ("your numbers are half the reference: a product does n^3 multiply-adds, and each is "
+         "2 FLOP (a multiply and an add), so the work is 2 n^3.",
+         lambda n, t: n ** 3 / t / 1e9),
+        ("your numbers are 10^9 times too large: that is FLOP/s; divide by 1e9 for GFLOP/s.",
+         lambda n, t: 2 * n ** 3 / t),
+        ("your numbers are 1000 times too small: the time is given in seconds, not milliseconds.",
+         lambda n, t: 2 * n ** 3 / (t * 1e3) / 1e9),
+        ("your numbers are 1000 times too large: divide by the seconds as given, without "
+         "converting to milliseconds.", lambda n, t: 2 * n ** 3 / (t / 1e3) / 1e9),
+        ("you counted 2 n^2 FLOP: each of the n^2 outputs is a sum of n products, so the work "
+         "is 2 n^3.", lambda n, t: 2 * n ** 2 / t / 1e9),
+        ("you returned seconds per GFLOP, the inverse: divide the work by the time.",
+         lambda n, t: t / (2 * n ** 3 / 1e9)),
+    ]
+    _check_numbers("gflop_per_s", yours, cases, reference, mistakes)
+
+
+def check_init_std(name: str, yours: Callable[..., Any]) -> None:
+    """Check the reader's ``kaiming_std(n_in, n_out)`` (``name="kaiming"``) or
+    ``xavier_std(n_in, n_out, gain)`` (``name="xavier"``) against :func:`kaiming_std` and
+    :func:`xavier_std`; print a tick or raise :class:`AnswerError` naming the mistake."""
+    if name == "kaiming":
+        cases = [(784, 256), (256, 10), (1024, 1024), (50, 300)]
+        mistakes = [
+            ("you returned the variance 2 / n_in; the standard deviation is its square root.",
+             lambda i, o: 2 / i),
+            ("you used n_out where Kaiming's rule (fan-in mode) uses n_in, the number of terms "
+             "summed into each output.", lambda i, o: math.sqrt(2 / o)),
+            ("you left out the factor 2: sqrt(1 / n_in) keeps the variance of a linear layer; "
+             "ReLU zeroes half of its input, and the 2 makes up for it.",
+             lambda i, o: math.sqrt(1 / i)),
+            ("you took the square root of the 2 only: the standard deviation is sqrt(2 / n_in), "
+             "not sqrt(2) / n_in.", lambda i, o: math.sqrt(2) / i),
+            ("that is Xavier's standard deviation, sqrt(2 / (n_in + n_out)); Kaiming's uses n_in "
+             "alone.", lambda i, o: math.sqrt(2 / (i + o))),
+        ]
+        _check_numbers("kaiming_std", yours, cases, kaiming_std, mistakes)
+    elif name == "xavier":
+        root2 = math.sqrt(2)
+        cases = [(784, 256, 1.0), (256, 10, 1.0), (256, 256, root2), (100, 300, 5 / 3)]
+        mistakes = [
+            ("you returned the variance; the standard deviation is its square root.",
+             lambda i, o, g: g * g * 2 / (i + o)),
+            ("you returned the variance without the gain; take gain * sqrt(2 / (n_in + n_out)).",
+             lambda i, o, g: 2 / (i + o)),
+            ("you ignored the gain: multiply the standard deviation by it.",
+             lambda i, o, g: math.sqrt(2 / (i + o))),
+            ("you multiplied by the gain squared: the gain scales the standard deviation, so its "
+             "square scales the variance.", lambda i, o, g: g * g * math.sqrt(2 / (i + o))),
+            ("you left out the factor 2: Xavier's variance is 2 / (n_in + n_out), the inverse of "
+             "the average of the two fans.", lambda i, o, g: g * math.sqrt(1 / (i + o))),
+            ("you multiplied the fans: Xavier averages them, 2 / (n_in + n_out).",
+             lambda i, o, g: g * math.sqrt(2 / (i * o))),
+            ("that is Kaiming's sqrt(2 / n_in) (times the gain); Xavier's uses n_in + n_out.",
+             lambda i, o, g: g * math.sqrt(2 / i)),
+        ]
+        _check_numbers("xavier_std", yours, cases, xavier_std, mistakes)
+    else:
+        raise ValueError(f"check_init_std: name must be 'kaiming' or 'xavier', got {name!r}")
+
+
+def _derivative_mistakes(name: str, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """Typical wrong derivatives of the activation ``name`` at ``x``, each with its explanation."""
+    s, t = torch.sigmoid(x), torch.tanh(x)
+    normal = torch.distributions.Normal(0.0, 1.0)
+    cdf, pdf = normal.cdf(x), normal.log_prob(x).exp()
+    table = {
+        "sigmoid": [
+            ("you applied s(1 - s) to x itself: s is the sigmoid's output, sigmoid(x).", x * (1 - x)),
+            ("you returned 1 - sigmoid(x) = sigmoid(-x): the derivative is sigmoid(x) times that.",
+             1 - s),
+            ("1 - sigmoid(x)^2 is tanh's pattern; the sigmoid's derivative is s (1 - s).", 1 - s * s),
+            ("you wrote s (1 + s); the derivative is s (1 - s), with a minus.", s * (1 + s)),
+        ],
+        "tanh": [
+            ("you forgot the square: the derivative is 1 - tanh(x)^2, not 1 - tanh(x).", 1 - t),
+            ("you applied 1 - t^2 to x itself: t is tanh(x).", 1 - x * x),
+            ("1 + tanh(x)^2 has the wrong sign: the derivative is 1 - tanh(x)^2.", 1 + t * t),
+            ("1 / cosh(x) is sech(x); the derivative is its square, 1 / cosh(x)^2 = 1 - tanh(x)^2.",
+             1 / torch.cosh(x)),
+            ("tanh(x) (1 - tanh(x)) is the sigmoid's pattern applied to tanh; the derivative is "
+             "1 - tanh(x)^2.", t * (1 - t)),
+        ],
+        "gelu": [
+            ("you kept only Phi(x): by the product rule, d/dx [x Phi(x)] = Phi(x) + x phi(x), with "
+             "phi the normal density.", cdf),
+            ("you kept only x phi(x): by the product rule the derivative also has the term Phi(x).",
+             x * pdf),
+            ("Phi(x) - x phi(x) has the wrong sign: the derivative is Phi(x) + x phi(x).",
+             cdf - x * pdf),
+        ],
+    }
+    return table.get(name, [])
+
+
+def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
+    """Check the reader's derivative of the activation ``name`` (a key of
+    :data:`mlp_utils.models.ACTIVATIONS`) against autograd on 81 points of ``[-4, 4]``."""
+    from ..models import ACTIVATIONS
+    if name not in ACTIVATIONS:
+        raise ValueError(f"check_derivative: name must be one of {list(ACTIVATIONS)}, got {name!r}")
+    if not callable(yours):
+        raise AnswerError(f"{name}': pass the function itself (without calling it), got a "
+                          f"{type(yours).__name__}")
+    x = torch.linspace(-4, 4, 81)
+    point = x.clone().requires_grad_(True)
+    activation = ACTIVATIONS[name]()
+    (expected,) = torch.autograd.grad(activation(point).sum(), point)
+    value = _as_tensor(f"{name}'", yours(x.clone()), expected)
+    if isinstance(value, torch.Tensor) and value.shape == expected.shape and torch.is_floating_point(value):
+        value = value.detach().to(expected.dtype)
+
+        def close(candidate: torch.Tensor) -> bool:
+            return bool(torch.allclose(value, candidate, atol=1e-5, rtol=1e-4))
+
+        if not close(expected):
+            with torch.no_grad():
+                itself = activation(x)
+            if close(itself):
+                raise AnswerError(f"{name}': you returned the activation {name}(x) itself, not its "
+                                  "derivative.")
+            for explanation, candidate in _derivative_mistakes(name, x):
+                if close(candidate):
+                    raise AnswerError(f"{name}': {explanation}")
+    cmp(f"{name}' (against autograd)", value, expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercises 1-4 (hidden units, depth, a single neuron, the learning rate): topic-specific checks.
+# ---------------------------------------------------------------------------------------------
+
+
+
+def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (8, 100, 256, 2048, 1)) -> None:
+    """Check ``yours(h)``, the parameter count of a 784-h-10 MLP, against the built networks.
+
+    The reference is :func:`mlp_utils.count_parameters` of ``DeepMLP((h,))`` for every ``h`` in
+    ``widths``. A wrong count is explained when it matches a known mistake: missing biases,
+    a missing layer, or weights multiplied through as if the layers were one matrix.
+    """
+    from ..models import DeepMLP, count_parameters
+
+    if not callable(yours):
+        raise TypeError(f"check_parameter_count: pass your function itself, not its value "
+                        f"(got a {type(yours).__name__}); e.g. check_parameter_count(mlp_parameters)")
+    name = getattr(yours, "__name__", "your function")
+    for width in widths:
+        expected = count_parameters(DeepMLP((width,)))
+        got = yours(width)
+        if got is None:
+            raise AnswerError(f"{name}({width}) returned None; did it forget a `return`?")
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, (int, float)) or got != int(got):
+            raise AnswerError(f"{name}({width}) returned {got!r}; a parameter count is a whole number.")
+        got = int(got)
+        if got == expected:
+            continue
+        h = width
+        mistakes = {
+            784 * h + 10 * h: "only the weights: each of the two layers also has a bias vector, "
+                              f"b1 with {h} entries and b2 with 10",
+            784 * h + h * 10 + 10: f"the hidden layer's bias b1 ({h} entries, one per hidden unit) is missing",
+            784 * h + h + h * 10: "the output layer's bias b2 (10 entries, one per class) is missing",
+            784 * h + h: "only the first layer: the second layer (W2, h x 10, and b2, 10) is missing",
+            h * 10 + 10: "only the second layer: the first layer (W1, 784 x h, and b1, h) is missing",
+            784 * h * 10: "you multiplied the layers' sizes: the layers' parameters add up, "
+                          "(784 + 1) h for the first plus (h + 1) 10 for the second",
+            784 * h * 10 + h + 10: "you multiplied the layers' sizes: the layers' parameters add up",
+            (784 + 1) * (h + 1) * 10: "you multiplied the layers' sizes: the layers' parameters add up",
+            28 * h + h + h * 10 + 10: "28 inputs: a flattened 28x28 image has 28 * 28 = 784 features",
+        }
+        hint = mistakes.get(got)
+        message = f"{name}({width}) = {got:,}, but the built network has {expected:,} parameters"
+        if hint:
+            raise AnswerError(f"{message}: {hint}.")
+        raise AnswerError(f"{message} (off by {got - expected:+,}). Count, per layer, the weight "
+                          "matrix (inputs x outputs) and the bias vector (one per output).")
+    print(f"✓ {name}: matches the built networks for widths {', '.join(map(str, widths))}")
+
+
+def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
+                      cases: Sequence[Sequence[int]] = ((256,), (204, 204), (256, 128, 100), ())) -> None:
+    """Check ``yours(hidden_sizes)``, an MLP builder, against :class:`mlp_utils.DeepMLP`.
+
+    For every case the network must be an ``nn.Module`` that maps a batch of 28x28 images to
+    10 logits, with the reference's linear layers (in order, same shapes), an activation
+    between every two of them and none after the last, and the same number of parameters.
+    """
+    from torch import nn
+
+    from ..models import DeepMLP, count_parameters
+
+    if not callable(yours):
+        raise TypeError(f"check_mlp_builder: pass your function itself, not a network "
+                        f"(got a {type(yours).__name__}); e.g. check_mlp_builder(build_mlp)")
+    name = getattr(yours, "__name__", "your function")
+    X = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    for sizes in cases:
+        call = f"{name}({list(sizes)})"
+        net = yours(list(sizes))
+        if net is None:
+            raise AnswerError(f"{call} returned None; did it forget a `return`?")
+        if not isinstance(net, nn.Module):
+            raise AnswerError(f"{call} returned a {type(net).__name__}; return the network, an "
+                              "nn.Module such as nn.Sequential(...).")
+        reference = DeepMLP(tuple(sizes))
+        want = [(m.in_features, m.out_features) for m in reference.linears]
+        modules = list(net.modules())[1:] if not isinstance(net, nn.Sequential) else list(net)
+        linears = [m for m in modules if isinstance(m, nn.Linear)]
+        got = [(m.in_features, m.out_features) for m in linears]
+        if len(got) != len(want):
+            raise AnswerError(f"{call}: {len(got)} linear layer(s) {got}, expected {len(want)} {want}: "
+                              f"{len(sizes)} hidden layer(s) need {len(sizes) + 1} linear layers, one "
+                              "into each hidden layer and one into the output.")
+        if got != want:
+            first = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
+            raise AnswerError(f"{call}: linear layer {first} maps {got[first][0]} -> {got[first][1]}, "
+                              f"expected {want[first][0]} -> {want[first][1]}. The widths in order are "
+                              f"784 (the flattened image), then {list(sizes)}, then 10 (the classes); "
+                              "each layer's input is the previous layer's output.")
+        if isinstance(net, nn.Sequential):
+            kinds = ["linear" if isinstance(m, nn.Linear) else
+                     "other" if isinstance(m, (nn.Flatten, nn.Dropout, nn.Identity)) else "activation"
+                     for m in net]
+            positions = [i for i, k in enumerate(kinds) if k == "linear"]
+            for a, b in zip(positions[:-1], positions[1:]):
+                if "activation" not in kinds[a + 1:b]:
+                    raise AnswerError(f"{call}: linear layers {positions.index(a)} and {positions.index(b)} "
+                                      "follow each other with no activation between them. Two linear "
+                                      "layers in a row collapse to one (W2 (W1 x + b1) + b2 is again "
+                                      "linear in x): put an nn.ReLU() after every hidden layer.")
+            if "activation" in kinds[positions[-1] + 1:]:
+                raise AnswerError(f"{call}: an activation follows the last linear layer. The outputs are "
+                                  "logits for the cross-entropy loss, which may be negative: a ReLU there "
+                                  "would clip them at 0. End with the linear layer into the 10 classes.")
+        try:
+            out = net(X)
+        except RuntimeError as error:
+            raise AnswerError(f"{call}: the network fails on a batch of shape (3, 1, 28, 28): {error}. "
+                              "Did you start with nn.Flatten(), so each image becomes a vector of 784?") from None
+        if tuple(out.shape) != (3, 10):
+            raise AnswerError(f"{call}: a batch of 3 images gives output of shape {tuple(out.shape)}, "
+                              "expected (3, 10): one logit per class for every image.")
+        if count_parameters(net) != count_parameters(reference):
+            raise AnswerError(f"{call}: {count_parameters(net):,} parameters, expected "
+                              f"{count_parameters(reference):,}. Does every nn.Linear keep its bias?")
+    print(f"✓ {name}: same layers, shapes and parameter counts as DeepMLP for "
+          + ", ".join(str(list(c)) for c in cases))
+
+
+def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any], X: torch.Tensor) -> None:
+    """Check ``yours(model, X)``: per hidden unit, the fraction of the images X with z > 0.
+
+    Builds two small networks of known state (8 hidden units with some biases shifted so that
+    units are dead, always on, or in between; and a single unit), and compares with the
+    reference, naming the usual mistakes: the wrong dimension, counts instead of fractions,
+    the complement (the fraction where the unit is silent), and the output layer.
+    """
+    from ..models import DeepMLP
+
+    if not callable(yours):
+        raise TypeError("check_firing_fractions: pass your function itself, "
+                        "e.g. check_firing_fractions(firing_fractions, data.X_val)")
+    name = getattr(yours, "__name__", "your function")
+    X = X[:500]
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(0)
+        wide, single = DeepMLP((8,)).to(X.device), DeepMLP((1,)).to(X.device)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    with torch.no_grad():
+        wide.linears[0].bias.copy_(torch.tensor([-1.0, 1.0, 0.0, -0.05, 0.05, -1.0, 0.0, 0.02]))
+        single.linears[0].bias.fill_(-1.0)
+    for model, what in ((wide, "a network with 8 hidden units"), (single, "a network with one dead unit")):
+        with torch.no_grad():
+            expected = (model.linears[0](X.flatten(1)) > 0).float().mean(dim=0)
+            got = yours(model, X)
+        label = f"{name} on {what}"
+        if isinstance(got, torch.Tensor):
+            got = got.detach().float().to(expected.device)
+            n = X.shape[0]
+            if got.dim() == 0 or got.numel() == 1 and expected.numel() > 1:
+                raise AnswerError(f"{label}: a single number; return one fraction per hidden unit (a tensor "
+                                  f"of shape ({expected.numel()},)): average over the images only, dim=0.")
+            if tuple(got.shape) == (n,):
+                raise AnswerError(f"{label}: shape ({n},), one value per image; return one per hidden unit, "
+                                  f"shape ({expected.numel()},): average over the images, dim=0, not over the units.")
+            if tuple(got.shape) == (10,):
+                raise AnswerError(f"{label}: shape (10,), one value per class: you used the output layer. "
+                                  "Use the first layer, model.linears[0], whose outputs are the hidden units.")
+            if got.shape == expected.shape:
+                if torch.allclose(got, 1 - expected, atol=1e-6) and not torch.allclose(got, expected, atol=1e-6):
+                    raise AnswerError(f"{label}: you computed how often each unit is silent (z <= 0), "
+                                      "one minus the answer; count the images with z > 0.")
+                if expected.sum() > 0 and torch.allclose(got, expected * n, atol=1e-3):
+                    raise AnswerError(f"{label}: these are counts of images (up to {n}); divide by the "
+                                      "number of images to get fractions (or use .float().mean(dim=0)).")
+        if not (isinstance(got, torch.Tensor) and got.shape == expected.shape
+                and torch.allclose(got, expected, atol=1e-6)):
+            cmp(label, got, expected, atol=1e-6, rtol=0)  # raises, saying what differs
+    print(f"✓ {name}: matches the reference on a network with dead, live and always-on units")
+
+
+_FAILED_CASES: list[tuple[str, list[float], bool, str]] = [
+    ("a run that learns", [2.30, 1.9, 1.4, 1.16], False,
+     "the loss falls from 2.30 to 1.16, well below ln 10: this run learns, it has not failed"),
+    ("a spike that recovers", [2.30, 3.3, 2.6, 1.77], False,
+     "the loss jumps to 3.3 but ends at 1.77, below ln 10: judge by the last loss, not the largest"),
+    ("stuck at chance", [2.30, 56.4, 4.1, 2.38], True,
+     "every loss is finite, but the last one, 2.38, is not below ln 10 = 2.303: the network is no "
+     "better than a uniform guess"),
+    ("overflow to NaN", [2.30, 8.1e3, 2.9e29, math.nan], True,
+     "the last loss is NaN, and NaN compares False with everything (nan > 2.3 is False, and so is "
+     "nan < 2.3): test math.isfinite(loss) for every loss first"),
+    ("overflow to inf", [2.30, 7.9e31, math.inf], True,
+     "the last loss is infinite: a non-finite loss anywhere is a failure (math.isfinite)"),
+    ("NaN in the middle", [2.30, math.nan, 1.5], True,
+     "a NaN appears before the last step: once a loss is NaN the parameters are NaN too, so any "
+     "non-finite loss means failure, wherever it is"),
+]
+
+
+def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
+    """Check ``yours(losses)``: True when a run's per-step losses show failure, else False.
+
+    Failure means a non-finite loss anywhere, or a last loss that is not below ln 10 (a uniform
+    guess over 10 classes). The cases include the usual traps: NaN compares False with every
+    number, and a loss that spikes and then recovers is still learning.
+    """
+    if not callable(yours):
+        raise TypeError("check_failed: pass your function itself, e.g. check_failed(failed)")
+    name = getattr(yours, "__name__", "your function")
+    for label, losses, expected, why in _FAILED_CASES:
+        got = yours(list(losses))
+        if got is None:
+            raise AnswerError(f"{name}: returned None for {label} {losses}; did it forget a `return`?")
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = bool(got.item())
+        if type(got).__name__ == "bool_":  # numpy's bool
+            got = bool(got)
+        if not isinstance(got, bool):
+            raise AnswerError(f"{name}: returned {got!r} ({type(got).__name__}) for {label}; "
+                              "return True or False.")
+        if got != expected:
+            raise AnswerError(f"{name}({losses}) = {got}, expected {expected} ({label}): {why}.")
+    print(f"✓ {name}: right on all {len(_FAILED_CASES)} cases (learning, a recovered spike, stuck, NaN, inf)")
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 5 (joint search): the reader's Optuna objective
+# ----------------------------------------------------------------------------------------------
+
+def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
+                    params: dict[str, Any]) -> None:
+    """Check the reader's Optuna ``objective(trial)`` against the reference objective.
+
+    One trial of an in-memory study is fixed at ``params`` (``study.enqueue_trial``), so both
+    objectives train the same settings under the same seed. The check names: a searched setting
+    that was not suggested, or suggested under another name; a distribution that differs from
+    the reference's (a learning rate not sampled on a log scale, other bounds or choices); and a
+    score that differs (settings not passed on, another seed, or the test set instead of the
+    validation split).
+    """
+    import optuna
+
+    if not callable(yours):
+        raise AnswerError(f"check_objective: pass your objective function itself, got a {type(yours).__name__}")
+    studies = {}
+    for who, objective in (("yours", yours), ("reference", reference)):
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+        study.enqueue_trial(dict(params))
+        study.optimize(objective, n_trials=1)
+        studies[who] = study.trials[0]
+    mine, ref = studies["yours"], studies["reference"]
+    missing = sorted(set(ref.distributions) - set(mine.distributions))
+    extra = sorted(set(mine.distributions) - set(ref.distributions))
+    if missing or extra:
+        raise AnswerError(
+            f"objective: your trial suggested {sorted(mine.distributions)}, the search space has "
+            f"{sorted(ref.distributions)}"
+            + (f"; missing {missing}" if missing else "") + (f"; not in the space {extra}" if extra else "")
+            + ". Ask the trial for each searched setting by its name, e.g. trial.suggest_float('lr', ...).")
+    for name, expected in ref.distributions.items():
+        got = mine.distributions[name]
+        if got != expected:
+            hint = ""
+            if getattr(expected, "log", False) and not getattr(got, "log", False):
+                hint = " The learning rate spans two orders of magnitude: sample it with log=True."
+            raise AnswerError(f"objective: {name!r} is suggested as {got}, the space says {expected}.{hint}")
+    if mine.value is None or not isinstance(mine.value, (int, float)):
+        raise AnswerError(f"objective: it returned {mine.value!r}; return the run's validation accuracy (run.acc)")
+    if abs(mine.value - ref.value) > 1e-9:
+        raise AnswerError(
+            f"objective: at {params} yours scored {mine.value:.4f}, the reference {ref.value:.4f}. "
+            "Build Settings from the suggested values plus the space's base settings, train with "
+            "mlp_utils.train(settings, data, seed) under the same seed, and return run.acc (the "
+            "validation accuracy; never the test set).")
+    print(f"✓ objective: suggests {sorted(mine.distributions)} like the space, and scores {mine.value:.4f} "
+          "like the reference")
