@@ -43,8 +43,7 @@ class Settings:
     """Everything that defines one training run except the seed, with the course's defaults.
 
     ``schedule="linear"`` lowers the learning rate after every epoch, to ``lr / epochs`` in the
-    last one; ``"constant"`` keeps it. ``momentum``, ``weight_decay`` (SGD's) and ``dropout``
-    (after every hidden activation) are off by default.
+    last one; ``"constant"`` keeps it. ``momentum`` (SGD's) is off by default.
     """
 
     num_hiddens: int = 256
@@ -57,8 +56,6 @@ class Settings:
     batch_size: int = 256
     schedule: str = "constant"
     momentum: float = 0.0
-    weight_decay: float = 0.0
-    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("num_hiddens", "epochs", "batch_size"):
@@ -70,10 +67,9 @@ class Settings:
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("init", self.init, INITIALIZATIONS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        for name in ("momentum", "weight_decay", "dropout"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) \
+                or not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be a number in [0, 1), e.g. 0.9; got {self.momentum!r}")
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some settings changed; an unknown name is an error that lists the known ones."""
@@ -92,8 +88,8 @@ class Settings:
     def build(self) -> DeepMLP:
         """A fresh model of these settings (initialized from PyTorch's current random state)."""
         model = DeepMLP((self.num_hiddens,) * self.num_layers, lr=self.lr, activation=self.activation,
-                        init=self.init, sigma=self.sigma, dropout=self.dropout)
-        model.momentum, model.weight_decay = float(self.momentum), float(self.weight_decay)
+                        init=self.init, sigma=self.sigma)
+        model.momentum = float(self.momentum)
         return model
 
     def __str__(self) -> str:

@@ -50,7 +50,6 @@ class Classifier(nn.Module):
 
     lr: float
     momentum: float = 0.0
-    weight_decay: float = 0.0
 
     def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean softmax cross-entropy of ``logits`` against class indices ``y``."""
@@ -62,9 +61,8 @@ class Classifier(nn.Module):
         return self.loss(self(X), y)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        """Minibatch SGD with the model's learning rate (plain unless momentum or weight decay is set)."""
-        return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=self.momentum,
-                               weight_decay=self.weight_decay)
+        """Minibatch SGD with the model's learning rate (plain unless ``momentum`` is set)."""
+        return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=self.momentum)
 
     @torch.no_grad()
     def predict(self, X: torch.Tensor) -> torch.Tensor:
@@ -143,19 +141,14 @@ class DeepMLP(Classifier):
             keeps PyTorch's default. Biases start at zero except with ``"pytorch"``.
         sigma: the standard deviation for ``init="normal"``.
         num_inputs: features per example (784 for flattened 28x28 images).
-        dropout: if above 0, each hidden value is zeroed with this probability during training
-            (and the rest scaled up by 1 / (1 - dropout)); evaluation uses every unit.
     """
 
     def __init__(self, hidden_sizes: Sequence[int], num_outputs: int = 10, lr: float = 0.1,
                  activation: str = "relu", init: str = "normal", sigma: float = 0.01,
-                 num_inputs: int = 784, dropout: float = 0.0) -> None:
+                 num_inputs: int = 784) -> None:
         super().__init__()
         hidden_sizes = (hidden_sizes,) if isinstance(hidden_sizes, int) else tuple(hidden_sizes)
         self._check(hidden_sizes, num_outputs, lr, activation, init, sigma, num_inputs)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be a probability in [0, 1), e.g. 0.2; got {dropout!r}")
-        self.dropout = float(dropout)
         self.hidden_sizes, self.lr = hidden_sizes, lr
         self.activation, self.init, self.sigma = activation, init, sigma
         widths = [num_inputs, *hidden_sizes, num_outputs]
@@ -164,8 +157,6 @@ class DeepMLP(Classifier):
             layers.append(nn.Linear(fan_in, fan_out))
             if i < len(widths) - 2:
                 layers.append(ACTIVATIONS[activation]())
-                if dropout > 0:  # zeroes each hidden value with probability `dropout` while training
-                    layers.append(nn.Dropout(dropout))
         self.net = nn.Sequential(*layers)
         self.reset_parameters()
 
