@@ -243,3 +243,32 @@ def test_check_mlp_net_names_the_mistake(wrong, message, batch) -> None:
 def test_check_mlp_net_rejects_a_bad_batch() -> None:
     with pytest.raises(ValueError, match="batch of at least 2 images"):
         check_mlp_net(nn.Flatten(), torch.zeros(784))
+
+
+# ---- chapter 9: cache_bytes ----
+
+def _cache_bytes(sizes, B):
+    return 4 * B * (sum(sizes[:-1]) + sizes[-1])
+
+
+def test_check_cache_bytes_passes_the_right_count(capsys):
+    from mlp_utils.answers import check_cache_bytes, reference_cache_bytes
+
+    assert reference_cache_bytes([784, 256, 10], 256) == 4 * 256 * (784 + 256 + 10)
+    check_cache_bytes(_cache_bytes)
+    assert "✓ cache_bytes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda s, B: B * (sum(s[:-1]) + s[-1]), "not bytes"),
+    (lambda s, B: 4 * B * sum(s[:-1]), "logits"),
+    (lambda s, B: 4 * B * sum(s[1:]), "input X"),
+    (lambda s, B: 4 * B * (sum(s[:-1]) + s[-1] + sum(s[1:-1])), "pre-activations"),
+    (lambda s, B: 4 * sum((a + 1) * c for a, c in zip(s[:-1], s[1:])), "weights and biases"),
+    (lambda s, B: "many", "number of bytes"),
+])
+def test_check_cache_bytes_names_the_mistake(wrong, words):
+    from mlp_utils.answers import AnswerError, check_cache_bytes
+
+    with pytest.raises(AnswerError, match=words):
+        check_cache_bytes(wrong)

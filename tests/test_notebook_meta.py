@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -30,3 +31,30 @@ def test_a_notebook_that_disagrees_is_caught_and_fixed(tmp_path):
     assert stamp_notebooks.stamp(notebook, "chapters/01_data.ipynb", url, branch) == ["badge", "kernelspec", "accelerator"]
     assert stamp_notebooks.stamp(notebook, "chapters/01_data.ipynb", url, branch) == []
     assert "https://colab.research.google.com/assets/colab-badge.svg" in notebook.cells[0].source
+
+
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def _markdown(notebook) -> str:
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_has_objectives_time_questions_and_a_fill_in(path):
+    notebook = nbformat.read(path, as_version=4)
+    text = _markdown(notebook)
+    for heading in ("**Objectives.**", "**Prerequisites.**", "**Time.**", "## Check your understanding"):
+        assert heading in text, f"{path.name}: no {heading!r}"
+    assert text.count(":::{dropdown}") >= 3, f"{path.name}: the questions' answers belong in dropdowns"
+    exercises = [i for i, c in enumerate(notebook.cells) if "exercise" in c.metadata.get("tags", [])]
+    assert exercises, f"{path.name}: no fill-in exercise (a cell tagged 'exercise')"
+    for i in exercises:
+        stub, solution = notebook.cells[i], notebook.cells[i + 1]
+        assert "todo(" in stub.source or "NotImplementedError" in stub.source, \
+            f"{path.name}, cell {i}: an exercise stub raises NotImplementedError (todo(...)) with a hint"
+        assert "solution" in solution.metadata.get("tags", []), \
+            f"{path.name}, cell {i}: an exercise cell is followed by its solution cell"
+        last_line = [line for line in stub.source.splitlines() if line.strip()][-1]
+        assert last_line in solution.source, \
+            f"{path.name}, cell {i}: the solution repeats the exercise's check line {last_line!r}"

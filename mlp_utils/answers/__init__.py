@@ -9,12 +9,13 @@ The topic-specific checks live beside it, one module per part of the course: ``c
 from .core import AnswerError, cmp, todo
 from .exercises import check_derivative, check_failed, check_firing_fractions, check_gflop_per_s, check_init_std, check_mlp_builder, check_objective, check_parameter_count, check_step_flops, kaiming_std, train_step_flops, xavier_std
 from .backprop import cmp_known, cmp_relu_grad, cmp_softmax_ce_grad
-from .chapters import check_mlp_net, check_parameters, check_sgd_step, class_means
+from .chapters import check_mlp_net, check_parameters, check_sgd_step, class_means, check_cache_bytes, reference_cache_bytes
 from .debugging import check_dead_fraction
 from .playground import check_unit_contributions
 
 __all__ = [
     "AnswerError",
+    "check_cache_bytes",
     "check_dead_fraction",
     "check_derivative",
     "check_failed",
@@ -35,6 +36,7 @@ __all__ = [
     "cmp_relu_grad",
     "cmp_softmax_ce_grad",
     "kaiming_std",
+    "reference_cache_bytes",
     "todo",
     "train_step_flops",
     "xavier_std",

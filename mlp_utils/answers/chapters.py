@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -269,3 +269,65 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
                           "an affine map would (f(2x) = 2 f(x) - f(0)). Two linear layers in a row are one "
                           "linear layer; put an activation, nn.ReLU(), between them.")
     print(f"✓ net: output shape {want}, {count:,} parameters as in the reference, and not linear")
+
+
+# ----------------------------------------------------------------------------------------------
+# Chapter 9 (memory): the bytes the forward pass of training keeps
+# ----------------------------------------------------------------------------------------------
+
+def reference_cache_bytes(sizes: Sequence[int], batch_size: int) -> int:
+    """Bytes of float32 activations a training step keeps for an MLP of layer ``sizes``: every
+    linear layer's input (batch_size x its width) and the logits, as ``ManualMLP``'s cache."""
+    from ..backprop import ManualMLP
+
+    net = ManualMLP(list(sizes), device="meta")
+    _, cache = net.forward_with_cache(torch.empty(batch_size, sizes[0], device="meta"))
+    return int(cache.nbytes())
+
+
+CACHE_CASES = (([784, 256, 10], 256), ([784, 256, 256, 10], 64), ([784, 1024, 512, 128, 10], 100),
+               ([20, 3, 2], 7))
+
+
+def check_cache_bytes(yours: Callable[..., Any]) -> None:
+    """Check the reader's ``cache_bytes(sizes, batch_size)`` on several networks and batches,
+    naming the usual slips: 4 bytes per float32 forgotten, the logits or the input left out,
+    the pre-activations counted as well, the weights counted instead."""
+    if not callable(yours):
+        raise AnswerError(f"check_cache_bytes: pass your function itself, got a {type(yours).__name__}")
+    expected = torch.tensor([float(reference_cache_bytes(s, b)) for s, b in CACHE_CASES], dtype=torch.float64)
+    got = []
+    for sizes, batch in CACHE_CASES:
+        value = yours(list(sizes), batch)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise AnswerError(f"cache_bytes({sizes}, {batch}) returned {value!r}; return a number of bytes")
+        got.append(float(value))
+    got_t = torch.tensor(got, dtype=torch.float64)
+
+    def floats(sizes: Sequence[int], b: int, inputs: bool = True, logits: bool = True, pre: bool = False) -> float:
+        n = sum(b * w for w in (sizes[:-1] if inputs else sizes[1:-1]))
+        n += b * sizes[-1] if logits else 0
+        n += sum(b * w for w in sizes[1:-1]) if pre else 0
+        return 4.0 * n
+    mistakes = {
+        "you counted numbers, not bytes: each float32 takes 4 bytes.":
+            [floats(s, b) / 4 for s, b in CACHE_CASES],
+        "you left out the logits: the softmax's gradient needs them, B x 10 floats more.":
+            [floats(s, b, logits=False) for s, b in CACHE_CASES],
+        "you left out the input X: the first layer's weight gradient X^T dZ needs it.":
+            [floats(s, b, inputs=False) for s, b in CACHE_CASES],
+        "you also counted the pre-activations Z: a ReLU's derivative can be read from its output "
+        "H, which is kept anyway as the next layer's input.":
+            [floats(s, b, pre=True) for s, b in CACHE_CASES],
+        "you counted the weights and biases; the cache holds activations, which grow with the batch.":
+            [4.0 * sum((a + 1) * c for a, c in zip(s[:-1], s[1:])) for s, b in CACHE_CASES],
+    }
+    for message, values in mistakes.items():
+        if torch.allclose(got_t, torch.tensor(values, dtype=torch.float64)):
+            raise AnswerError(f"cache_bytes: {message}")
+    cmp("cache_bytes", got_t, expected, exact=True)
+
+
+__all__ += ["check_cache_bytes", "reference_cache_bytes"]
