@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 import matplotlib.pyplot as plt
@@ -476,12 +477,13 @@ def show_static_playground(data: Playground, seed: int | None = None, epochs: in
     seed = course_seed() if seed is None else int(seed)
     grid = STATIC_GRID.shrunk()
     epochs = budget(epochs, min(epochs, 30))
-    rows = []
+    rows, start = [], time.perf_counter()
     for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=False):
         run = _fit(combo["width"], combo["depth"], combo["activation"], combo["lr"], seed, data, epochs, (), False)
         probabilities = boundary_grid(run.model, STATIC_RESOLUTION)[..., 1].flatten()
         rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],
                      "acc": evaluate(run.model, data.test_dataloader())[1]})
+    print(f"precomputed {len(rows)} runs for readers without a kernel in {time.perf_counter() - start:.0f} s")
     X, y = data.X_train.cpu(), data.y_train.cpu()
     points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)} for (a, b), c in zip(X, y)]
     note = describe(grid, {}, seed, length=f"{epochs} full-batch steps each")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import io
+import time
 from typing import Any, Callable, Mapping
 
 import ipywidgets as widgets
@@ -201,7 +202,10 @@ def explorer(name: str, data, title: str = "", **fixed: Any) -> RetrainExplorer:
         defaults = {key: control.value for key, control in controls.items()}
         # controls the grid does not vary keep their default values in every precomputed run
         held = {**kept, **{k: v for k, v in defaults.items() if k not in grid.values and k != "epochs"}}
+        start = time.perf_counter()
         rows = precompute(grid, data, held)
+        print(f"precomputed {len(grid.combinations())} runs for readers without a kernel "
+              f"in {time.perf_counter() - start:.0f} s")
         show_static(static_chart(rows, grid, defaults, title=f"{title or name}: precomputed runs"),
                     describe(grid, held))
 
