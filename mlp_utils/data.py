@@ -67,6 +67,29 @@ RAW_FILES: dict[str, RawFile] = {
 }
 
 
+class InMemoryData:
+    """What the one loop needs from data held as tensors (``X_train``, ``y_train``), with a
+    ``batch_size`` and a shuffle ``seed``: the training batches of each epoch, and views."""
+
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    batch_size: int
+    seed: int
+
+    def view(self, batch_size: int | None = None, seed: int | None = None):
+        """The same tensors (not copied) served with another batch size or shuffle seed."""
+        other = copy.copy(self)
+        if batch_size is not None:
+            other.batch_size = check_positive_int("batch_size", batch_size)
+        if seed is not None:
+            other.seed = int(seed)
+        return other
+
+    def train_dataloader(self, epoch: int = 0) -> TensorBatches:
+        """Shuffled training batches; the order for ``epoch`` is fixed by ``seed + epoch``."""
+        return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=self.seed + epoch)
+
+
 class FashionMNISTError(RuntimeError):
     """The dataset could not be found, read or verified. The message says how to fix it."""
 
@@ -234,7 +257,7 @@ class TensorBatches:
                 yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]
 
 
-class FashionMNIST:
+class FashionMNIST(InMemoryData):
     """Fashion-MNIST held in memory as tensors on one device.
 
     Args:
@@ -302,19 +325,6 @@ class FashionMNIST:
     def eval_split(self) -> str:
         """``"val"`` if a validation split was carved out, else ``"test"``."""
         return "val" if self.validation_size else "test"
-
-    def view(self, batch_size: int | None = None, seed: int | None = None) -> "FashionMNIST":
-        """The same tensors (not copied) served with another batch size or shuffle seed."""
-        other = copy.copy(self)
-        if batch_size is not None:
-            other.batch_size = check_positive_int("batch_size", batch_size)
-        if seed is not None:
-            other.seed = int(seed)
-        return other
-
-    def train_dataloader(self, epoch: int = 0) -> TensorBatches:
-        """Shuffled training batches; the order for ``epoch`` is fixed by ``seed + epoch``."""
-        return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=self.seed + epoch)
 
     def val_dataloader(self) -> TensorBatches:
         """Validation batches, in order (only when the module has a validation split)."""

@@ -10,7 +10,6 @@ one-second runs behind the chapter's explorer.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from typing import TYPE_CHECKING, Any, Sequence
@@ -22,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .checks import check_choice, check_positive_float, check_positive_int
 from .config import budget, course_seed, in_notebook
-from .data import TensorBatches
+from .data import InMemoryData, TensorBatches
 from .device import pick_device
 from .experiments import Group, Run, Settings
 from .models import ACTIVATIONS, DeepMLP
@@ -96,7 +95,7 @@ def _check_noise(noise: object) -> None:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
 
 
-class Playground:
+class Playground(InMemoryData):
     """A 2-D point set as a data module for :class:`~mlp_utils.train.Trainer`.
 
     Args:
@@ -140,19 +139,6 @@ class Playground:
     def __repr__(self) -> str:
         return (f"Playground({self.shape!r}, train={self.num_train}, test={self.num_test}, "
                 f"noise={self.noise:g}, batch_size={self.batch_size}, device={self.device})")
-
-    def view(self, batch_size: int | None = None, seed: int | None = None) -> "Playground":
-        """The same points (not copied) served with another batch size or shuffle seed."""
-        other = copy.copy(self)
-        if batch_size is not None:
-            other.batch_size = check_positive_int("batch_size", batch_size)
-        if seed is not None:
-            other.seed = int(seed)
-        return other
-
-    def train_dataloader(self, epoch: int = 0) -> TensorBatches:
-        """Shuffled training batches; the order for ``epoch`` is fixed by ``seed + epoch``."""
-        return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=self.seed + epoch)
 
     def eval_dataloader(self) -> TensorBatches:
         """The test points in one batch: what the trainer measures after every epoch."""
