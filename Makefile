@@ -13,7 +13,8 @@ QUICK  ?= 1
 # number is compared digit for digit and that every claim holds on another sample.
 TEST_SEED    ?= 1
 TEST_THREADS ?= 1
-NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg
+# Two notebooks at a time (one kernel each, one BLAS thread each: TEST_THREADS), whole notebooks per worker.
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg -n 2 --dist loadfile
 
 .PHONY: book test unit notebooks without-solutions browser setup data assets browser-deps execute bench lab clean
 
