@@ -96,7 +96,7 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
+def page(lab, request):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -104,6 +104,9 @@ def page(lab):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         yield page
+        shots = ROOT / "_build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "jupyterlab_last.png"), full_page=True)
         browser.close()
 
 
@@ -177,9 +180,13 @@ def test_run_move_slider_retrain_and_reopen(page, lab):
     page.keyboard.press("Control+A")
     page.keyboard.type("32")
     page.keyboard.press("Enter")
+    page.wait_for_function("(el) => el.textContent.trim() === '32'", arg=readout.element_handle())
     first_image = page.locator(".jp-Notebook .widget-output img").last.get_attribute("src")
-    page.locator(".jp-Notebook button:has-text('Retrain')").last.click()
-    page.locator(".jp-Notebook .widget-html:has-text('run 2:')").last.wait_for(timeout=120_000)
+    button = page.locator(".jp-Notebook button:has-text('Retrain')").last
+    expect_enabled = "(el) => !el.disabled"
+    page.wait_for_function(expect_enabled, arg=button.element_handle())
+    button.click()
+    page.locator(".jp-Notebook .widget-html:has-text('run 2:')").last.wait_for(timeout=180_000)
     assert "num_hiddens=32" in page.locator(".jp-Notebook .widget-html:has-text('run 2:')").last.inner_text()
     new_image = page.locator(".jp-Notebook .widget-output img").last.get_attribute("src")
     assert new_image != first_image, "Retrain finished but the explorer still shows the old figure"
