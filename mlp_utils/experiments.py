@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -28,13 +29,15 @@ from .data import FashionMNIST
 from .models import ACTIVATIONS, INITIALIZATIONS, DeepMLP
 from .train import Callback, History, LRSchedule, Trainer
 
-__all__ = ["RULE", "Settings", "check", "compare", "repeat", "sweep", "train"]
+__all__ = ["RULE", "Settings", "check", "compare", "repeat", "sweep", "train", "welch"]
 
 SCHEDULES = ("constant", "linear")
 
-RULE = ("Two settings differ only when the difference of their mean accuracies over seeds is "
-        "larger than twice its standard error, $2\\sqrt{s_a^2/n_a + s_b^2/n_b}$ (with $s$ the "
-        "standard deviation over the $n$ seeds of each); otherwise they tie.")
+RULE = ("Two settings differ only when Welch's t-test says so at the 95% level: the difference "
+        "of their mean accuracies over seeds, divided by its standard error "
+        "$\\sqrt{s_a^2/n_a + s_b^2/n_b}$ (with $s$ the standard deviation over the $n$ seeds of each), "
+        "is compared with the 97.5% quantile of Student's t for the Welch–Satterthwaite degrees of "
+        "freedom (about 2.8 for 3 seeds against 3); otherwise they tie.")
 """The book's one rule for calling a measured difference real (see :func:`compare`)."""
 
 
@@ -152,15 +155,14 @@ class Group:
 
     def mean(self, metric: str = "acc") -> float:
         """Mean over the seeds (NaN if any run has none, e.g. one that diverged at once)."""
-        values = self.values(metric)
-        return sum(values) / len(values)
+        return statistics.fmean(self.values(metric))
 
     def std(self, metric: str = "acc") -> float:
         """Sample standard deviation over the seeds (0 for a single run)."""
-        values, mean = self.values(metric), self.mean(metric)
-        if len(values) < 2:
-            return 0.0
-        return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        values = self.values(metric)
+        if any(math.isnan(v) for v in values):
+            return math.nan
+        return statistics.stdev(values) if len(values) > 1 else 0.0
 
     def summary(self, metric: str = "acc") -> str:
         """E.g. ``'0.8462 ± 0.0031 (3 seeds)'``: mean ± standard deviation."""
@@ -187,22 +189,55 @@ def repeat(settings: Settings, data: FashionMNIST, seeds: int | Sequence[int] = 
 
 @dataclass
 class Verdict:
-    """The outcome of :func:`compare`: ``word`` is "better", "worse" or "tie" (for ``a`` vs ``b``)."""
+    """The outcome of :func:`compare`: ``word`` is "better", "worse" or "tie" (for ``a`` vs ``b``).
+
+    ``margin`` is the smallest difference the rule would call real for these spreads: the
+    critical t value times the standard error of the difference; ``dof`` the Welch–Satterthwaite
+    degrees of freedom and ``p`` the two-sided p-value of Welch's t-test.
+    """
 
     word: str
     difference: float
     margin: float
+    dof: float
+    p: float
 
     def __str__(self) -> str:
-        return f"{self.word} (difference {self.difference:+.4f}, noise margin {self.margin:.4f})"
+        return (f"{self.word} (difference {self.difference:+.4f}, 95% margin {self.margin:.4f}, "
+                f"Welch's t-test p = {self.p:.3f})")
+
+
+def welch(a: Sequence[float], b: Sequence[float]) -> Verdict:
+    """Welch's two-sided t-test at 95% on two samples: ``a`` better, worse or tied with ``b``.
+
+    ``scipy.stats.ttest_ind(equal_var=False)`` gives the p-value and the degrees of freedom;
+    the margin is ``t.ppf(0.975, dof)`` standard errors. Two samples with no spread at all
+    differ exactly when their means do.
+    """
+    from scipy import stats
+
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("Welch's t-test needs at least 2 values on each side (2 seeds or more); "
+                         f"got {len(a)} and {len(b)}")
+    a_failed, b_failed = any(math.isnan(v) for v in a), any(math.isnan(v) for v in b)
+    if a_failed or b_failed:  # a run with no accuracy (diverged at once) ranks below any that has one
+        word = "tie" if a_failed and b_failed else ("worse" if a_failed else "better")
+        return Verdict(word, math.nan, math.nan, math.nan, math.nan)
+    difference = statistics.fmean(a) - statistics.fmean(b)
+    error = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
+    if error == 0:
+        word = "tie" if difference == 0 else ("better" if difference > 0 else "worse")
+        return Verdict(word, difference, 0.0, math.inf, 1.0 if difference == 0 else 0.0)
+    test = stats.ttest_ind(a, b, equal_var=False)
+    dof = float(test.df)
+    margin = float(stats.t.ppf(0.975, dof)) * error
+    word = "tie" if float(test.pvalue) >= 0.05 else ("better" if difference > 0 else "worse")
+    return Verdict(word, difference, margin, dof, float(test.pvalue))
 
 
 def compare(a: Group, b: Group, metric: str = "acc") -> Verdict:
-    """Is ``a`` better than, worse than or tied with ``b``, by :data:`RULE`?"""
-    difference = a.mean(metric) - b.mean(metric)
-    margin = 2 * math.sqrt(a.std(metric) ** 2 / len(a.runs) + b.std(metric) ** 2 / len(b.runs))
-    word = "tie" if abs(difference) <= margin else ("better" if difference > 0 else "worse")
-    return Verdict(word, difference, margin)
+    """Is ``a`` better than, worse than or tied with ``b``, by :data:`RULE` (Welch's t-test at 95%)?"""
+    return welch(a.values(metric), b.values(metric))
 
 
 def check(condition: bool, claim: str) -> None:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 import torch
 from torch import nn
 
-from mlp_utils.experiments import RULE, Group, Results, Run, Settings, check, compare, repeat, sweep, train
+from mlp_utils.experiments import RULE, Group, Results, Run, Settings, check, compare, repeat, sweep, train, welch
 from mlp_utils.models import ACTIVATIONS, INITIALIZATIONS, DeepMLP, count_parameters
 from mlp_utils.train import EpochRecord, History
 
@@ -132,10 +133,35 @@ def test_compare_follows_the_stated_rule():
     a, b = _group([0.80, 0.81, 0.82]), _group([0.70, 0.71, 0.72])
     assert compare(a, b).word == "better" and compare(b, a).word == "worse"
     noisy = _group([0.70, 0.80, 0.90])
-    verdict = compare(noisy, b)  # difference 0.09, margin 2 * sqrt(0.01/3 + 0.0001/3) = 0.116
-    assert verdict.word == "tie" and verdict.margin == pytest.approx(2 * math.sqrt(0.01 / 3 + 0.0001 / 3))
-    assert "twice its standard error" in RULE
+    verdict = compare(noisy, b)  # difference 0.09 against a standard error of 0.058: a tie
+    assert verdict.word == "tie" and verdict.p > 0.05
+    assert "Welch" in RULE and "95%" in RULE
     assert a.summary() == "0.8100 ± 0.0100 (3 seeds)"
+
+
+def test_welch_matches_an_independent_computation():
+    # Welch's t by hand from the textbook formulas, the quantile from scipy: 3 seeds against 3
+    # with equal spreads give the Welch-Satterthwaite dof 4 and a critical value of 2.776.
+    a, b = [0.80, 0.81, 0.82], [0.79, 0.80, 0.81]
+    verdict = welch(a, b)
+    assert verdict.dof == pytest.approx(4.0)
+    se = math.sqrt(0.0001 / 3 + 0.0001 / 3)
+    assert verdict.margin == pytest.approx(2.7764451 * se, rel=1e-6)
+    assert verdict.word == "tie"  # t = 0.01 / 0.0082 = 1.22
+    c = [0.8105, 0.8205, 0.8305]  # difference 0.0205 = 2.51 standard errors: > 2, < 2.776
+    assert 2 * se < statistics.fmean(c) - statistics.fmean(b) < 2.7764451 * se
+    assert welch(c, b).word == "tie"
+    d = [0.8150, 0.8250, 0.8350]  # difference 0.025 = 3.06 standard errors: better
+    assert welch(d, b).word == "better" and welch(b, d).word == "worse"
+    # unequal spreads: dof from the Welch-Satterthwaite formula, written out
+    e, f = [0.5, 0.6, 0.7, 0.65], [0.60, 0.61]
+    va, vb = statistics.variance(e) / 4, statistics.variance(f) / 2
+    assert welch(e, f).dof == pytest.approx((va + vb) ** 2 / (va ** 2 / 3 + vb ** 2 / 1))
+    # no spread at all: the means decide; one seed is refused with a clear message
+    assert welch([0.5, 0.5], [0.5, 0.5]).word == "tie" and welch([0.6, 0.6], [0.5, 0.5]).word == "better"
+    assert welch([math.nan, 0.5], [0.1, 0.2]).word == "worse" and welch([0.1, 0.2], [0.5, math.nan]).word == "better"
+    with pytest.raises(ValueError, match="at least 2"):
+        welch([0.5], [0.4, 0.6])
 
 
 def test_results_table_best_find_and_plot():

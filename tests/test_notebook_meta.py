@@ -58,3 +58,22 @@ def test_every_notebook_has_objectives_time_questions_and_a_fill_in(path):
         last_line = [line for line in stub.source.splitlines() if line.strip()][-1]
         assert last_line in solution.source, \
             f"{path.name}, cell {i}: the solution repeats the exercise's check line {last_line!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_run_all_needs_no_tag_and_solutions_are_folded_in_every_front_end(path):
+    """Colab ignores cell tags and ``jupyter.source_hidden``: no cell may rely on
+    ``raises-exception`` to let Run All go on, and each solution is folded three ways."""
+    notebook = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(notebook.cells):
+        tags = cell.metadata.get("tags", [])
+        assert "raises-exception" not in tags, f"{path.name}, cell {i}: Run All must not depend on raises-exception"
+        if "solution" not in tags:
+            continue
+        title = cell.source.splitlines()[0]
+        assert title.startswith("# @title "), f"{path.name}, cell {i}: Colab's form view needs a '# @title' first line"
+        assert cell.metadata.get("cellView") == "form", f"{path.name}, cell {i}: Colab folds only cellView 'form'"
+        assert "hide-cell" in tags, f"{path.name}, cell {i}: the book folds a solution with hide-cell"
+        assert cell.metadata["mystnb"]["code_prompt_show"] == "Show: " + title.removeprefix("# @title ").strip()
+        assert cell.metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}, \
+            f"{path.name}, cell {i}: JupyterLab folds a solution with jupyter.source_hidden and outputs_hidden"

@@ -10,10 +10,13 @@ What is stamped into each ``chapters/*.ipynb``:
 * the first code cell, which installs ``mlp_utils`` from that repository on Colab only
   (installing it never replaces Colab's torch or ipywidgets: its requirements are loose);
 * the metadata: the kernel name JupyterLab itself writes, and Colab's request for a GPU;
-* the exercise cells: a cell tagged ``exercise`` (the reader's stub, which raises
-  ``NotImplementedError`` until written) is also tagged ``raises-exception`` and stored without
-  outputs; a cell tagged ``solution`` is hidden in the book (``hide-cell``) and in JupyterLab
-  (``jupyter.source_hidden`` and ``outputs_hidden``).
+* the exercise cells: a cell tagged ``exercise`` holds the reader's stub and its check, which
+  says "not written yet" without raising, so Run All reaches the end in every front end; no
+  cell is tagged ``raises-exception`` (Colab ignores the tag). A cell tagged ``solution`` is
+  folded in all three front ends, under one label: in the book by ``hide-cell`` with myst-nb's
+  ``code_prompt_show``, in JupyterLab by ``jupyter.source_hidden`` and ``outputs_hidden``, and
+  on Colab by its form view (a ``# @title`` first line and ``cellView: "form"``). The label is
+  the cell's own ``# @title`` line where it has one, else "Solution".
 """
 from __future__ import annotations
 
@@ -34,9 +37,10 @@ if "google.colab" in sys.modules:
     %pip install -q "mlp_utils @ git+{url}"'''
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 COLAB = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
-EXERCISE_TAGS = ("raises-exception",)  # the stub raises NotImplementedError until the reader writes it
 SOLUTION_TAGS = ("hide-cell",)         # the book shows it behind a toggle, outputs included
 SOLUTION_HIDDEN = {"source_hidden": True, "outputs_hidden": True}  # JupyterLab collapses both
+TITLE = re.compile(r"^# @title (.+)$")  # Colab's form view: the title line is all it shows
+DEFAULT_TITLE = "Solution"
 
 
 def repository() -> tuple[str, str]:
@@ -85,16 +89,22 @@ def stamp_exercise(cell: nbformat.NotebookNode, where: str) -> bool:
         return False
     if len(kinds) == 2 or cell.cell_type != "code":
         raise SystemExit(f"{where}: a code cell is tagged either 'exercise' or 'solution', not both")
-    before = (list(tags), dict(cell.metadata.get("jupyter", {})), len(cell.outputs), cell.execution_count)
+    before = nbformat.from_dict(dict(cell))
     if "exercise" in kinds:
-        tags += [t for t in EXERCISE_TAGS if t not in tags]
-        cell.outputs, cell.execution_count = [], None
+        tags = [t for t in tags if t != "raises-exception"]
     else:
         tags += [t for t in SOLUTION_TAGS if t not in tags]
         cell.metadata["jupyter"] = {**cell.metadata.get("jupyter", {}), **SOLUTION_HIDDEN}
+        first, _, rest = cell.source.partition("\n")
+        match = TITLE.match(first)
+        title = match.group(1).strip() if match else DEFAULT_TITLE
+        if not match:
+            cell.source = f"# @title {title}\n{cell.source}"
+        cell.metadata["cellView"] = "form"
+        cell.metadata["mystnb"] = {**cell.metadata.get("mystnb", {}),
+                                   "code_prompt_show": f"Show: {title}", "code_prompt_hide": f"Hide: {title}"}
     cell.metadata["tags"] = tags
-    after = (tags, dict(cell.metadata.get("jupyter", {})), len(cell.outputs), cell.execution_count)
-    return before != after
+    return dict(cell) != dict(before)
 
 
 def main(argv: list[str] | None = None) -> int:

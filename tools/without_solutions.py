@@ -3,8 +3,10 @@ every exercise would.
 
     python tools/without_solutions.py DEST     # writes DEST/chapters/*.ipynb (and its images)
 
-Each exercise stub raises ``NotImplementedError`` (its cell is tagged ``raises-exception``), and
-no later cell may depend on the reader's answer, so every copied notebook must still run.
+Each exercise stub raises ``NotImplementedError`` inside the reader's function, and its check
+says "not written yet" without raising (no cell is tagged ``raises-exception``, which Colab
+ignores); no later cell may depend on the reader's answer, so every copied notebook must run
+top to bottom, as Run All does on Colab.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from .core import AnswerError, cmp
+from .core import AnswerError, answer_check, attempt, cmp
 
 __all__ = ["cmp_known", "cmp_relu_grad", "cmp_softmax_ce_grad"]
 
@@ -15,6 +15,7 @@ __all__ = ["cmp_known", "cmp_relu_grad", "cmp_softmax_ce_grad"]
 
 
 
+@answer_check
 def cmp_known(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor],
               **cmp_options: Any) -> None:
     """:func:`cmp`, but first compare ``yours`` with known wrong answers.
@@ -34,6 +35,7 @@ def cmp_known(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str,
     cmp(name, yours, expected, **cmp_options)
 
 
+@answer_check
 def cmp_relu_grad(name: str, yours: Any, dH: torch.Tensor, Z: torch.Tensor, expected: torch.Tensor,
                   **cmp_options: Any) -> None:
     """Check ``dZ``, the gradient through ``H = relu(Z)`` given ``dH``, naming the usual mistakes.
@@ -41,6 +43,8 @@ def cmp_relu_grad(name: str, yours: Any, dH: torch.Tensor, Z: torch.Tensor, expe
     The right answer is ``dH * (Z > 0)``: relu's derivative is the mask of the active units.
     """
     dH, Z = dH.detach(), Z.detach()
+    if callable(yours):  # the reader's backward_Z(dH, Z)
+        yours = attempt(name, yours, dH, Z)
     mask = (Z > 0).to(dH.dtype)
     mistakes = {
         "you multiplied dH by H = relu(Z), the activation's value; relu's derivative is the mask "
@@ -55,6 +59,7 @@ def cmp_relu_grad(name: str, yours: Any, dH: torch.Tensor, Z: torch.Tensor, expe
     cmp_known(name, yours, expected, mistakes, **cmp_options)
 
 
+@answer_check
 def cmp_softmax_ce_grad(name: str, yours: Any, O: torch.Tensor, y: torch.Tensor, expected: torch.Tensor,
                         **cmp_options: Any) -> None:
     """Check ``dO``, the gradient of the mean softmax cross-entropy with respect to the logits.
@@ -63,6 +68,8 @@ def cmp_softmax_ce_grad(name: str, yours: Any, O: torch.Tensor, y: torch.Tensor,
     and transposes are named by :func:`cmp`, the mistakes specific to softmax here.
     """
     O = O.detach()
+    if callable(yours):  # the reader's backward_O(O, y)
+        yours = attempt(name, yours, O, y)
     batch, classes = O.shape
     T = torch.nn.functional.one_hot(y.detach().to(torch.int64), classes).to(O.dtype)
     mistakes = {

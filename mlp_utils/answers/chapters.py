@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, cmp
+from .core import AnswerError, answer_check, attempt, cmp
 
 __all__ = ["check_mlp_net", "check_parameters", "check_sgd_step", "class_means"]
 
@@ -42,6 +42,7 @@ def _check_sizes(function: str, **sizes: Any) -> None:
             raise ValueError(f"{function}: {label} must be an integer >= 1, got {n!r}")
 
 
+@answer_check
 def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs: int,
                      sigma: float) -> None:
     """Check the reader's ``[W1, b1, W2, b2]`` of a one-hidden-layer MLP; print a tick or raise.
@@ -56,6 +57,8 @@ def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs
     _check_sizes("check_parameters", num_inputs=num_inputs, num_hiddens=num_hiddens, num_outputs=num_outputs)
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < math.inf:
         raise ValueError(f"check_parameters: sigma must be a positive number, got {sigma!r}")
+    if callable(params):
+        params = attempt("init_params", params, num_inputs, num_hiddens, num_outputs, sigma)
     shapes = {"W1": (num_inputs, num_hiddens), "b1": (num_hiddens,),
               "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
     names = list(shapes)
@@ -139,6 +142,7 @@ def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs
           f"({total:,} numbers), nn.Parameter, float32, biases zero, weight std about {sigma:g}")
 
 
+@answer_check
 def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0) -> None:
     """Check the reader's ``sgd_step(params, lr)`` against ``torch.optim.SGD``; print a tick or raise.
 
@@ -164,7 +168,7 @@ def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0)
     optimizer.step()
     optimizer.zero_grad()
     try:
-        sgd_step(yours, lr)
+        attempt("sgd_step", sgd_step, yours, lr, copy=False)
     except RuntimeError as error:
         if "in-place" in str(error) or "leaf Variable" in str(error):
             raise AnswerError("sgd_step: PyTorch refused to change a parameter in place because autograd "
@@ -206,6 +210,7 @@ def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0)
     print(f"✓ sgd_step: same parameters as torch.optim.SGD(lr={lr:g}), and the gradients are zeroed")
 
 
+@answer_check
 def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs: int = 10) -> None:
     """Check the reader's concise one-hidden-layer MLP on the batch ``X``; print a tick or raise.
 
@@ -219,6 +224,8 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
         shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
         raise ValueError(f"check_mlp_net: X must be a batch of at least 2 images, got {shape}")
     _check_sizes("check_mlp_net", num_hiddens=num_hiddens, num_outputs=num_outputs)
+    if callable(net) and not isinstance(net, torch.nn.Module):
+        net = attempt("build_net", net, num_hiddens, num_outputs)
     if net is None:
         raise AnswerError("net: your code returned None; did it forget a `return`?")
     if not isinstance(net, torch.nn.Module):
@@ -289,6 +296,7 @@ CACHE_CASES = (([784, 256, 10], 256), ([784, 256, 256, 10], 64), ([784, 1024, 51
                ([20, 3, 2], 7))
 
 
+@answer_check
 def check_cache_bytes(yours: Callable[..., Any]) -> None:
     """Check the reader's ``cache_bytes(sizes, batch_size)`` on several networks and batches,
     naming the usual slips: 4 bytes per float32 forgotten, the logits or the input left out,
@@ -298,7 +306,7 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
     expected = torch.tensor([float(reference_cache_bytes(s, b)) for s, b in CACHE_CASES], dtype=torch.float64)
     got = []
     for sizes, batch in CACHE_CASES:
-        value = yours(list(sizes), batch)
+        value = attempt("cache_bytes", yours, list(sizes), batch)
         if isinstance(value, torch.Tensor) and value.numel() == 1:
             value = value.item()
         if not isinstance(value, (int, float)) or isinstance(value, bool):

@@ -9,29 +9,102 @@ division by the batch size) and names them.
 
 The exercise cells of the notebooks follow one pattern:
 
-- a cell tagged ``exercise`` holds a stub that raises ``NotImplementedError`` with a hint, and
-  the one-line check;
+- a cell tagged ``exercise`` holds a stub that raises ``NotImplementedError`` with a hint (made
+  by :func:`todo`), and the one-line check, which receives the reader's *function*: while the
+  stub is unwritten the check says so plainly and returns, so Run All reaches the end of the
+  page in every front end (Colab ignores the ``raises-exception`` tag);
 - the next cell, tagged ``solution``, holds a worked solution and the same check;
 - later cells use the package's reference implementation, so a reader who skips an exercise
   can still run the rest of the notebook.
 """
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import torch
 
-__all__ = ["AnswerError", "cmp", "todo"]
+__all__ = ["AnswerError", "NotWritten", "answer_check", "attempt", "cmp", "todo"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AnswerError(AssertionError):
     """The reader's answer differs from the reference; the message says how."""
 
 
-def todo(hint: str) -> NotImplementedError:
+class NotWritten(NotImplementedError):
+    """Raised by an exercise stub that the reader has not written yet (see :func:`todo`)."""
+
+
+class _Unwritten(Exception):
+    """Carries a :class:`NotWritten` from the reader's function up to :func:`answer_check`."""
+
+
+def todo(hint: str) -> NotWritten:
     """The error an exercise stub raises: ``raise todo("...")``, with a hint on what to write."""
-    return NotImplementedError(f"Your turn: {hint} (the solution is in the next cell, hidden).")
+    return NotWritten(f"Your turn: {hint} (the solution is in the next cell, hidden).")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and bool(torch.equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return True
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    return value
+
+
+def attempt(name: str, function: Any, *inputs: Any, copy: bool = True) -> Any:
+    """Call the reader's ``function`` on copies of ``inputs`` and return what it returns.
+
+    A stub that is still unwritten ends the calling check quietly (see :func:`answer_check`);
+    a function that changes an input tensor in place is an :class:`AnswerError`, since the
+    caller's data would change with it. ``copy=False`` hands over the inputs themselves, for a
+    function whose job is to change them (an optimizer step).
+    """
+    if not callable(function):
+        raise AnswerError(f"{name}: expected your function itself, got a {type(function).__name__}. "
+                          f"Pass the function's name without calling it.")
+    copies = [_copy(v) for v in inputs] if copy else list(inputs)
+    try:
+        result = function(*copies)
+    except NotWritten as unwritten:
+        raise _Unwritten(name) from unwritten
+    for number, (before, after) in enumerate(zip(inputs, copies) if copy else ()):
+        if not _same(before, after):
+            raise AnswerError(f"{name}: your function changed its input {number + 1} in place (for "
+                              "example X[X < 0] = 0, or an operation ending in _), so the caller's "
+                              "tensor changed too. Compute and return a new tensor instead.")
+    return result
+
+
+def answer_check(check: F) -> F:
+    """Make ``check`` report an unwritten stub in one plain line instead of raising.
+
+    Every check of the reader's code is wrapped with it: a wrong answer still raises
+    :class:`AnswerError` with its message, but a stub that raises :class:`NotWritten` prints
+    "not written yet" and lets the rest of the page run on the package's reference.
+    """
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except _Unwritten as unwritten:
+            print(f"○ {unwritten.args[0]}: not written yet; the rest of the page uses the "
+                  "reference implementation.")
+            return None
+    return wrapper  # type: ignore[return-value]
 
 
 def _shape(t: torch.Tensor) -> str:
@@ -114,15 +187,24 @@ def _value_mistake(yours: torch.Tensor, expected: torch.Tensor, close: Callable[
     return ""
 
 
-def cmp(name: str, yours: Any, expected: torch.Tensor, *, atol: float = 1e-5, rtol: float = 1e-4,
+@answer_check
+def cmp(name: str, yours: Any, expected: Any, *inputs: Any, atol: float = 1e-5, rtol: float = 1e-4,
         exact: bool = False) -> None:
     """Compare the reader's ``yours`` with the reference ``expected``; print a tick or raise.
+
+    ``yours`` is the reader's function, called on copies of ``inputs`` (see :func:`attempt`),
+    or a tensor already computed; ``expected`` is a tensor, or a reference function called on
+    the same ``inputs``.
 
     Passes when every entry agrees to ``atol + rtol * |expected|`` (bitwise with ``exact=True``).
     Otherwise raises :class:`AnswerError` whose message says what is wrong: the type, the
     shape (with the likely cause), NaNs, or the largest difference, where it is, and how many
     entries are wrong, naming a known mistake when one explains the numbers.
     """
+    if callable(yours) and not isinstance(yours, torch.Tensor):
+        yours = attempt(name, yours, *inputs)
+    if callable(expected) and not isinstance(expected, torch.Tensor):
+        expected = expected(*inputs)
     if not isinstance(expected, torch.Tensor):
         raise TypeError(f"cmp: the reference must be a tensor, got {type(expected).__name__}")
     if isinstance(yours, torch.nn.Parameter) or (isinstance(yours, torch.Tensor) and yours.requires_grad):

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 import torch
 
-from .core import AnswerError, _shape
+from .core import AnswerError, _shape, answer_check, attempt
 
 __all__ = ["check_dead_fraction"]
 
@@ -13,6 +13,7 @@ __all__ = ["check_dead_fraction"]
 # Chapter 8 (debugging guide): checks of the reader's dead_fraction
 # ----------------------------------------------------------------------------------------------
 
+@answer_check
 def check_dead_fraction(dead_fraction: Callable[[torch.Tensor], Any]) -> None:
     """Check the reader's ``dead_fraction(H)`` on small matrices built to expose the usual mistakes.
 
@@ -43,7 +44,7 @@ def check_dead_fraction(dead_fraction: Callable[[torch.Tensor], Any]) -> None:
               {3 / 5: "the fraction of units that are <= 0 (or never positive); a dead unit is exactly "
                       "0: compare with == 0"})]
     for label, matrix, expected, known in cases:
-        value = dead_fraction(matrix.clone())
+        value = attempt("dead_fraction", dead_fraction, matrix)
         if isinstance(value, torch.Tensor):
             if value.numel() != 1:
                 raise AnswerError(f"dead_fraction({label}) returned a tensor of shape {_shape(value)}; "

@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, cmp, _shape, _as_tensor
+from .core import AnswerError, _Unwritten, _as_tensor, _shape, answer_check, attempt, cmp
 
 __all__ = ["check_derivative", "check_failed", "check_firing_fractions", "check_gflop_per_s", "check_init_std", "check_mlp_builder", "check_objective", "check_parameter_count", "check_step_flops", "kaiming_std", "train_step_flops", "xavier_std"]
 
@@ -75,7 +75,7 @@ def _check_numbers(name: str, yours: Callable[..., Any], cases: Sequence[tuple],
     got = []
     for case in cases:
         args = "(" + ", ".join(f"{a:g}" if isinstance(a, float) else repr(a) for a in case) + ")"
-        got.append((args, _number(name, yours(*case), args)))
+        got.append((args, _number(name, attempt(name, yours, *case), args)))
 
     def agrees(formula: Callable[..., float]) -> bool:
         return all(math.isclose(value, formula(*case), rel_tol=rtol, abs_tol=0.0)
@@ -103,6 +103,7 @@ def _products(sizes: Sequence[int], b: int) -> int:
     return sum(2 * b * i * o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
+@answer_check
 def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
     """Check the reader's ``train_step_flops(layer_sizes, batch_size)`` against
     :func:`train_step_flops`; print a tick or raise :class:`AnswerError` naming the mistake."""
@@ -132,6 +133,7 @@ def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
     _check_numbers("train_step_flops", yours, cases, train_step_flops, mistakes, also_right)
 
 
+@answer_check
 def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
     """Check the reader's ``gflop_per_s(n, seconds)``, the throughput of an ``n x n`` by
     ``n x n`` product that took ``seconds``: ``2 n^3 / seconds / 10^9``."""
@@ -157,6 +159,7 @@ def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
     _check_numbers("gflop_per_s", yours, cases, reference, mistakes)
 
 
+@answer_check
 def check_init_std(name: str, yours: Callable[..., Any]) -> None:
     """Check the reader's ``kaiming_std(n_in, n_out)`` (``name="kaiming"``) or
     ``xavier_std(n_in, n_out, gain)`` (``name="xavier"``) against :func:`kaiming_std` and
@@ -235,6 +238,7 @@ def _derivative_mistakes(name: str, x: torch.Tensor) -> list[tuple[str, torch.Te
     return table.get(name, [])
 
 
+@answer_check
 def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
     """Check the reader's derivative of the activation ``name`` (a key of
     :data:`mlp_utils.models.ACTIVATIONS`) against autograd on 81 points of ``[-4, 4]``."""
@@ -248,7 +252,7 @@ def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
     point = x.clone().requires_grad_(True)
     activation = ACTIVATIONS[name]()
     (expected,) = torch.autograd.grad(activation(point).sum(), point)
-    value = _as_tensor(f"{name}'", yours(x.clone()), expected)
+    value = _as_tensor(f"{name}'", attempt(f"{name}_prime", yours, x), expected)
     if isinstance(value, torch.Tensor) and value.shape == expected.shape and torch.is_floating_point(value):
         value = value.detach().to(expected.dtype)
 
@@ -273,6 +277,7 @@ def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
 
 
 
+@answer_check
 def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (8, 100, 256, 2048, 1)) -> None:
     """Check ``yours(h)``, the parameter count of a 784-h-10 MLP, against the built networks.
 
@@ -288,7 +293,7 @@ def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (
     name = getattr(yours, "__name__", "your function")
     for width in widths:
         expected = count_parameters(DeepMLP((width,)))
-        got = yours(width)
+        got = attempt("mlp_parameters", yours, width)
         if got is None:
             raise AnswerError(f"{name}({width}) returned None; did it forget a `return`?")
         if isinstance(got, torch.Tensor) and got.numel() == 1:
@@ -321,6 +326,7 @@ def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (
     print(f"✓ {name}: matches the built networks for widths {', '.join(map(str, widths))}")
 
 
+@answer_check
 def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
                       cases: Sequence[Sequence[int]] = ((256,), (204, 204), (256, 128, 100), ())) -> None:
     """Check ``yours(hidden_sizes)``, an MLP builder, against :class:`mlp_utils.DeepMLP`.
@@ -340,7 +346,7 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
     X = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     for sizes in cases:
         call = f"{name}({list(sizes)})"
-        net = yours(list(sizes))
+        net = attempt("build_mlp", yours, list(sizes))
         if net is None:
             raise AnswerError(f"{call} returned None; did it forget a `return`?")
         if not isinstance(net, nn.Module):
@@ -391,6 +397,7 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
           + ", ".join(str(list(c)) for c in cases))
 
 
+@answer_check
 def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any], X: torch.Tensor) -> None:
     """Check ``yours(model, X)``: per hidden unit, the fraction of the images X with z > 0.
 
@@ -418,7 +425,7 @@ def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any]
     for model, what in ((wide, "a network with 8 hidden units"), (single, "a network with one dead unit")):
         with torch.no_grad():
             expected = (model.linears[0](X.flatten(1)) > 0).float().mean(dim=0)
-            got = yours(model, X)
+            got = attempt("firing_fractions", yours, model, X)
         label = f"{name} on {what}"
         if isinstance(got, torch.Tensor):
             got = got.detach().float().to(expected.device)
@@ -464,6 +471,7 @@ _FAILED_CASES: list[tuple[str, list[float], bool, str]] = [
 ]
 
 
+@answer_check
 def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
     """Check ``yours(losses)``: True when a run's per-step losses show failure, else False.
 
@@ -475,7 +483,7 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
         raise TypeError("check_failed: pass your function itself, e.g. check_failed(failed)")
     name = getattr(yours, "__name__", "your function")
     for label, losses, expected, why in _FAILED_CASES:
-        got = yours(list(losses))
+        got = attempt("failed", yours, list(losses))
         if got is None:
             raise AnswerError(f"{name}: returned None for {label} {losses}; did it forget a `return`?")
         if isinstance(got, torch.Tensor) and got.numel() == 1:
@@ -494,6 +502,7 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
 # Exercise 5 (joint search): the reader's Optuna objective
 # ----------------------------------------------------------------------------------------------
 
+@answer_check
 def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
                     params: dict[str, Any]) -> None:
     """Check the reader's Optuna ``objective(trial)`` against the reference objective.
@@ -509,12 +518,22 @@ def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
 
     if not callable(yours):
         raise AnswerError(f"check_objective: pass your objective function itself, got a {type(yours).__name__}")
+    def yours_or_pruned(trial: Any) -> Any:  # an unwritten stub ends the trial quietly
+        try:
+            return attempt("objective", yours, trial, copy=False)
+        except _Unwritten:
+            unwritten.append(True)
+            raise optuna.TrialPruned() from None
+
+    unwritten: list[bool] = []
     studies = {}
-    for who, objective in (("yours", yours), ("reference", reference)):
+    for who, objective in (("yours", yours_or_pruned), ("reference", reference)):
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
         study.enqueue_trial(dict(params))
         study.optimize(objective, n_trials=1)
         studies[who] = study.trials[0]
+        if unwritten:
+            raise _Unwritten("objective")
     mine, ref = studies["yours"], studies["reference"]
     missing = sorted(set(ref.distributions) - set(mine.distributions))
     extra = sorted(set(mine.distributions) - set(ref.distributions))

@@ -6,7 +6,7 @@ from typing import Any, Callable
 import torch
 
 from .backprop import cmp_known
-from .core import AnswerError
+from .core import AnswerError, answer_check, attempt
 
 __all__ = ["check_unit_contributions"]
 
@@ -14,6 +14,7 @@ __all__ = ["check_unit_contributions"]
 # Chapter 7 (the 2-D playground): each hidden unit's ramp
 # ----------------------------------------------------------------------------------------------
 
+@answer_check
 def check_unit_contributions(yours: Callable[..., Any], X: torch.Tensor, W: torch.Tensor,
                              b: torch.Tensor, v: torch.Tensor) -> None:
     """Check the reader's ``unit_contributions(X, W, b, v)``: entry ``[n, j]`` must be
@@ -38,4 +39,4 @@ def check_unit_contributions(yours: Callable[..., Any], X: torch.Tensor, W: torc
         "you added the output weights instead of multiplying by them: relu(X @ W.T + b) * v.":
             torch.relu(Z) + v,
     }
-    cmp_known("unit_contributions", yours(X, W, b, v), expected, mistakes)
+    cmp_known("unit_contributions", attempt("unit_contributions", yours, X, W, b, v), expected, mistakes)
