@@ -55,6 +55,37 @@ def test_cmp_exact_and_bad_reference():
         cmp("x", RELU, [1, 2])
 
 
+def test_cmp_calls_the_readers_function_on_copies(capsys):
+    cmp("relu", lambda Z: Z.clamp(min=0), lambda Z: torch.relu(Z), X)
+    assert "✓ relu" in capsys.readouterr().out
+
+    def in_place(Z):
+        Z[Z < 0] = 0
+        return Z
+
+    before = X.clone()
+    with pytest.raises(AnswerError, match="changed its input 1 in place"):
+        cmp("relu", in_place, RELU, X)
+    assert torch.equal(X, before), "the caller's tensor must not change"
+    with pytest.raises(AnswerError, match="expected your function itself"):
+        from mlp_utils.answers import attempt
+        attempt("relu", RELU)
+
+
+def test_an_unwritten_stub_is_reported_in_one_line_without_raising(capsys):
+    def relu(Z):
+        raise todo("return Z.clamp(min=0)")
+
+    cmp("relu", relu, RELU, X)
+    assert capsys.readouterr().out.startswith("○ relu: not written yet")
+    # a NotImplementedError of the reader's own making is not a stub: it propagates
+    def broken(Z):
+        raise NotImplementedError("mine")
+
+    with pytest.raises(NotImplementedError, match="mine"):
+        cmp("relu", broken, RELU, X)
+
+
 def test_todo_is_a_not_implemented_error_with_the_hint():
     error = todo("return X.clamp(min=0)")
     assert isinstance(error, NotImplementedError) and "X.clamp(min=0)" in str(error)
@@ -95,6 +126,9 @@ def test_check_objective_passes_the_right_objective(tiny_search, capsys):
     ({"log": False}, ["log=True"]),
     ({"seed": 12345}, ["scored", "same seed"]),
     ({"names": ("lr",)}, ["scored"]),
+    # every suggestion but the learning rate passed on: at lr 0.1, the base's own rate, the
+    # first fixed trial cannot tell; the second, with every value moved, can
+    ({"names": ("epochs", "num_layers", "num_hiddens")}, ["scored"]),
 ])
 def test_check_objective_names_the_mistake(tiny_search, options, words):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -103,6 +137,16 @@ def test_check_objective_names_the_mistake(tiny_search, options, words):
         check_objective(_objective(data, space, **options), reference, PARAMS)
     for word in words:
         assert word in str(caught.value)
+
+
+def test_an_unwritten_objective_is_reported_not_raised(tiny_search, capsys):
+    data, space, reference = tiny_search
+
+    def objective(trial):
+        raise todo("write the objective")
+
+    check_objective(objective, reference, PARAMS)
+    assert "objective: not written yet" in capsys.readouterr().out
 
 
 def test_check_objective_names_a_missing_suggestion(tiny_search):

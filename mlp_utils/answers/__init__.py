@@ -6,7 +6,7 @@ The topic-specific checks live beside it, one module per part of the course: ``c
 (chapters 1, 2, 3, 5, 6), ``backprop`` (chapter 4), ``playground`` (chapter 7), ``debugging``
 (chapter 8) and ``exercises`` (the exercise pages). Everything is importable from here.
 """
-from .core import AnswerError, NotWritten, cmp, todo
+from .core import AnswerError, NotWritten, answer_check, attempt, cmp, todo
 from .exercises import check_derivative, check_failed, check_firing_fractions, check_gflop_per_s, check_init_std, check_mlp_builder, check_objective, check_parameter_count, check_step_flops, kaiming_std, train_step_flops, xavier_std
 from .backprop import cmp_known, cmp_relu_grad, cmp_softmax_ce_grad
 from .chapters import check_mlp_net, check_parameters, check_sgd_step, class_means, check_cache_bytes, reference_cache_bytes
@@ -15,6 +15,9 @@ from .playground import check_unit_contributions
 
 __all__ = [
     "AnswerError",
+    "NotWritten",
+    "answer_check",
+    "attempt",
     "check_cache_bytes",
     "check_dead_fraction",
     "check_derivative",

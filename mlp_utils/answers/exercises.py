@@ -518,6 +518,7 @@ def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
 
     if not callable(yours):
         raise AnswerError(f"check_objective: pass your objective function itself, got a {type(yours).__name__}")
+
     def yours_or_pruned(trial: Any) -> Any:  # an unwritten stub ends the trial quietly
         try:
             return attempt("objective", yours, trial, copy=False)
@@ -525,16 +526,40 @@ def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
             unwritten.append(True)
             raise optuna.TrialPruned() from None
 
-    unwritten: list[bool] = []
-    studies = {}
-    for who, objective in (("yours", yours_or_pruned), ("reference", reference)):
+    def run(objective: Callable[..., Any], fixed: dict[str, Any]) -> Any:
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
-        study.enqueue_trial(dict(params))
+        study.enqueue_trial(dict(fixed))
         study.optimize(objective, n_trials=1)
-        studies[who] = study.trials[0]
         if unwritten:
             raise _Unwritten("objective")
-    mine, ref = studies["yours"], studies["reference"]
+        return study.trials[0]
+
+    unwritten: list[bool] = []
+    mine, ref = run(yours_or_pruned, params), run(reference, params)
+    _compare_trials(mine, ref, params)
+    # A second trial with every value moved: an objective that ignores a suggestion (and so
+    # trains the base setting's default) scores like the reference only by chance at one point.
+    moved = {name: _another(ref.distributions[name], value) for name, value in params.items()}
+    _compare_trials(run(yours_or_pruned, moved), run(reference, moved), moved)
+    print(f"✓ objective: suggests {sorted(mine.distributions)} like the space, and scores like the "
+          f"reference at two settings ({mine.value:.4f} at the first)")
+
+
+def _another(distribution: Any, value: Any) -> Any:
+    """Another valid value of ``distribution`` than ``value`` (for the second fixed trial)."""
+    import optuna
+
+    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+        return next(c for c in distribution.choices if c != value)
+    if isinstance(distribution, optuna.distributions.IntDistribution):
+        return distribution.low if value != distribution.low else distribution.high
+    if distribution.log:
+        return math.sqrt(distribution.low * value) if value > distribution.low else math.sqrt(distribution.low * distribution.high)
+    return (distribution.low + value) / 2 if value > distribution.low else (distribution.low + distribution.high) / 2
+
+
+def _compare_trials(mine: Any, ref: Any, params: dict[str, Any]) -> None:
+    """Raise :class:`AnswerError` naming what differs between two trials at the same ``params``."""
     missing = sorted(set(ref.distributions) - set(mine.distributions))
     extra = sorted(set(mine.distributions) - set(ref.distributions))
     if missing or extra:
@@ -558,5 +583,3 @@ def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
             "Build Settings from the suggested values plus the space's base settings, train with "
             "mlp_utils.train(settings, data, seed) under the same seed, and return run.acc (the "
             "validation accuracy; never the test set).")
-    print(f"✓ objective: suggests {sorted(mine.distributions)} like the space, and scores {mine.value:.4f} "
-          "like the reference")
