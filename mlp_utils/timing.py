@@ -2,7 +2,8 @@
 
 * :func:`time_train_step` times a whole training step; :func:`measure_matmul` times one matrix
   product and turns its median into GFLOP/s and GB/s with :func:`matmul_flops`,
-  :func:`matmul_bytes`, :func:`gflop_per_s` and :func:`gb_per_s`.
+  :func:`matmul_bytes`, :func:`gflop_per_s` and :func:`gb_per_s`; :func:`peak_gflop_per_s` is
+  the highest rate of a few large products, the ceiling for a training step's GFLOP/s.
 * :func:`time_ratio` turns the times of two things, measured in the same rounds, into a ratio with
   its spread over the rounds, and says "faster", "slower" or "a tie".
 * :func:`stream_bandwidth` measures the memory bandwidth with a large copy;
@@ -36,8 +37,8 @@ try:
 finally:
     _cpp_log.setLevel(_cpp_level)
 
-__all__ = ["describe_memory", "matmul_bytes", "matmul_flops", "measure_matmul", "stream_bandwidth",
-           "time_ratio", "time_train_step"]
+__all__ = ["describe_memory", "matmul_bytes", "matmul_flops", "measure_matmul", "peak_gflop_per_s",
+           "stream_bandwidth", "time_ratio", "time_train_step"]
 
 
 def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None, label: str,
@@ -183,6 +184,32 @@ def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
     return MatmulResult(n, m, k, timing.median, timing.iqr,
                         gflop_per_s(matmul_flops(n, m, k), timing.median),
                         gb_per_s(matmul_bytes(n, m, k, A.element_size()), timing.median))
+
+
+def peak_gflop_per_s(device: str | torch.device | None = None, *,
+                     sizes: Sequence[int] | None = None, rounds: int = 3,
+                     dtype: torch.dtype = torch.float32, min_run_time: float = 0.2,
+                     num_threads: int | None = None, cpu_time: bool = False) -> float:
+    """The peak matrix-product throughput measured on ``device``: the highest GFLOP/s of
+    :func:`measure_matmul` over large square products of ``sizes``, each timed ``rounds`` times.
+
+    The default sizes are 1024 and 2048 on a CPU, 2048, 4096 and 8192 on a GPU: large enough for
+    the library to reach its best rate, small enough to time in a second or so. Other programs can
+    only slow a measurement down, so the highest one is the best estimate of the peak. Any
+    computation whose work is mostly such products, a training step of an MLP for one, runs below
+    it: a step whose FLOP count divided by its time comes out above it has its FLOP count wrong.
+    Measure it with the same ``num_threads`` and ``cpu_time`` as what it bounds.
+    """
+    chosen = pick_device(device)
+    if sizes is None:
+        sizes = (1024, 2048) if chosen.type == "cpu" else (2048, 4096, 8192)
+    sizes = [check_positive_int("sizes entry", n) for n in sizes]
+    if not sizes:
+        raise ValueError("sizes must name at least one matrix size, got none")
+    rounds = check_positive_int("rounds", rounds)
+    return max(measure_matmul(n, device=chosen, dtype=dtype, min_run_time=min_run_time,
+                              num_threads=num_threads, cpu_time=cpu_time).gflop_per_s
+               for _ in range(rounds) for n in sizes)
 
 
 # Memory: measured bandwidth, and what the device reports about its bus

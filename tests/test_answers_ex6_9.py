@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
+from mlp_utils import MLP, ManualMLP, MLPScratch
 from mlp_utils.answers import (AnswerError, check_derivative, check_gflop_per_s, check_init_std,
                                check_step_flops, kaiming_std, train_step_flops, xavier_std)
 
@@ -14,32 +16,106 @@ def forward(sizes, b):
     return sum(2 * b * i * o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
+def first_input(sizes, b):
+    """The product dZ_1 @ W_1^T, the gradient of the images, that nobody computes."""
+    return 2 * b * sizes[0] * sizes[1]
+
+
 # Exercise 6: FLOP of a training step
 
-def test_step_flops_reference_is_three_forward_passes():
-    assert train_step_flops([784, 256, 10], 256) == 3 * 2 * 256 * (784 * 256 + 256 * 10)
+def counted_step(model, X, y):
+    """FlopCounterMode's count of one real forward and backward pass of ``model``."""
+    with FlopCounterMode(display=False) as counter:
+        nn.functional.cross_entropy(model(X), y).backward()
+    return counter.get_total_flops()
+
+
+def sequential(sizes):
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+@pytest.mark.parametrize("sizes", [[784, 256, 10], [784, 2048, 10], [784, 512, 512, 10],
+                                   [100, 30, 20, 5], [784, 10], [784, 64, 64, 64, 64, 10]])
+@pytest.mark.parametrize("batch_size", [1, 3, 64, 256])
+def test_step_flops_reference_matches_flop_counter(sizes, batch_size):
+    torch.manual_seed(0)
+    X = torch.randn(batch_size, sizes[0])  # the images: they do not require grad
+    y = torch.randint(0, sizes[-1], (batch_size,))
+    assert not X.requires_grad
+    assert train_step_flops(sizes, batch_size) == counted_step(sequential(sizes), X, y)
+
+
+def test_step_flops_counts_what_the_course_models_compute():
+    """The scratch model, the framework's and backpropagation by hand all do the reference's
+    products (FlopCounterMode sees ManualMLP's hand-written matrix products too)."""
+    torch.manual_seed(0)
+    X, y = torch.randn(256, 1, 28, 28), torch.randint(0, 10, (256,))
+    expected = train_step_flops([784, 256, 10], 256)
+    for model in (MLPScratch(784, 10, 256, lr=0.1), MLP(10, 256, lr=0.1)):
+        with torch.no_grad():
+            model(X[:1])  # lazy layers learn their size outside the count
+        with FlopCounterMode(display=False) as counter:
+            model.loss(model(X), y).backward()
+        assert counter.get_total_flops() == expected, type(model).__name__
+    manual = ManualMLP([784, 256, 10], activation="relu", sigma=0.01, seed=0, lr=0.1, device="cpu")
+    with FlopCounterMode(display=False) as counter:
+        manual.loss_and_grads(X, y)
+    assert counter.get_total_flops() == expected
+
+
+def test_step_flops_first_input_gradient_is_what_a_grad_requiring_input_adds():
+    """Were the images to require grad, autograd would add exactly the product the count leaves out."""
+    sizes, b = [784, 256, 10], 32
+    torch.manual_seed(0)
+    X, y = torch.randn(b, 784, requires_grad=True), torch.randint(0, 10, (b,))
+    assert counted_step(sequential(sizes), X, y) == train_step_flops(sizes, b) + first_input(sizes, b)
+
+
+def test_step_flops_reference_for_the_course_network():
+    # 209 MFLOP for 784-256-10 at batch 256: two forward products, two weight gradients, and the
+    # hidden layer's input gradient; not the 312 MFLOP of three forward passes
+    assert train_step_flops([784, 256, 10], 256) == 209_453_056
+    assert round(3 * forward([784, 256, 10], 256) / 1e6) == 312
 
 
 def test_step_flops_passes_the_right_answer(capsys):
-    check_step_flops(lambda s, b: 3 * forward(s, b))
+    check_step_flops(lambda s, b: 3 * forward(s, b) - first_input(s, b))
+    assert "✓ train_step_flops: matches the reference" in capsys.readouterr().out
+
+
+def test_step_flops_names_the_first_input_gradient_and_its_fix(capsys):
+    with pytest.raises(AnswerError, match="first layer's input too") as error:
+        check_step_flops(lambda s, b: 3 * forward(s, b))
+    assert "Count the input gradient only for the layers after the first" in str(error.value)
+    check_step_flops(lambda s, b: 3 * forward(s, b) - first_input(s, b))  # the hint's fix passes
     assert "✓ train_step_flops" in capsys.readouterr().out
 
 
-def test_step_flops_accepts_skipping_the_first_input_gradient(capsys):
-    check_step_flops(lambda s, b: 3 * forward(s, b) - 2 * b * s[0] * s[1])
-    assert "autograd skips" in capsys.readouterr().out
-
-
 @pytest.mark.parametrize("wrong, named", [
+    (lambda s, b: 3 * forward(s, b), "first layer's input too"),
     (lambda s, b: forward(s, b), "forward pass only"),
-    (lambda s, b: 2 * forward(s, b), "one backward product"),
-    (lambda s, b: 3 * forward(s, b) // 2, "multiply-adds"),
-    (lambda s, b: 3 * forward(s, 1), "does not grow with the batch"),
+    (lambda s, b: 2 * forward(s, b), "the forward pass and the weights' gradients"),
+    (lambda s, b: 2 * forward(s, b) - first_input(s, b), "not the weights' gradients"),
+    (lambda s, b: (3 * forward(s, b) - first_input(s, b)) // 2, "multiply-adds, not FLOP: every"),
+    (lambda s, b: 3 * forward(s, b) // 2, r"multiply-adds, not FLOP \(each"),
+    (lambda s, b: forward(s, b) // 2, "forward pass's multiply-adds only"),
+    (lambda s, b: 3 * forward(s, 1) - first_input(s, 1), "does not grow with the batch: every"),
+    (lambda s, b: 3 * forward(s, 1), r"does not grow with the batch \(multiply"),
+    (lambda s, b: forward(s, 1), "forward pass for one example"),
+    (lambda s, b: 6 * b * math.prod(s), "multiplied all the layer sizes"),
     (lambda s, b: None, "forget a `return`"),
 ])
 def test_step_flops_names_the_mistake(wrong, named):
     with pytest.raises(AnswerError, match=named):
         check_step_flops(wrong)
+
+
+def test_step_flops_reports_an_unknown_mistake_with_the_expected_number():
+    with pytest.raises(AnswerError, match=r"returned 1, expected 2.09453e\+08"):
+        check_step_flops(lambda s, b: 1)
 
 
 def test_step_flops_reference_rejects_bad_input():

@@ -3,10 +3,14 @@ argument errors."""
 from __future__ import annotations
 
 import time
+import types
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
+from mlp_utils import MLP
+from mlp_utils.answers import train_step_flops
 from mlp_utils.timing import (
     time_ratio,
     describe_memory,
@@ -15,6 +19,7 @@ from mlp_utils.timing import (
     matmul_bytes,
     matmul_flops,
     measure_matmul,
+    peak_gflop_per_s,
     stream_bandwidth,
     time_train_step,
 )
@@ -27,6 +32,15 @@ def test_matmul_flops_and_bytes_known_cases() -> None:
     assert matmul_bytes(10, itemsize=2) == 3 * 100 * 2
     assert gflop_per_s(matmul_flops(1000), 2.0) == pytest.approx(1.0)
     assert gb_per_s(3e9, 1.5) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("n, m, k", [(1024, None, None), (2, 3, 4), (7, 1, 33), (256, 10, 784)])
+def test_matmul_flops_matches_the_flop_counter(n, m, k) -> None:
+    A = torch.randn(n, n if k is None else k)
+    B = torch.randn(A.shape[1], n if m is None else m)
+    with FlopCounterMode(display=False) as counter:
+        torch.matmul(A, B)
+    assert matmul_flops(n, m, k) == counter.get_total_flops()
 
 
 @pytest.mark.parametrize("x, y, verdict, low, high", [
@@ -55,6 +69,50 @@ def test_larger_product_takes_longer() -> None:
     small = measure_matmul(32, device="cpu", min_run_time=0.02, num_threads=1)
     large = measure_matmul(256, device="cpu", min_run_time=0.02, num_threads=1)
     assert large.seconds > 4 * small.seconds  # 512x the arithmetic
+
+
+def test_peak_is_the_fastest_of_all_sizes_and_rounds(monkeypatch) -> None:
+    import mlp_utils.timing as timing
+
+    calls: list[tuple[int, dict]] = []
+    rates = iter([5.0, 9.0, 7.0, 8.0, 6.0, 4.0])
+
+    def fake(n, **options):
+        calls.append((n, options))
+        return types.SimpleNamespace(gflop_per_s=next(rates))
+
+    monkeypatch.setattr(timing, "measure_matmul", fake)
+    assert peak_gflop_per_s("cpu", rounds=3, num_threads=1, cpu_time=True) == 9.0
+    assert [n for n, _ in calls] == [1024, 2048] * 3  # the default sizes on a CPU, every round
+    assert all(o["num_threads"] == 1 and o["cpu_time"] and o["dtype"] == torch.float32
+               for _, o in calls)
+
+
+def test_peak_measures_real_products() -> None:
+    peak = peak_gflop_per_s("cpu", sizes=(32, 64), rounds=1, min_run_time=0.01, num_threads=1)
+    assert 0 < peak < 1e5
+
+
+def test_a_training_step_runs_below_the_peak_product_rate() -> None:
+    """The sanity check of exercise 6: a step's FLOP (train_step_flops, which FlopCounterMode
+    confirms) over its time stays below the fastest large product, on the same thread and clock."""
+    torch.manual_seed(0)
+    X, y = torch.randn(256, 784), torch.randint(0, 10, (256,))
+    model = MLP(10, 512, lr=0.1)
+    model(X[:1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step() -> None:
+        loss = model.loss(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    timing = time_train_step(step, min_run_time=0.1, num_threads=1, cpu_time=True)
+    rate = gflop_per_s(train_step_flops([784, 512, 10], 256), timing.median)
+    peak = peak_gflop_per_s("cpu", sizes=(1024,), rounds=2, min_run_time=0.1, num_threads=1,
+                            cpu_time=True)
+    assert 0 < rate < peak
 
 
 def test_time_train_step_warms_up_then_times_real_steps() -> None:
@@ -107,6 +165,9 @@ def test_memory_on_the_cpu_reports_a_measured_bandwidth_only() -> None:
     (lambda: time_train_step(lambda: None, num_threads=0), "num_threads must be an integer >= 1"),
     (lambda: time_train_step(lambda: None, num_threads=2, cpu_time=True), "pass num_threads=1"),
     (lambda: stream_bandwidth("cpu", num_bytes=-1), "num_bytes must be an integer >= 1"),
+    (lambda: peak_gflop_per_s("cpu", sizes=()), "sizes must name at least one"),
+    (lambda: peak_gflop_per_s("cpu", sizes=(0,)), "sizes entry must be an integer >= 1"),
+    (lambda: peak_gflop_per_s("cpu", sizes=(8,), rounds=0), "rounds must be an integer >= 1"),
 ])
 def test_bad_arguments_name_the_argument(call, match) -> None:
     with pytest.raises(ValueError, match=match):

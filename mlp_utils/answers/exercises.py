@@ -22,16 +22,22 @@ def train_step_flops(layer_sizes: Sequence[int], batch_size: int) -> int:
     """FLOP of one SGD training step of an MLP with these layer sizes on ``batch_size`` examples.
 
     Each linear layer ``n_in -> n_out`` costs ``2 b n_in n_out`` in the forward pass (one
-    multiply and one add per term of each output) and twice that backward: one product for the
-    weights' gradient and one for the gradient of the layer's input. Biases, activations, the loss
-    and the update are a few FLOP per number, negligible next to the products, and left out.
+    multiply and one add per term of each output). Backward, every layer computes its weights'
+    gradient ``X^T @ dZ``, as large again, and every layer but the first also the gradient of its
+    input ``dZ @ W^T``, which it passes back to the layer before. The first layer's input is the
+    batch of images: nothing before it learns, so nobody computes that gradient (autograd skips it
+    because the images do not require grad; a hand-written backward pass has no use for it). A
+    step is therefore ``3`` forward passes less ``2 b n_0 n_1``, which is what
+    ``torch.utils.flop_counter.FlopCounterMode`` counts for a real forward and backward pass.
+    Biases, activations, the loss and the update are a few FLOP per number, negligible next to the
+    products, and left out.
     """
     from ..checks import check_positive_int
     sizes = [check_positive_int("layer_sizes entry", n) for n in layer_sizes]
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {list(layer_sizes)!r}")
     b = check_positive_int("batch_size", batch_size)
-    return 3 * sum(2 * b * n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    return 3 * _products(sizes, b) - 2 * b * sizes[0] * sizes[1]
 
 
 def kaiming_std(n_in: int, n_out: int) -> float:
@@ -99,7 +105,8 @@ def _check_numbers(name: str, yours: Callable[..., Any], cases: Sequence[tuple],
 
 
 def _products(sizes: Sequence[int], b: int) -> int:
-    """2 b n_in n_out summed over the layers: the forward pass's FLOP."""
+    """2 b n_in n_out summed over the layers: the forward pass's FLOP (as many again for all the
+    weights' gradients, and again for the input gradients if every layer computed one)."""
     return sum(2 * b * i * o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
@@ -108,29 +115,50 @@ def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
     """Check the reader's ``train_step_flops(layer_sizes, batch_size)`` against
     :func:`train_step_flops`; print a tick or raise :class:`AnswerError` naming the mistake."""
     cases = [([784, 256, 10], 256), ([784, 512, 512, 10], 64), ([100, 30, 20, 5], 3)]
+    right = train_step_flops
+
+    def first_input(s, b):  # dZ_1 @ W_1^T, the gradient of the images: nobody computes it
+        return 2 * b * s[0] * s[1]
+
     mistakes = [
-        ("you counted the forward pass only. The backward pass does two products per layer (the "
-         "gradient of the weights and of the layer's input), each as large as the forward one, so "
-         "a step is about 3 times the forward pass.", lambda s, b: _products(s, b)),
-        ("you counted the forward pass and one backward product per layer. The backward pass "
-         "needs two: X^T @ dZ for the weights' gradient and dZ @ W^T for the input's.",
+        ("you counted the gradient of the first layer's input too, dZ_1 @ W_1^T. Nobody computes "
+         "it: the first layer's input is the batch of images, nothing before it learns, so "
+         "autograd skips it (the images do not require grad) and a hand-written backward pass "
+         "has no use for it. Count the input gradient only for the layers after the first.",
+         lambda s, b: 3 * _products(s, b)),
+        ("you counted the forward pass only. The backward pass computes, for every layer, the "
+         "gradient of its weights X^T @ dZ, as large as its forward product, and for every layer "
+         "but the first the gradient of its input dZ @ W^T, just as large again.",
+         lambda s, b: _products(s, b)),
+        ("you counted the forward pass and the weights' gradients X^T @ dZ. The backward pass "
+         "also needs dZ @ W^T, the gradient of each layer's input, to reach the layer before "
+         "it: count it for every layer but the first (whose input, the images, needs none).",
          lambda s, b: 2 * _products(s, b)),
+        ("you counted the forward pass and the input gradients dZ @ W^T but not the weights' "
+         "gradients X^T @ dZ, which are what the update needs: one per layer, each as large as "
+         "the layer's forward product.",
+         lambda s, b: 2 * _products(s, b) - first_input(s, b)),
         ("you counted multiply-adds, not FLOP: every multiply-add is 2 floating-point "
-         "operations (one multiply, one add).", lambda s, b: _products(s, b) * 3 // 2),
+         "operations (one multiply, one add).", lambda s, b: right(s, b) // 2),
+        ("you counted multiply-adds, not FLOP (each is 2 floating-point operations), and you "
+         "counted the gradient of the first layer's input, which nobody computes: the images "
+         "need no gradient.", lambda s, b: 3 * _products(s, b) // 2),
         ("you counted the forward pass's multiply-adds only: each is 2 FLOP, and the backward "
-         "pass adds twice the forward's work.", lambda s, b: _products(s, b) // 2),
+         "pass adds the weights' gradients and the input gradients of the later layers.",
+         lambda s, b: _products(s, b) // 2),
         ("your count does not grow with the batch: every example of the batch goes through "
-         "every product, so multiply by batch_size.", lambda s, b: 3 * _products(s, 1)),
-        ("you counted the forward pass for one example: multiply by the batch size, and by 3 "
-         "for the backward pass.", lambda s, b: _products(s, 1)),
+         "every product, so multiply by batch_size.", lambda s, b: right(s, 1)),
+        ("your count does not grow with the batch (multiply by batch_size), and you counted the "
+         "gradient of the first layer's input, which nobody computes: the images need no "
+         "gradient.", lambda s, b: 3 * _products(s, 1)),
+        ("you counted the forward pass for one example: multiply by the batch size, and add the "
+         "backward pass (the weights' gradients, and the input gradients of every layer but the "
+         "first).", lambda s, b: _products(s, 1)),
         ("you multiplied all the layer sizes together: a layer n_in -> n_out costs "
          "2 b n_in n_out; sum that over consecutive pairs of sizes.",
          lambda s, b: 6 * b * math.prod(s)),
     ]
-    also_right = [("you skipped the gradient of the first layer's input, which autograd skips "
-                   "too, since the images need no gradient",
-                   lambda s, b: train_step_flops(s, b) - 2 * b * s[0] * s[1])]
-    _check_numbers("train_step_flops", yours, cases, train_step_flops, mistakes, also_right)
+    _check_numbers("train_step_flops", yours, cases, train_step_flops, mistakes)
 
 
 @answer_check
