@@ -10,9 +10,10 @@ one-second runs behind the chapter's explorer.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -25,7 +26,7 @@ from .data import InMemoryData, TensorBatches
 from .device import pick_device
 from .experiments import Group, Run, Settings
 from .models import ACTIVATIONS, DeepMLP
-from .precomputed import Grid, boundary_chart, describe, show_static
+from .precomputed import Grid, boundary_chart, describe, show_static, stored
 from .train import Callback, EpochRecord, Trainer, evaluate
 
 if TYPE_CHECKING:
@@ -165,6 +166,22 @@ def playground_model(width: int = 16, depth: int = 1, activation: str = "relu", 
                    init="pytorch", num_inputs=2)
 
 
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """On the CPU, train with one thread: a playground network's tensors (300 x 16) are far too
+    small to share out, and extra threads only wait for each other, which costs many times the
+    step itself when other programs hold the cores."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _fit(width: int, depth: int, activation: str, lr: float, seed: int | None,
          data: Playground | None, epochs: int, callbacks: Sequence[Callback], progress: bool) -> Run:
     seed = course_seed() if seed is None else int(seed)
@@ -174,8 +191,9 @@ def _fit(width: int, depth: int, activation: str, lr: float, seed: int | None,
     epochs = check_positive_int("epochs", epochs)
     torch.manual_seed(seed)
     model = playground_model(width, depth, activation, lr, data.num_classes)
-    history = Trainer(max_epochs=epochs, device=data.device, callbacks=callbacks, progress=progress).fit(
-        model, data.view(seed=seed))
+    with _one_cpu_thread(data.device):
+        history = Trainer(max_epochs=epochs, device=data.device, callbacks=callbacks, progress=progress).fit(
+            model, data.view(seed=seed))
     settings = Settings(num_hiddens=width, num_layers=depth, activation=activation, init="pytorch",
                         lr=lr, epochs=epochs, batch_size=data.batch_size)
     return Run(settings, seed, model, history)
@@ -463,13 +481,20 @@ def show_static_playground(data: Playground, seed: int | None = None, epochs: in
     seed = course_seed() if seed is None else int(seed)
     grid = STATIC_GRID.shrunk()
     epochs = budget(epochs, min(epochs, 30))
-    rows, start = [], time.perf_counter()
-    for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=False):
-        run = _fit(combo["width"], combo["depth"], combo["activation"], combo["lr"], seed, data, epochs, (), False)
-        probabilities = boundary_grid(run.model, STATIC_RESOLUTION)[..., 1].flatten()
-        rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],
-                     "acc": evaluate(run.model, data.test_dataloader())[1]})
-    print(f"precomputed {len(rows)} runs for readers without a kernel in {time.perf_counter() - start:.0f} s")
+
+    def make() -> list[dict[str, Any]]:
+        rows = []
+        # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
+        for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=True):
+            run = _fit(combo["width"], combo["depth"], combo["activation"], combo["lr"], seed, data, epochs, (), False)
+            probabilities = boundary_grid(run.model, STATIC_RESOLUTION)[..., 1].flatten()
+            rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],
+                         "acc": evaluate(run.model, data.test_dataloader())[1]})
+        return rows
+
+    spec = {"grid": grid.values, "epochs": epochs, "seed": seed, "resolution": STATIC_RESOLUTION,
+            "data": {"train": len(data.y_train), "test": len(data.y_test)}}
+    rows = stored("playground", spec, make, len(grid.combinations()))
     X, y = data.X_train.cpu(), data.y_train.cpu()
     points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)} for (a, b), c in zip(X, y)]
     note = describe(grid, {}, seed, length=f"{epochs} full-batch steps each")

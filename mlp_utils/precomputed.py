@@ -8,13 +8,21 @@ the longest run with the same seed), and radio buttons pick the other settings.
 
 The chart is displayed with two representations: Vega-Lite's own MIME type, which JupyterLab
 and Colab draw themselves, and the book, which draws it with its own copy of Vega (no network).
+
+The runs are made once, when ``make execute`` runs the notebooks (``$MLP_COURSE_STORE=1``), and
+stored as JSON in the package (``mlp_utils/stored/``, so a Colab install has them too). A
+reader's kernel draws the chart from the stored runs when they were made for the same grid,
+settings, data and seed (:func:`stored`); otherwise (another seed, smaller data) it trains them.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import altair as alt
 from IPython.display import display
@@ -24,10 +32,36 @@ from .checks import check_positive_int
 from .config import budget, course_seed
 from .experiments import Settings, train
 
-__all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart"]
+__all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart", "stored"]
 
-CSS_CLASS = "mlp-static-explorer"
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+STORE_ENV_VAR = "MLP_COURSE_STORE"  # set by tools/execute_notebooks.py: make the runs and store them
+STORE_DIR = Path(__file__).resolve().parent / "stored"
+
+
+def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, Any]]],
+           runs: int) -> list[dict[str, Any]]:
+    """The rows of the precomputed explorer ``key``: stored ones if they were made for ``spec``.
+
+    ``spec`` says what the rows depend on (grid, fixed settings, data, seed). When the notebooks
+    are executed for the book (``$MLP_COURSE_STORE=1``), ``make()`` runs and its rows are written
+    to ``mlp_utils/stored/<key>.json``; in a reader's kernel, rows stored for the same spec are
+    read back, so the explorer costs what drawing costs, and any other spec runs ``make()``.
+    """
+    path = STORE_DIR / f"{key}.json"
+    wanted = json.loads(json.dumps(spec, sort_keys=True, default=str))
+    storing = os.environ.get(STORE_ENV_VAR, "").strip() not in ("", "0")
+    if not storing and path.exists():
+        saved = json.loads(path.read_text())
+        if saved["spec"] == wanted:
+            return saved["rows"]
+    start = time.perf_counter()
+    rows = make()
+    print(f"trained the {runs} runs of the precomputed explorer in {time.perf_counter() - start:.0f} s")
+    if storing:
+        STORE_DIR.mkdir(exist_ok=True)
+        path.write_text(json.dumps({"spec": wanted, "rows": rows}, separators=(",", ":")) + "\n")
+    return rows
 
 
 @dataclass(frozen=True)
@@ -91,7 +125,8 @@ def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
         raise ValueError(f"{sorted(clash)} are set both by the grid and as fixed settings")
     seed = course_seed() if seed is None else int(seed)
     rows = []
-    for combo in tqdm(grid.combinations(), desc="precomputing the grid", leave=False):
+    # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
+    for combo in tqdm(grid.combinations(), desc="precomputing the grid", leave=True):
         run = train(Settings(**fixed, **combo, epochs=grid.epochs), data, seed)
         for record in run.history.records:
             rows.append({**combo, "epoch": record.epoch, "train_loss": record.train_loss,

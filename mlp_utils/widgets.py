@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import time
 from typing import Any, Callable, Mapping
 
@@ -13,9 +14,15 @@ from IPython.display import Image, display
 from .experiments import Settings, train
 from .models import ACTIVATIONS, INITIALIZATIONS
 from .plots import draw_history
-from .precomputed import Grid, describe, precompute, show_static, static_chart
+from .config import course_seed
+from .precomputed import Grid, describe, precompute, show_static, static_chart, stored
 
 __all__ = ["explorer"]
+
+
+def _slug(text: str) -> str:
+    """A file name from a title: lower-case words joined by hyphens."""
+    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))[:60] or "untitled"
 
 
 def _short(value: Any) -> str:
@@ -202,10 +209,10 @@ def explorer(name: str, data, title: str = "", **fixed: Any) -> RetrainExplorer:
         defaults = {key: control.value for key, control in controls.items()}
         # controls the grid does not vary keep their default values in every precomputed run
         held = {**kept, **{k: v for k, v in defaults.items() if k not in grid.values and k != "epochs"}}
-        start = time.perf_counter()
-        rows = precompute(grid, data, held)
-        print(f"precomputed {len(grid.combinations())} runs for readers without a kernel "
-              f"in {time.perf_counter() - start:.0f} s")
+        spec = {"grid": grid.values, "epochs": grid.epochs, "fixed": held, "seed": course_seed(),
+                "data": {"train": len(data.y_train), "val": len(data.y_val), "test": len(data.y_test)}}
+        rows = stored(f"{name}-{_slug(title)}", spec, lambda: precompute(grid, data, held),
+                      len(grid.combinations()))
         show_static(static_chart(rows, grid, defaults, title=f"{title or name}: precomputed runs"),
                     describe(grid, held))
 

@@ -61,3 +61,29 @@ def test_explorer_rejects_unknown_names_and_clashing_settings(small_data):
         explorer("nonsense", small_data)
     with pytest.raises(ValueError, match="already have controls"):
         explorer("width", small_data, num_hiddens=3)
+
+
+def test_stored_runs_are_made_once_and_read_back_for_the_same_spec(tmp_path, monkeypatch, capsys):
+    """`make execute` trains a precomputed grid and stores it; a reader's kernel reads it back for
+    the same grid, settings, data and seed, and trains again for anything else."""
+    from mlp_utils import precomputed
+
+    monkeypatch.setattr(precomputed, "STORE_DIR", tmp_path)
+    calls = []
+
+    def make(value):
+        calls.append(value)
+        return [{"lr": value, "epoch": 1, "acc": 0.5}]
+
+    monkeypatch.setenv(precomputed.STORE_ENV_VAR, "1")
+    assert precomputed.stored("demo", {"seed": 0, "grid": (0.1,)}, lambda: make(1), runs=1)[0]["lr"] == 1
+    assert (tmp_path / "demo.json").exists() and calls == [1]
+    monkeypatch.delenv(precomputed.STORE_ENV_VAR)
+    capsys.readouterr()
+    # the same spec (tuples and lists alike, as JSON stores them): read back, nothing trained
+    assert precomputed.stored("demo", {"grid": [0.1], "seed": 0}, lambda: make(2), runs=1)[0]["lr"] == 1
+    assert calls == [1] and capsys.readouterr().out == ""
+    # another seed: trained in the kernel, and the stored file is left as it was
+    assert precomputed.stored("demo", {"grid": [0.1], "seed": 1}, lambda: make(3), runs=1)[0]["lr"] == 3
+    assert calls == [1, 3] and "trained the 1 runs" in capsys.readouterr().out
+    assert '"lr":1' in (tmp_path / "demo.json").read_text()

@@ -4,7 +4,9 @@
     python tools/execute_notebooks.py chapters/05_training.ipynb
 
 This is the only way committed outputs are made: one clean top-to-bottom run per notebook,
-with the full settings readers see (the CI quick switch is turned off here).
+with the full settings readers see (the CI quick switch is turned off here). It is also the one
+place the precomputed explorers' runs are made: they are stored in mlp_utils/stored/, and a
+reader's kernel draws them from there instead of training them again.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     args = parser.parse_args()
     os.environ.pop("MLP_COURSE_QUICK", None)  # committed outputs use the readers' settings
+    os.environ["MLP_COURSE_STORE"] = "1"  # the precomputed explorers' runs are made here and stored
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
     for path in notebooks:
         print(f"executing {path} ...", flush=True)
