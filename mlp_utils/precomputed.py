@@ -16,16 +16,18 @@ settings, data and seed (:func:`stored`); otherwise (another seed, smaller data)
 """
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import altair as alt
-from IPython.display import display
+from IPython.display import HTML, display
 from tqdm.auto import tqdm
 
 from .checks import check_positive_int
@@ -191,11 +193,16 @@ def _describe(grid: Grid, fixed: Mapping[str, Any], seed: int, length: str) -> s
 def show_static(chart: alt.Chart, note: str) -> None:
     """Display ``chart`` as Vega-Lite, with ``note`` as its description.
 
-    JupyterLab and Colab draw the Vega-Lite MIME type themselves; the book draws it with its own
-    copy of vega-embed (``_ext/book_fixes.py``), showing the description above the chart.
+    JupyterLab draws the Vega-Lite MIME type itself; the book draws it with its own copy of
+    vega-embed (``_ext/book_fixes.py``), showing the description above the chart. Colab draws
+    Altair only through HTML, so there the chart goes out as Altair's HTML (vega-embed from its
+    CDN, which Colab reaches).
     """
-    spec = chart.properties(description=note).to_dict()
-    display({VEGALITE_MIME: spec, "text/plain": f"<precomputed explorer: {note}>"}, raw=True)
+    chart = chart.properties(description=note)
+    if "google.colab" in sys.modules:  # Colab draws Altair through HTML, not the Vega-Lite MIME type
+        display(HTML(f"<p>{html.escape(note)}</p>" + chart.to_html()))
+        return
+    display({VEGALITE_MIME: chart.to_dict(), "text/plain": f"<precomputed explorer: {note}>"}, raw=True)
 
 
 def describe(grid: Grid, fixed: Mapping[str, Any], seed: int | None = None, length: str = "") -> str:

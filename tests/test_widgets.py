@@ -87,3 +87,22 @@ def test_stored_runs_are_made_once_and_read_back_for_the_same_spec(tmp_path, mon
     assert precomputed.stored("demo", {"grid": [0.1], "seed": 1}, lambda: make(3), runs=1)[0]["lr"] == 3
     assert calls == [1, 3] and "trained the 1 runs" in capsys.readouterr().out
     assert '"lr":1' in (tmp_path / "demo.json").read_text()
+
+
+def test_colab_gets_the_stored_chart_as_html(monkeypatch):
+    """Colab ignores the Vega-Lite MIME type; there the chart goes out as vega-embed HTML."""
+    import sys
+    import types
+
+    import altair as alt
+
+    from mlp_utils import precomputed
+
+    shown = []
+    monkeypatch.setattr(precomputed, "display", lambda obj, **kw: shown.append(obj))
+    chart = alt.Chart(alt.Data(values=[{"x": 1, "y": 2}])).mark_point().encode(x="x:Q", y="y:Q")
+    precomputed.show_static(chart, "a note")
+    assert precomputed.VEGALITE_MIME in shown[-1]
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    precomputed.show_static(chart, "a note")
+    assert "vega-embed" in shown[-1].data and "a note" in shown[-1].data
