@@ -156,6 +156,18 @@ def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0)
         raise TypeError(f"check_sgd_step: pass your function itself, got a {type(sgd_step).__name__}")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
         raise ValueError(f"check_sgd_step: lr must be a number between 0 and 1 (exclusive), got {lr!r}")
+    _check_sgd_once(sgd_step, lr, seed)
+    other = round(lr * 0.37, 6)  # a second rate: a hard-coded 0.1 is right only at 0.1
+    try:
+        _check_sgd_once(sgd_step, other, seed + 1)
+    except AnswerError as error:
+        raise AnswerError(f"sgd_step: right at lr={lr:g} but not at lr={other:g}: use the lr argument "
+                          f"(p -= lr * p.grad), not a fixed number. What differed: {error}") from None
+    print(f"✓ sgd_step: same parameters as torch.optim.SGD at lr={lr:g} and lr={other:g}, and the "
+          "gradients are zeroed")
+
+
+def _check_sgd_once(sgd_step: Callable[..., Any], lr: float, seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
     shapes = [(6, 4), (4,), (4, 3), (3,)]
     start = [torch.randn(s, generator=generator) for s in shapes]
@@ -207,7 +219,6 @@ def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0)
                               "forgot zero_grad. backward() adds to .grad, so the next step would use the "
                               "sum of this gradient and the next. After the update, p.grad.zero_() "
                               "(or p.grad = None).")
-    print(f"✓ sgd_step: same parameters as torch.optim.SGD(lr={lr:g}), and the gradients are zeroed")
 
 
 @answer_check
@@ -230,7 +241,8 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
         raise AnswerError("net: your code returned None; did it forget a `return`?")
     if not isinstance(net, torch.nn.Module):
         raise AnswerError(f"net: expected an nn.Module such as nn.Sequential(...), got a {type(net).__name__}.")
-    net = net.to(X.device)  # the reader builds it on the CPU; the batch may live on a GPU
+    net = net.to(X.device).eval()  # the batch may live on a GPU; eval: a Dropout is then what it is
+    # at prediction time, the identity, and cannot pass for an activation
     modules = [m for m in net.modules() if not list(m.children())]
     no_flatten = "" if any(isinstance(m, torch.nn.Flatten) for m in modules) else (
         f" Your network has no nn.Flatten(): the linear layers were applied to each row of {X.shape[-1]} "

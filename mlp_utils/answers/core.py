@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from numbers import Real
 from typing import Any, Callable, Sequence, TypeVar
 
 import torch
@@ -81,6 +82,8 @@ def attempt(name: str, function: Any, *inputs: Any, copy: bool = True) -> Any:
         result = function(*copies)
     except NotWritten as unwritten:
         raise _Unwritten(name) from unwritten
+    if type(result).__module__ == "numpy" and getattr(result, "shape", None) == ():
+        result = result.item()  # a numpy scalar (np.float64, np.bool_ ...): its Python value
     for number, (before, after) in enumerate(zip(inputs, copies) if copy else ()):
         if not _same(before, after):
             raise AnswerError(f"{name}: your function changed its input {number + 1} in place (for "
@@ -129,8 +132,10 @@ def _as_tensor(name: str, value: Any, expected: torch.Tensor) -> torch.Tensor:
             "shape: torch.max(X, torch.zeros_like(X)), or X.clamp(min=0).")
     if value is None:
         raise AnswerError(f"{name}: your code returned None; did it forget a `return`?")
-    if isinstance(value, (int, float)) and expected.numel() == 1:
+    if isinstance(value, Real) and not isinstance(value, bool) and expected.numel() == 1:
         return torch.tensor(float(value), dtype=expected.dtype)
+    if type(value).__module__ == "numpy" and hasattr(value, "shape"):  # a numpy scalar or array
+        return torch.as_tensor(value).to(expected.dtype)
     if not isinstance(value, torch.Tensor):
         raise AnswerError(f"{name}: expected a tensor of shape {_shape(expected)}, "
                           f"got a {type(value).__name__}.")
@@ -140,8 +145,14 @@ def _as_tensor(name: str, value: Any, expected: torch.Tensor) -> torch.Tensor:
 def _shape_mistake(name: str, yours: torch.Tensor, expected: torch.Tensor) -> str:
     """Why the shapes differ, as precisely as the two shapes allow."""
     message = f"{name}: shape {_shape(yours)}, expected {_shape(expected)}."
+    if yours.numel() == expected.numel() and tuple(s for s in yours.shape if s != 1) == tuple(
+            s for s in expected.shape if s != 1) and yours.dim() > expected.dim():
+        return (message + " The same entries with an extra dimension of size 1: a reduction with "
+                "keepdim=True, or an unsqueeze. Reduce without keepdim (or .squeeze() that dimension).")
     if expected.dim() == 2 and tuple(yours.shape) == tuple(expected.shape[::-1]):
-        return message + " That is the transpose: check the order of a matrix product (or add .T)."
+        return (message + " That is the transposed shape. If you multiplied matrices, check the order "
+                "of the factors; if you reshaped, put the batch dimension first, "
+                f"X.reshape(X.shape[0], -1) (a .T on a wrongly reshaped tensor mixes the images).")
     if yours.dim() == expected.dim() - 1:
         for dim in range(expected.dim()):
             if tuple(yours.shape) == tuple(s for d, s in enumerate(expected.shape) if d != dim):
@@ -158,7 +169,10 @@ def _shape_mistake(name: str, yours: torch.Tensor, expected: torch.Tensor) -> st
                 return (message + f" Dimension {dim} has size 1: you reduced over it with keepdim=True "
                         f"(a sum, a mean, or torch.max(X, {dim}, keepdim=True), which is a reduction, "
                         "not an elementwise maximum).")
-    if expected.dim() >= 1 and yours.dim() == expected.dim() and yours.shape[1:] == expected.shape[1:]:
+    if expected.dim() == 1 and yours.dim() == 1:
+        return (message + " Check the dimension you reduced over: summing a (B, n) tensor over dim=0 "
+                "(the batch) gives n entries, over dim=1 gives B.")
+    if expected.dim() >= 2 and yours.dim() == expected.dim() and yours.shape[1:] == expected.shape[1:]:
         return message + " The batch dimension differs: did you use a fixed size instead of X.shape[0]?"
     if expected.dim() == 2 and yours.dim() == 2 and yours.shape[0] == expected.shape[0]:
         return message + " Each row has the wrong length: check which weight matrix you used."

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any, Callable, Sequence
 
 import torch
@@ -64,7 +65,7 @@ def _number(name: str, value: Any, args: str) -> float:
             raise AnswerError(f"{name}{args} returned a tensor of shape {_shape(value)}; "
                               "expected one number")
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, Real):
         raise AnswerError(f"{name}{args} returned a {type(value).__name__}; expected a number")
     return float(value)
 
@@ -360,8 +361,10 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
     """Check ``yours(hidden_sizes)``, an MLP builder, against :class:`mlp_utils.DeepMLP`.
 
     For every case the network must be an ``nn.Module`` that maps a batch of 28x28 images to
-    10 logits, with the reference's linear layers (in order, same shapes), an activation
-    between every two of them and none after the last, and the same number of parameters.
+    10 logits, with the reference's linear layers (in order, same shapes; lazy ones and nested
+    blocks are fine), an activation between every two of them and none after the last, the same
+    number of parameters, and, with hidden layers, a map that is not affine (in eval mode, so a
+    Dropout cannot pass for an activation).
     """
     from torch import nn
 
@@ -380,10 +383,21 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
         if not isinstance(net, nn.Module):
             raise AnswerError(f"{call} returned a {type(net).__name__}; return the network, an "
                               "nn.Module such as nn.Sequential(...).")
+        net.eval()
+        try:
+            with torch.no_grad():
+                out = net(X)  # also gives lazy layers their shapes
+        except RuntimeError as error:
+            raise AnswerError(f"{call}: the network fails on a batch of shape (3, 1, 28, 28): {error}. "
+                              "Did you start with nn.Flatten(), so each image becomes a vector of 784?") from None
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (3, 10):
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise AnswerError(f"{call}: a batch of 3 images gives output of shape {shape}, "
+                              "expected (3, 10): one logit per class for every image.")
         reference = DeepMLP(tuple(sizes))
         want = [(m.in_features, m.out_features) for m in reference.linears]
-        modules = list(net.modules())[1:] if not isinstance(net, nn.Sequential) else list(net)
-        linears = [m for m in modules if isinstance(m, nn.Linear)]
+        leaves = [m for m in net.modules() if not list(m.children())]  # nested blocks unrolled
+        linears = [m for m in leaves if isinstance(m, nn.Linear)]
         got = [(m.in_features, m.out_features) for m in linears]
         if len(got) != len(want):
             raise AnswerError(f"{call}: {len(got)} linear layer(s) {got}, expected {len(want)} {want}: "
@@ -395,29 +409,27 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
                               f"expected {want[first][0]} -> {want[first][1]}. The widths in order are "
                               f"784 (the flattened image), then {list(sizes)}, then 10 (the classes); "
                               "each layer's input is the previous layer's output.")
-        if isinstance(net, nn.Sequential):
-            kinds = ["linear" if isinstance(m, nn.Linear) else
-                     "other" if isinstance(m, (nn.Flatten, nn.Dropout, nn.Identity)) else "activation"
-                     for m in net]
-            positions = [i for i, k in enumerate(kinds) if k == "linear"]
-            for a, b in zip(positions[:-1], positions[1:]):
-                if "activation" not in kinds[a + 1:b]:
-                    raise AnswerError(f"{call}: linear layers {positions.index(a)} and {positions.index(b)} "
-                                      "follow each other with no activation between them. Two linear "
-                                      "layers in a row collapse to one (W2 (W1 x + b1) + b2 is again "
-                                      "linear in x): put an nn.ReLU() after every hidden layer.")
-            if "activation" in kinds[positions[-1] + 1:]:
-                raise AnswerError(f"{call}: an activation follows the last linear layer. The outputs are "
-                                  "logits for the cross-entropy loss, which may be negative: a ReLU there "
-                                  "would clip them at 0. End with the linear layer into the 10 classes.")
-        try:
-            out = net(X)
-        except RuntimeError as error:
-            raise AnswerError(f"{call}: the network fails on a batch of shape (3, 1, 28, 28): {error}. "
-                              "Did you start with nn.Flatten(), so each image becomes a vector of 784?") from None
-        if tuple(out.shape) != (3, 10):
-            raise AnswerError(f"{call}: a batch of 3 images gives output of shape {tuple(out.shape)}, "
-                              "expected (3, 10): one logit per class for every image.")
+        kinds = ["linear" if isinstance(m, nn.Linear) else
+                 "other" if isinstance(m, (nn.Flatten, nn.Dropout, nn.Identity)) else "activation"
+                 for m in leaves]
+        positions = [i for i, k in enumerate(kinds) if k == "linear"]
+        for a, b in zip(positions[:-1], positions[1:]):
+            if "activation" not in kinds[a + 1:b]:
+                raise AnswerError(f"{call}: linear layers {positions.index(a)} and {positions.index(b)} "
+                                  "follow each other with no activation between them. Two linear "
+                                  "layers in a row collapse to one (W2 (W1 x + b1) + b2 is again "
+                                  "linear in x): put an nn.ReLU() after every hidden layer.")
+        if "activation" in kinds[positions[-1] + 1:]:
+            raise AnswerError(f"{call}: an activation follows the last linear layer. The outputs are "
+                              "logits for the cross-entropy loss, which may be negative: a ReLU there "
+                              "would clip them at 0. End with the linear layer into the 10 classes.")
+        if sizes:
+            with torch.no_grad():
+                f0, f1, f2 = net(torch.zeros_like(X)), net(X), net(-X)
+            if torch.allclose(f1 + f2, 2 * f0, atol=1e-5, rtol=1e-4):
+                raise AnswerError(f"{call}: the network is affine as a whole (f(x) + f(-x) = 2 f(0)), so "
+                                  "no activation acts between its linear layers: use nn.ReLU() there "
+                                  "(a Dropout is the identity when the model predicts).")
         if count_parameters(net) != count_parameters(reference):
             raise AnswerError(f"{call}: {count_parameters(net):,} parameters, expected "
                               f"{count_parameters(reference):,}. Does every nn.Linear keep its bias?")
@@ -516,8 +528,6 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
             raise AnswerError(f"{name}: returned None for {label} {losses}; did it forget a `return`?")
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = bool(got.item())
-        if type(got).__name__ == "bool_":  # numpy's bool
-            got = bool(got)
         if not isinstance(got, bool):
             raise AnswerError(f"{name}: returned {got!r} ({type(got).__name__}) for {label}; "
                               "return True or False.")
