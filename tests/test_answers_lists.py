@@ -155,3 +155,27 @@ def test_hints_point_at_the_right_fix(yours, expected, inputs, words, not_words)
     with pytest.raises(AnswerError) as caught:
         cmp("answer", yours, expected, *inputs)
     assert words in str(caught.value) and not_words not in str(caught.value), str(caught.value)
+
+
+# ---- flatten (chapter 3): any batch size -------------------------------------------------------
+
+@pytest.mark.parametrize("right", [lambda Z: Z.reshape(Z.shape[0], -1), lambda Z: Z.reshape(len(Z), 784),
+                                   lambda Z: Z.view(-1, 784), lambda Z: Z.flatten(1)])
+def test_flatten_accepts_every_right_form(right, capsys):
+    from mlp_utils.answers import check_flatten
+
+    check_flatten(right, X)
+    assert "✓ flatten: matches torch.flatten(X, start_dim=1) exactly on batches of 256, 96, 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda Z: Z.reshape(256, 784), "last batch of an epoch is smaller"),
+    (lambda Z: Z.reshape(784, -1), "batch dimension first"),
+    (lambda Z: Z.transpose(2, 3).reshape(len(Z), -1), "entries differ"),
+])
+def test_flatten_refuses_wrong_forms(wrong, words):
+    from mlp_utils.answers import check_flatten
+
+    with pytest.raises(AnswerError) as caught:
+        check_flatten(wrong, X)
+    assert words in str(caught.value), str(caught.value)

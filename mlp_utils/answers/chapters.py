@@ -8,7 +8,7 @@ import torch
 
 from .core import AnswerError, answer_check, attempt, cmp
 
-__all__ = ["check_mlp_net", "check_parameters", "check_sgd_step", "class_means"]
+__all__ = ["check_flatten", "check_mlp_net", "check_parameters", "check_sgd_step", "class_means"]
 
 # ---------------------------------------------------------------------------------------------
 # Chapters 1, 2, 3, 5 and 6: checks and references for the fill-ins of the main chapters.
@@ -219,6 +219,35 @@ def _check_sgd_once(sgd_step: Callable[..., Any], lr: float, seed: int) -> None:
                               "forgot zero_grad. backward() adds to .grad, so the next step would use the "
                               "sum of this gradient and the next. After the update, p.grad.zero_() "
                               "(or p.grad = None).")
+
+
+@answer_check
+def check_flatten(flatten: Callable[[torch.Tensor], Any], X: torch.Tensor) -> None:
+    """Check the reader's ``flatten(X)`` on ``X`` and on batches of other sizes.
+
+    An epoch's last batch is smaller (60,000 = 234 x 256 + 96), so a size typed into the code,
+    ``X.reshape(256, 784)``, must fail here: the check also tries the last 96 images of ``X``
+    and a single image, each against ``torch.flatten(X, start_dim=1)``.
+    """
+    fixed_size = ("The last batch of an epoch is smaller than the others: take the batch size from "
+                  "X.shape[0] (or write -1 for the other dimension), not a fixed number.")
+    batches = (X, X[-96:], X[:1])
+    for batch in batches:
+        expected = torch.flatten(batch, start_dim=1)
+        try:
+            yours = attempt("flatten", flatten, batch)
+        except RuntimeError as error:
+            if batch is X:
+                raise
+            raise AnswerError(f"flatten: a batch of {len(batch)} images fails: {error}. {fixed_size}") from None
+        if isinstance(yours, torch.Tensor) and torch.equal(yours, expected):
+            continue
+        if isinstance(yours, torch.Tensor) and batch is not X and yours.numel() != expected.numel():
+            raise AnswerError(f"flatten: a batch of {len(batch)} images gives shape {tuple(yours.shape)}, "
+                              f"expected {tuple(expected.shape)}. {fixed_size}")
+        cmp(f"flatten on a batch of {len(batch)}", yours, expected, exact=True)  # raises, saying how
+    print("✓ flatten: matches torch.flatten(X, start_dim=1) exactly on batches of "
+          + ", ".join(str(len(b)) for b in batches))
 
 
 @answer_check
