@@ -1,5 +1,5 @@
 """Copy the chapters with every ``solution`` cell removed, to run them as a reader who skipped
-every exercise would.
+every exercise would; then, at the end of each copy, the fill-ins' solutions run once more.
 
     python tools/without_solutions.py DEST     # writes DEST/chapters/*.ipynb (and its images)
 
@@ -7,6 +7,11 @@ Each exercise stub raises ``NotImplementedError`` inside the reader's function, 
 says "not written yet" without raising (no cell is tagged ``raises-exception``, which Colab
 ignores); no later cell may depend on the reader's answer, so every copied notebook must run
 top to bottom, as Run All does on Colab.
+
+The solution of each fill-in (the ``solution`` cell right after an ``exercise`` cell) is then
+appended to the end of the copy: a reader who scrolls back after running the whole page and
+runs a fill-in again must find every name it reads as the fill-in left it, so no later cell may
+rebind one. Those appended cells' outputs are not compared, only that they run.
 """
 from __future__ import annotations
 
@@ -21,10 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def strip(notebook: nbformat.NotebookNode) -> int:
-    """Remove the solution cells in memory; return how many there were."""
-    before = len(notebook.cells)
-    notebook.cells = [c for c in notebook.cells if "solution" not in c.metadata.get("tags", [])]
-    return before - len(notebook.cells)
+    """Remove the solution cells in memory and append the fill-ins' solutions at the end, to run
+    after the whole page; return how many solution cells there were."""
+    cells = notebook.cells
+    rerun = [nbformat.from_dict(dict(cells[i + 1])) for i, c in enumerate(cells[:-1])
+             if "exercise" in c.metadata.get("tags", []) and "solution" in cells[i + 1].metadata.get("tags", [])]
+    kept = [c for c in cells if "solution" not in c.metadata.get("tags", [])]
+    for cell in rerun:
+        cell.metadata["tags"] = ["nbval-ignore-output"]
+    header = nbformat.v4.new_markdown_cell("Each fill-in's solution again, after the whole page has run.")
+    notebook.cells = kept + ([header] + rerun if rerun else [])
+    return len(cells) - len(kept)
 
 
 def main(argv: list[str] | None = None) -> int:
