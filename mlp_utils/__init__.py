@@ -11,7 +11,7 @@ from .data import CLASS_NAMES, FashionMNIST, FashionMNISTError
 from .device import describe_device, pick_device
 from .experiments import RULE, Settings, check, compare, repeat, sweep, train
 from .models import MLP, Classifier, DeepMLP, MLPScratch, count_parameters, relu
-from .train import Callback, History, Trainer, confusion_matrix, evaluate
+from .trainer import Callback, History, Trainer, confusion_matrix, evaluate
 
 __all__ = [
     "AnswerError", "CLASS_NAMES", "RULE", "Callback", "Classifier", "DeepMLP", "FashionMNIST", "FashionMNISTError",

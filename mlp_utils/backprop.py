@@ -7,15 +7,17 @@ test it against autograd and put the pieces together:
 * :func:`relu_backward`, :func:`sigmoid_backward`, :func:`tanh_backward` for the activations,
   each computed from the activation's *output*, the tensor the forward pass keeps anyway,
 * :func:`softmax_cross_entropy_backward` for the loss of classification,
-  :func:`mse_backward` for the squared error of linear outputs and
-  :func:`sigmoid_mse_backward` for the squared error of sigmoid outputs (a classic textbook set-up).
+  :func:`mse_backward` for the mean squared error of linear outputs (as ``F.mse_loss``),
+  :func:`squared_error_backward` for the squared error summed over linear outputs (the loss of
+  the pure-Python blog that chapter 4 follows) and :func:`sigmoid_mse_backward` for the squared
+  error of sigmoid outputs (a classic textbook variant).
 
 :class:`ManualMLP` chains them: :meth:`~ManualMLP.forward_with_cache` keeps the input of every
 linear layer, :meth:`~ManualMLP.backward` walks back from the loss to the first layer with the
 chain rule, and :meth:`~ManualMLP.sgd_step` updates the parameters. No tensor here ever has
 ``requires_grad``; everything runs under ``torch.no_grad()``. :meth:`~ManualMLP.train_step` is
-one step of all three, which is all :class:`~mlp_utils.train.Trainer` needs to train it;
-:func:`fit_by_hand` is the same plain loop written out, returning a :class:`~mlp_utils.train.History`.
+one step of all three, which is all :class:`~mlp_utils.trainer.Trainer` needs to train it;
+:func:`fit_by_hand` is the same plain loop written out, returning a :class:`~mlp_utils.trainer.History`.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import torch
 from .checks import check_choice, check_positive_float, check_positive_int
 from .device import pick_device
 from .models import ACTIVATIONS
-from .train import EpochRecord, History
+from .trainer import EpochRecord, History
 
 __all__ = [
     "LOSSES",
@@ -47,6 +49,8 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_backward",
+    "squared_error_backward",
+    "squared_error_loss",
     "tanh_backward",
 ]
 
@@ -99,9 +103,10 @@ BACKWARDS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
 """The backward ``(dY, Y) -> dZ`` of each activation written by hand, keyed like
 :data:`mlp_utils.models.ACTIVATIONS` (whose modules give the forward)."""
 
-LOSSES = ("cross_entropy", "sigmoid_mse")
-"""The losses :class:`ManualMLP` can train with: softmax cross-entropy of the logits, or the
-squared error of sigmoid outputs against one-hot targets (:func:`sigmoid_mse_loss`)."""
+LOSSES = ("cross_entropy", "squared_error", "sigmoid_mse")
+"""The losses :class:`ManualMLP` can train with: softmax cross-entropy of the logits, the squared
+error of the logits themselves (linear outputs) against one-hot targets, summed over the outputs
+(:func:`squared_error_loss`), or the squared error of sigmoid outputs (:func:`sigmoid_mse_loss`)."""
 
 
 def log_softmax(O: Tensor) -> Tensor:
@@ -144,6 +149,22 @@ def mse_loss(O: Tensor, T: Tensor) -> Tensor:
 def mse_backward(O: Tensor, T: Tensor) -> Tensor:
     """Gradient of :func:`mse_loss` with respect to ``O``: ``2 (O - T) / numel(O)``."""
     return 2 * (O - T) / O.numel()
+
+
+def squared_error_loss(O: Tensor, T: Tensor) -> Tensor:
+    """Squared error of linear outputs, summed over the outputs, averaged over the batch.
+
+    ``mean over rows of sum_k (o_k - t_k)^2``: the logits ``O`` themselves are the prediction
+    (no sigmoid, no softmax), compared with the one-hot target ``T``. This is the loss of the
+    pure-Python blog of chapter 4, ``L = sum (y_hat - y)^2`` over a minibatch of ``m`` examples,
+    with gradient ``2/m (y_hat - y)`` (:func:`squared_error_backward`).
+    """
+    return ((O - T) ** 2).sum(dim=1).mean()
+
+
+def squared_error_backward(O: Tensor, T: Tensor) -> Tensor:
+    """Gradient of :func:`squared_error_loss` with respect to ``O``: ``2 (O - T) / B``."""
+    return 2 * (O - T) / O.shape[0]
 
 
 def sigmoid_mse_loss(O: Tensor, T: Tensor) -> Tensor:
@@ -203,8 +224,9 @@ class ManualMLP:
         lr: the SGD learning rate of :meth:`sgd_step`.
         device: where the parameters live; ``None`` picks CUDA, then MPS, then the CPU.
         dtype: the parameters' floating-point type (float64 for gradient checks).
-        loss: ``"cross_entropy"`` (softmax cross-entropy of the logits, the default) or
-            ``"sigmoid_mse"`` (a sigmoid on every output, squared error to the one-hot labels).
+        loss: ``"cross_entropy"`` (softmax cross-entropy of the logits, the default),
+            ``"squared_error"`` (linear outputs, squared error to the one-hot labels summed over
+            the outputs) or ``"sigmoid_mse"`` (a sigmoid on every output, half the squared error).
 
     ``params`` is the list ``[W1, b1, W2, b2, ...]`` with ``W`` of shape (fan_in, fan_out).
     """
@@ -307,6 +329,9 @@ class ManualMLP:
         return grads
 
     def _loss_and_dO(self, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        if self.loss_name == "squared_error":
+            T = one_hot(y, logits.shape[1], logits.dtype)
+            return squared_error_loss(logits, T), squared_error_backward(logits, T)
         if self.loss_name == "sigmoid_mse":
             T = one_hot(y, logits.shape[1], logits.dtype)
             return sigmoid_mse_loss(logits, T), sigmoid_mse_backward(logits, T)
@@ -365,7 +390,7 @@ def fit_by_hand(model: ManualMLP, data, epochs: int, test: tuple[Tensor, Tensor]
     Every epoch runs ``model.train_step(X, y)`` on each batch of ``data.train_dataloader(epoch)``,
     then measures the model's own loss and its accuracy on ``test`` (images, labels), by default
     ``data``'s whole evaluation split (``split`` names what ``test`` is). Returns a
-    :class:`~mlp_utils.train.History`, so runs can be summarized and compared like any other.
+    :class:`~mlp_utils.trainer.History`, so runs can be summarized and compared like any other.
     A non-finite loss stops the run (the history says so).
     """
     if not isinstance(model, ManualMLP):

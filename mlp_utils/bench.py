@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from .data import RAW_FILES, FashionMNIST, read_verified
 from .experiments import Settings, train
-from .train import Trainer, evaluate
+from .trainer import Trainer, evaluate
 
 TARGET_VS_MINIMAL = 1.15
 TARGET_VS_CLASSIC = 8.0

@@ -2,7 +2,7 @@
 
 * :func:`expected_initial_loss` and :func:`initial_loss`: the first loss should be ``ln C``;
 * :class:`OneBatch`: a data module that serves one fixed batch, to overfit it with the
-  :class:`~mlp_utils.train.Trainer`;
+  :class:`~mlp_utils.trainer.Trainer`;
 * :func:`assert_shape` and :func:`examples_touched`: shape checks, and a test that no example's
   output depends on another example's input (a wrong flatten or a reduction over the batch
   breaks it);
@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .checks import check_choice, check_positive_float, check_positive_int
-from .train import Callback, Trainer
+from .trainer import Callback, Trainer
 
 __all__ = ["ActivationStats", "ForgetZeroGrad", "LayerRecord", "OneBatch", "StepLog", "assert_shape", "dead_fraction",
            "examples_touched", "expected_initial_loss", "initial_loss", "plot_histograms"]

@@ -3,7 +3,7 @@
 :class:`Settings` is the course's one table of defaults (the reference run: one hidden layer of
 256 ReLU units, weights from N(0, 0.01^2), SGD with learning rate 0.1, batch 256, 10 epochs).
 :func:`train` builds a :class:`~mlp_utils.models.DeepMLP` from settings and fits it with the one
-:class:`~mlp_utils.train.Trainer`; :func:`repeat` does so over several seeds, and :func:`sweep`
+:class:`~mlp_utils.trainer.Trainer`; :func:`repeat` does so over several seeds, and :func:`sweep`
 over a grid of settings. Every explorer, sweep, search and the benchmark start here.
 
 Float32 training is chaotic: another CPU, BLAS library or thread count changes the digits of a
@@ -27,7 +27,7 @@ from .checks import check_choice, check_positive_float, check_positive_int
 from .config import course_seed, in_notebook
 from .data import FashionMNIST
 from .models import ACTIVATIONS, INITIALIZATIONS, DeepMLP
-from .train import Callback, History, LRSchedule, Trainer
+from .trainer import Callback, History, LRSchedule, Trainer
 
 __all__ = ["RULE", "Settings", "check", "compare", "repeat", "sweep", "train", "welch"]
 

@@ -45,7 +45,7 @@ class Classifier(nn.Module):
     """Base class for the classifiers: loss, accuracy and optimizer in one place.
 
     A subclass sets ``self.lr`` and defines ``forward`` to return logits of shape
-    (batch, num_classes). :class:`~mlp_utils.train.Trainer` needs nothing else.
+    (batch, num_classes). :class:`~mlp_utils.trainer.Trainer` needs nothing else.
     """
 
     lr: float

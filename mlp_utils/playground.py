@@ -2,7 +2,7 @@
 
 :class:`Playground` is a data module (like :class:`~mlp_utils.data.FashionMNIST`) holding a
 two-arm spiral or two moons, standardized, split into training and test points, so the one
-:class:`~mlp_utils.train.Trainer` fits networks on it. :func:`boundary_grid` evaluates a model
+:class:`~mlp_utils.trainer.Trainer` fits networks on it. :func:`boundary_grid` evaluates a model
 on a fixed grid of the plane; :class:`BoundarySnapshots` draws the decision regions while the
 network trains; :func:`unit_contributions` splits a one-hidden-layer ReLU network's score into
 one ramp per hidden unit. :func:`train_playground` and :func:`playground_explorer` are the
@@ -27,7 +27,7 @@ from .device import pick_device
 from .experiments import Group, Run, Settings
 from .models import ACTIVATIONS, DeepMLP
 from .precomputed import Grid, boundary_chart, describe, show_static, stored
-from .train import Callback, EpochRecord, Trainer, evaluate
+from .trainer import Callback, EpochRecord, Trainer, evaluate
 
 if TYPE_CHECKING:
     from .widgets import RetrainExplorer
@@ -97,7 +97,7 @@ def _check_noise(noise: object) -> None:
 
 
 class Playground(InMemoryData):
-    """A 2-D point set as a data module for :class:`~mlp_utils.train.Trainer`.
+    """A 2-D point set as a data module for :class:`~mlp_utils.trainer.Trainer`.
 
     Args:
         shape: ``"spiral"`` (two interleaved arms) or ``"moons"``.
@@ -203,7 +203,7 @@ def train_playground(width: int = 16, depth: int = 1, activation: str = "relu", 
                      seed: int | None = None, data: Playground | None = None, epochs: int = EPOCHS,
                      callbacks: Sequence[Callback] = (), progress: bool = False) -> tuple[DeepMLP, float]:
     """Train :func:`playground_model` on ``data`` (default: the spiral of ``seed``) for
-    ``epochs`` epochs with the one :class:`~mlp_utils.train.Trainer`; return the trained model
+    ``epochs`` epochs with the one :class:`~mlp_utils.trainer.Trainer`; return the trained model
     and its accuracy on the test points. A run whose loss diverges stops early (with a warning)
     and keeps its last finite parameters.
 

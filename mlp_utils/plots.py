@@ -8,7 +8,7 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from .config import in_notebook
-from .train import Callback, EpochRecord, History, Trainer
+from .trainer import Callback, EpochRecord, History, Trainer
 
 __all__ = ["LiveCurves", "draw_history", "plot_confusion_matrix", "plot_histories", "show_images"]
 

@@ -28,7 +28,7 @@ import optuna
 from .config import course_seed
 from .data import FashionMNIST
 from .experiments import Settings, train
-from .train import OnEpoch, evaluate
+from .trainer import OnEpoch, evaluate
 
 __all__ = ["SearchSpace", "make_objective", "main"]
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from mlp_utils.experiments import RULE, Group, Results, Run, Settings, check, compare, repeat, sweep, train, welch
 from mlp_utils.models import ACTIVATIONS, INITIALIZATIONS, DeepMLP, count_parameters
-from mlp_utils.train import EpochRecord, History
+from mlp_utils.trainer import EpochRecord, History
 
 
 @pytest.mark.parametrize("hidden, expected", [

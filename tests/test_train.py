@@ -8,7 +8,7 @@ import torch
 
 from mlp_utils import MLP, MLPScratch, Trainer, pick_device
 from mlp_utils.backprop import ManualMLP
-from mlp_utils.train import Callback, History, LRSchedule, OnEpoch
+from mlp_utils.trainer import Callback, History, LRSchedule, OnEpoch
 
 
 def test_fit_returns_a_history_and_learns(small_data):
@@ -213,3 +213,16 @@ def test_the_history_names_the_split_it_measured():
     data = FashionMNIST(batch_size=512, device="cpu", validation_size=1000, num_train=2048)
     history = Trainer(max_epochs=1, progress=False).fit(MLPScratch(784, 10, 16, lr=0.1), data)
     assert history.split == "val" and "val acc" in history.table()
+
+
+def test_the_trainer_module_and_the_train_function_live_side_by_side():
+    """`mlp_utils.train` is the function; the module of the Trainer is `mlp_utils.trainer`, so
+    importing one never hides the other."""
+    import importlib
+
+    import mlp_utils
+    import mlp_utils.trainer as trainer_module
+
+    assert callable(mlp_utils.train) and mlp_utils.train.__module__ == "mlp_utils.experiments"
+    assert trainer_module.Trainer is mlp_utils.Trainer
+    assert importlib.import_module("mlp_utils.trainer").Callback is mlp_utils.Callback

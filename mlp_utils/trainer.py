@@ -229,7 +229,7 @@ class Trainer:
         self.seed = seed
         self.callbacks = list(callbacks)
         if any(not isinstance(c, Callback) for c in self.callbacks):
-            raise TypeError("callbacks must be mlp_utils.train.Callback objects; wrap a function "
+            raise TypeError("callbacks must be mlp_utils.trainer.Callback objects; wrap a function "
                             "in OnEpoch(function)")
         if in_notebook() if progress is None else progress:
             self.callbacks.insert(0, ProgressBar())
