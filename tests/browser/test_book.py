@@ -1,7 +1,8 @@
 """Open every page of the built book in headless Chromium with the network blocked.
 
 Run after ``jupyter-book build`` (``make test`` does both). For each page: no console errors,
-no failed or attempted network requests, math typeset by MathJax, every image loaded, and the
+no failed or attempted network requests, math typeset by MathJax, every image loaded and
+described (alt text that is not a file name), and the
 saved widgets drawn where the notebook has them, and every precomputed explorer drawn and
 answering its controls: moving its slider (and a radio button) changes the figure, and the
 retraining widget beside it, which needs a kernel, is hidden. A screenshot of each page is saved in
@@ -103,6 +104,13 @@ def test_page_renders_offline(browser, relative):
     broken = page.evaluate(
         "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
     assert not broken, f"{relative}: images that did not load: {broken}"
+    # a screen reader reads the alt text aloud: a file name (myst-nb's default, the image's hash)
+    # says nothing about the figure
+    unnamed = page.evaluate(
+        "() => [...document.images].filter(i => !i.closest('.jupyter-widgets'))"
+        ".map(i => i.getAttribute('alt') || '').filter(a => a.trim() === '' || /[.](png|svg|jpe?g)$/i.test(a.trim())"
+        " || /^[0-9a-f]{32,}/.test(a.trim()) || a.includes('_images/'))")
+    assert not unnamed, f"{relative}: images without a description (alt text): {unnamed[:3]}"
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / (relative.replace("/", "__") + ".png")), full_page=True)
