@@ -16,7 +16,7 @@ TEST_THREADS ?= 1
 # Two notebooks at a time (one kernel each, one BLAS thread each: TEST_THREADS), whole notebooks per worker.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg -n 2 --dist loadfile
 
-.PHONY: book test unit notebooks without-solutions browser setup data assets browser-deps execute bench lab clean
+.PHONY: book test unit notebooks without-solutions browser setup data assets browser-deps execute bench lab lock clean
 
 book: setup assets
 	$(VENV)/bin/jupyter-book build . -W --keep-going
@@ -56,10 +56,10 @@ bench: setup data
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml tools/jupyter/overrides.json
+$(STAMP): requirements.txt constraints.txt pyproject.toml tools/jupyter/overrides.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps -e .
 	# JupyterLab in this venv: widget state saved with the notebook, no news pop-up
 	mkdir -p $(VENV)/share/jupyter/lab/settings
@@ -82,6 +82,17 @@ browser-deps:
 	@command -v $${CHROMIUM:-/usr/bin/chromium} >/dev/null || { \
 	    SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	    $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+# Re-lock the environment after changing requirements.txt: install it unconstrained in a fresh
+# venv and write every installed version to constraints.txt.
+lock:
+	rm -rf $(VENV)-lock
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install -q --upgrade pip
+	$(VENV)-lock/bin/python -m pip install -q -r requirements.txt
+	{ sed -n '1,3p' constraints.txt; $(VENV)-lock/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(VENV)-lock
 
 clean:
 	rm -rf _build _vendor
