@@ -28,6 +28,8 @@ from mlp_utils.backprop import (
     softmax,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
+    squared_error_backward,
+    squared_error_loss,
     tanh_backward,
 )
 
@@ -262,7 +264,7 @@ def test_training_matches_an_autograd_twin_step_for_step(small_data):
 
 
 # ----------------------------------------------------------------------------------------------
-# The squared error of sigmoid outputs, and the plain loop
+# The squared errors (linear outputs, the blog's; sigmoid outputs, a variant), and the plain loop
 # ----------------------------------------------------------------------------------------------
 
 def test_sigmoid_mse_and_its_backward_match_autograd():
@@ -280,6 +282,41 @@ def test_sigmoid_mse_gradient_vanishes_when_an_output_saturates():
     T = torch.tensor([[1.0, 0.0]], dtype=F64)
     assert abs(sigmoid_mse_backward(O, T)[0, 0]) < 1e-12
     assert abs(softmax_cross_entropy_backward(O, torch.tensor([0]))[0, 0] + 1) < 1e-12
+
+
+def test_squared_error_is_the_blogs_loss_and_its_backward_matches_autograd():
+    # the blog's loss: sum over the outputs of (y_hat - y)^2, mean over a minibatch of m, gradient 2/m (y_hat - y)
+    g = torch.Generator().manual_seed(6)
+    O = torch.randn(7, 10, dtype=F64, generator=g).requires_grad_()
+    T = one_hot(torch.randint(0, 10, (7,), generator=g), 10, F64)
+    loss = F.mse_loss(O, T, reduction="sum") / len(O)
+    loss.backward()
+    close(squared_error_loss(O.detach(), T), loss.detach())
+    close(squared_error_backward(O.detach(), T), O.grad)
+    close(squared_error_backward(O.detach(), T), 2 * (O.detach() - T) / 7)
+    close(squared_error_loss(O.detach(), T), 10 * F.mse_loss(O.detach(), T))  # ten outputs summed, not averaged
+
+
+@pytest.mark.parametrize("hidden", [(28, 28), (16,)])
+def test_manual_mlp_with_squared_error_has_linear_outputs_and_matches_autograd(data, hidden):
+    X, y = first_batch(data, 64)
+    model = ManualMLP([784, *hidden, 10], activation="sigmoid", sigma=0.1, seed=3, dtype=F64,
+                      loss="squared_error")
+    loss, grads = model.loss_and_grads(X, y)
+    params = [p.clone().requires_grad_() for p in model.params]
+    H = X.reshape(len(X), -1).to(F64)
+    for i in range(0, len(params), 2):
+        H = H @ params[i] + params[i + 1]
+        if i < len(params) - 2:
+            H = torch.sigmoid(H)
+    reference = F.mse_loss(H, F.one_hot(y, 10).to(F64), reduction="sum") / len(X)  # no sigmoid on H
+    reference.backward()
+    close(torch.as_tensor(loss), reference.detach())
+    close(model.loss(model(X), y), reference.detach())
+    for grad, p in zip(grads, params):
+        assert p.grad.abs().max() > 1e-8
+        close(grad, p.grad)
+    assert "squared_error" in repr(model)
 
 
 @pytest.mark.parametrize("hidden", [(28, 28), (16,)])
@@ -311,7 +348,7 @@ def test_unknown_loss_is_a_clear_error():
 
 def test_fit_by_hand_trains_both_losses_and_records_history(small_data):
     test = (small_data.X_test[:500], small_data.y_test[:500])
-    for loss, lr in [("cross_entropy", 0.5), ("sigmoid_mse", 3.0)]:
+    for loss, lr in [("cross_entropy", 0.5), ("squared_error", 0.1), ("sigmoid_mse", 3.0)]:
         model = ManualMLP([784, 32, 10], activation="sigmoid", sigma=0.1, seed=0, lr=lr, loss=loss)
         history = fit_by_hand(model, small_data, 3, test=test)
         assert [r.epoch for r in history.records] == [1, 2, 3]
