@@ -5,7 +5,11 @@
   :func:`matmul_bytes`, :func:`gflop_per_s` and :func:`gb_per_s`; :func:`peak_gflop_per_s` is
   the highest rate of a few large products, the ceiling for a training step's GFLOP/s.
 * :func:`time_ratio` turns the times of two things, measured in the same rounds, into a ratio with
-  its spread over the rounds, and says "faster", "slower" or "a tie".
+  its spread over the rounds, and says "faster", "slower" or "a tie" when all rounds agree;
+  :func:`compare_times` decides instead by the book's one rule, Welch's t-test at 95% over the
+  rounds (:func:`mlp_utils.experiments.welch`), the rule the book applies to accuracies.
+* :func:`operator_times`, :func:`product_share` and :func:`top_other_operator` read a
+  ``torch.profiler`` table: each operator's own time, on a CPU or a CUDA GPU, counted once.
 * :func:`stream_bandwidth` measures the memory bandwidth with a large copy;
   :func:`describe_memory` adds what the device reports about its memory bus.
 
@@ -26,6 +30,7 @@ import torch
 
 from .checks import check_positive_float, check_positive_int
 from .device import pick_device
+from .experiments import welch
 
 # Importing the benchmark package imports torch.utils.cpp_extension, which warns on machines with
 # a CUDA toolkit folder but no GPU; the warning concerns compiling extensions, which we never do.
@@ -37,8 +42,9 @@ try:
 finally:
     _cpp_log.setLevel(_cpp_level)
 
-__all__ = ["describe_memory", "matmul_bytes", "matmul_flops", "measure_matmul", "peak_gflop_per_s",
-           "stream_bandwidth", "time_ratio", "time_train_step"]
+__all__ = ["PRODUCTS", "compare_times", "describe_memory", "matmul_bytes", "matmul_flops",
+           "measure_matmul", "operator_times", "peak_gflop_per_s", "product_share",
+           "stream_bandwidth", "time_ratio", "time_train_step", "top_other_operator"]
 
 
 def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None, label: str,
@@ -110,6 +116,94 @@ def time_ratio(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> Ratio:
     ratios = [check_positive_float("x_seconds", x) / check_positive_float("y_seconds", y)
               for x, y in zip(x_seconds, y_seconds)]
     return Ratio(statistics.median(ratios), min(ratios), max(ratios), len(ratios))
+
+
+class TimeComparison(NamedTuple):
+    """Two things timed side by side in several rounds, compared by :func:`compare_times`.
+
+    ``ratio`` is the mean time of x over the mean time of y; ``low`` and ``high`` the smallest and
+    largest ratio of a single round; ``verdict`` "faster", "slower" or "a tie" for x against y;
+    ``p`` the two-sided p-value of Welch's t-test on the two sets of round times.
+    """
+
+    ratio: float
+    low: float
+    high: float
+    rounds: int
+    verdict: str
+    p: float
+
+    def __str__(self) -> str:
+        return (f"{self.ratio:.2f}x (rounds {self.low:.2f}-{self.high:.2f}, Welch's p = "
+                f"{self.p:.3f}): {self.verdict}")
+
+
+def compare_times(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> TimeComparison:
+    """Is x faster than y? Times of both, one per round, judged by the book's one rule.
+
+    The rule is the one for accuracies (:func:`mlp_utils.experiments.welch`): Welch's two-sided
+    t-test at 95% on the two samples, here the round times of x and of y. x is "faster" when its
+    mean time is lower and the test calls the difference real, "slower" when it is higher, and
+    otherwise the two are "a tie". Round ``i`` must time x and y side by side, so that the range
+    of the per-round ratios ``x_seconds[i] / y_seconds[i]`` shows how much the ratio moved.
+    """
+    if len(x_seconds) != len(y_seconds) or len(x_seconds) < 2:
+        raise ValueError(f"x_seconds and y_seconds must hold one time per round each, over at least "
+                         f"2 rounds (Welch's t-test needs 2 values a side), got {len(x_seconds)} "
+                         f"and {len(y_seconds)}")
+    x = [check_positive_float("x_seconds", v) for v in x_seconds]
+    y = [check_positive_float("y_seconds", v) for v in y_seconds]
+    ratios = [a / b for a, b in zip(x, y)]
+    verdict = welch(y, x)  # y's time "better" (larger) than x's means x is faster
+    word = {"better": "faster", "worse": "slower", "tie": "a tie"}[verdict.word]
+    return TimeComparison(statistics.fmean(x) / statistics.fmean(y), min(ratios), max(ratios),
+                          len(ratios), word, verdict.p)
+
+
+# Reading a torch.profiler table
+
+PRODUCTS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul"})
+"""The ATen operators that multiply matrices (``aten::matmul`` calls ``mm`` or ``bmm``)."""
+
+
+def operator_times(rows: Sequence[Any], on_gpu: bool = False) -> dict[str, float]:
+    """Each profiled operator's own time, in microseconds, from ``prof.key_averages()``.
+
+    On a CPU it is the operator's self CPU time. With ``on_gpu`` it is its self device time: the
+    GPU time of the kernels the operator launched itself, not those of the operators it called
+    (``device_time_total`` would count ``aten::mm``'s kernel again under ``aten::matmul``). Only
+    operator rows count (device type CPU, where a profile records what the program called); the
+    rows of the kernels themselves (device type CUDA) would count every kernel a second time.
+    """
+    attribute = "self_device_time_total" if on_gpu else "self_cpu_time_total"
+    times: dict[str, float] = {}
+    for row in rows:
+        if row.device_type == torch.autograd.DeviceType.CPU:
+            times[row.key] = times.get(row.key, 0.0) + float(getattr(row, attribute))
+    return times
+
+
+def product_share(rows: Sequence[Any], on_gpu: bool = False) -> float:
+    """The share of the operators' own time (see :func:`operator_times`) spent in matrix
+    products (:data:`PRODUCTS`)."""
+    times = operator_times(rows, on_gpu)
+    total = sum(times.values())
+    if total <= 0:
+        raise ValueError("the profile holds no operator time to divide (on a GPU: was it "
+                         "recorded with ProfilerActivity.CUDA?)")
+    return sum(t for key, t in times.items() if key in PRODUCTS) / total
+
+
+def top_other_operator(rows: Sequence[Any], on_gpu: bool = False) -> tuple[str, float]:
+    """The operator that took the most own time outside the matrix products, and its share of
+    all operators' own time (see :func:`operator_times`)."""
+    times = operator_times(rows, on_gpu)
+    total = sum(times.values())
+    others = {key: t for key, t in times.items() if key not in PRODUCTS}
+    if total <= 0 or not others:
+        raise ValueError("the profile holds no operator time outside the matrix products")
+    key = max(others, key=others.__getitem__)
+    return key, others[key] / total
 
 
 # Matrix products: the arithmetic, and timing one product

@@ -1,5 +1,5 @@
-"""Tests for mlp_utils.timing: the arithmetic, the ratio rule, quick real measurements, and the
-argument errors."""
+"""Tests for mlp_utils.timing: the arithmetic, the ratio rule and the Welch rule for times, the
+profile readers, quick real measurements, and the argument errors."""
 from __future__ import annotations
 
 import time
@@ -7,12 +7,19 @@ import types
 
 import pytest
 import torch
+from scipy import stats
+from torch.autograd import DeviceType
 from torch.utils.flop_counter import FlopCounterMode
 
 from mlp_utils import MLP
 from mlp_utils.answers import train_step_flops
 from mlp_utils.timing import (
+    PRODUCTS,
+    compare_times,
+    operator_times,
+    product_share,
     time_ratio,
+    top_other_operator,
     describe_memory,
     gb_per_s,
     gflop_per_s,
@@ -55,6 +62,87 @@ def test_compare_calls_a_difference_only_outside_the_spread(x, y, verdict, low, 
     assert (ratio.low, ratio.high, ratio.rounds) == (pytest.approx(low), pytest.approx(high), len(x))
     assert ratio.low <= ratio.median <= ratio.high
     assert verdict in str(ratio)
+
+
+@pytest.mark.parametrize("x, y", [
+    ([1.0, 1.1, 1.05, 0.98, 1.02], [2.0, 2.1, 2.2, 1.9, 2.05]),   # clearly faster
+    ([3.0, 3.3, 2.9], [2.0, 2.1, 1.9]),                            # clearly slower
+    ([1.0, 1.4, 0.7], [1.05, 1.45, 0.75]),                         # every round faster, yet a tie
+    ([1.0, 1.2, 0.9, 1.1, 1.0], [1.1, 1.0, 1.0, 1.2, 0.95]),      # rounds disagree
+])
+def test_compare_times_follows_welchs_test_at_95_percent(x, y) -> None:
+    result = compare_times(x, y)
+    test = stats.ttest_ind(x, y, equal_var=False)  # the reference: scipy's Welch test
+    expected = "a tie" if test.pvalue >= 0.05 else ("faster" if sum(x) < sum(y) else "slower")
+    assert result.verdict == expected
+    assert result.p == pytest.approx(test.pvalue)
+    assert result.ratio == pytest.approx((sum(x) / len(x)) / (sum(y) / len(y)))
+    ratios = [a / b for a, b in zip(x, y)]
+    assert (result.low, result.high, result.rounds) == (min(ratios), max(ratios), len(x))
+    assert result.verdict in str(result)
+
+
+def test_compare_times_is_stricter_than_all_rounds_agreeing() -> None:
+    """Three rounds that all put x ahead happen one time in four for two identical things; the
+    old rule called that faster, the 95% test does not when the rounds spread widely."""
+    x, y = [1.0, 1.4, 0.7], [1.05, 1.45, 0.75]
+    assert time_ratio(x, y).verdict == "faster"
+    assert compare_times(x, y).verdict == "a tie"
+    assert compare_times(y, x).verdict == "a tie"
+
+
+def _row(key, device_type=DeviceType.CPU, self_cpu=0.0, self_device=0.0, device_total=0.0):
+    return types.SimpleNamespace(key=key, device_type=device_type, self_cpu_time_total=self_cpu,
+                                 self_device_time_total=self_device, device_time_total=device_total)
+
+
+def test_gpu_profile_counts_each_kernel_once() -> None:
+    """A CUDA profile as key_averages() gives it: operator rows whose device_time_total includes
+    their children's kernels (aten::matmul holds aten::mm's), and one row per kernel besides."""
+    rows = [
+        _row("aten::matmul", self_cpu=5, self_device=0, device_total=60),
+        _row("aten::mm", self_cpu=10, self_device=60, device_total=60),
+        _row("aten::addmm", self_cpu=10, self_device=20, device_total=20),
+        _row("aten::add_", self_cpu=8, self_device=15, device_total=15),
+        _row("aten::relu", self_cpu=4, self_device=0, device_total=10),
+        _row("aten::clamp_min", self_cpu=3, self_device=10, device_total=10),
+        _row("Optimizer.step#SGD.step", self_cpu=30, self_device=0, device_total=15),
+        _row("cudaLaunchKernel", self_cpu=20),
+        _row("sm90_xmma_gemm_f32f32_tf32f32", DeviceType.CUDA, self_device=80, device_total=80),
+        _row("vectorized_elementwise_kernel", DeviceType.CUDA, self_device=25, device_total=25),
+    ]
+    kernels = sum(r.self_device_time_total for r in rows if r.device_type == DeviceType.CUDA)
+    times = operator_times(rows, on_gpu=True)
+    assert "sm90_xmma_gemm_f32f32_tf32f32" not in times
+    assert sum(times.values()) == kernels  # every kernel once: 105 us
+    assert product_share(rows, on_gpu=True) == pytest.approx(80 / 105)
+    assert top_other_operator(rows, on_gpu=True) == ("aten::add_", pytest.approx(15 / 105))
+    # on the CPU side of the same profile, the self CPU times
+    assert product_share(rows) == pytest.approx(25 / 90)
+    assert top_other_operator(rows)[0] == "Optimizer.step#SGD.step"
+
+
+def test_cpu_profile_shares_match_the_events() -> None:
+    """On a real CPU profile of a few training steps, the shares agree with a sum over the raw
+    events, and the operator named is not a product."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.manual_seed(0)
+    X, y = torch.randn(64, 784), torch.randint(0, 10, (64,))
+    model = MLP(10, 32, lr=0.1)
+    model(X[:1])
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(3):
+            model.loss(model(X), y).backward()
+    rows = prof.key_averages()
+    events = [e for e in prof.events() if e.device_type == DeviceType.CPU]
+    total = sum(e.self_cpu_time_total for e in events)
+    products = sum(e.self_cpu_time_total for e in events if e.name in PRODUCTS)
+    assert 0 < product_share(rows) < 1
+    assert product_share(rows) == pytest.approx(products / total)
+    key, share = top_other_operator(rows)
+    assert key not in PRODUCTS and 0 < share < 1
+    assert sum(operator_times(rows).values()) == pytest.approx(total)
 
 
 def test_measure_matmul_gives_consistent_positive_rates() -> None:
@@ -157,6 +245,11 @@ def test_memory_on_the_cpu_reports_a_measured_bandwidth_only() -> None:
     (lambda: time_ratio([1.0], [1.0, 2.0]), "one time per round each"),
     (lambda: time_ratio([], []), "one time per round each"),
     (lambda: time_ratio([1.0], [0.0]), "y_seconds must be a positive"),
+    (lambda: compare_times([1.0], [1.0]), "at least 2 rounds"),
+    (lambda: compare_times([1.0, 2.0], [1.0]), "one time per round each"),
+    (lambda: compare_times([1.0, -1.0], [1.0, 1.0]), "x_seconds must be a positive"),
+    (lambda: product_share([_row("aten::mm")]), "no operator time"),
+    (lambda: top_other_operator([_row("aten::mm", self_cpu=1.0)]), "outside the matrix products"),
     (lambda: measure_matmul(8, device="cpu", dtype=torch.int32), "dtype must be a floating-point"),
     (lambda: measure_matmul(8, device="cpu", min_run_time=0), "min_run_time must be a positive"),
     (lambda: measure_matmul(8, device="tpu?"), "device='tpu\\?' is not a device name"),
