@@ -86,8 +86,14 @@ class InMemoryData:
         return other
 
     def train_dataloader(self, epoch: int = 0) -> TensorBatches:
-        """Shuffled training batches; the order for ``epoch`` is fixed by ``seed + epoch``."""
-        return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=self.seed + epoch)
+        """Shuffled training batches; the order for ``epoch`` is fixed by ``(seed, epoch)``.
+
+        Each pair gets its own stream (numpy's ``SeedSequence``): with ``seed + epoch``, seeds 0
+        and 1 would share nine of their ten epochs' orders, and runs compared as independent
+        samples would not be.
+        """
+        stream = int(np.random.SeedSequence([self.seed, epoch]).generate_state(1, np.uint64)[0] >> 1)
+        return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=stream)
 
 
 class FashionMNISTError(RuntimeError):
@@ -264,7 +270,7 @@ class FashionMNIST(InMemoryData):
         batch_size: examples per batch.
         root: a folder to look in first (and to download into, if it comes to that).
         device: where the tensors live; ``None`` picks CUDA, then MPS, then the CPU.
-        seed: seeds the per-epoch shuffle (epoch ``e`` uses ``seed + e``), the validation split
+        seed: seeds the per-epoch shuffle (epoch ``e`` uses the pair ``(seed, e)``), the validation split
             and the ``num_train`` subset; ``None`` means :func:`~mlp_utils.config.course_seed`.
         validation_size: if > 0, that many training images are held out (chosen at random with
             ``seed``) and served by :meth:`val_dataloader`, so hyperparameters can be chosen

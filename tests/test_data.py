@@ -37,6 +37,17 @@ def test_batches_cover_the_epoch_once(data):
     assert torch.equal(torch.bincount(seen, minlength=10), torch.bincount(data.y_train, minlength=10))
 
 
+def test_no_two_seeds_share_an_epoch_order(data):
+    """Runs compared as independent samples must not see the same batches: with a shuffle seeded
+    by seed + epoch, seed 1's epoch 1 was seed 0's epoch 2."""
+    orders = {}
+    for seed in range(3):
+        view = data.view(seed=seed)
+        for epoch in range(1, 11):
+            orders[seed, epoch] = tuple(next(iter(view.train_dataloader(epoch)))[1][:64].tolist())
+    assert len(set(orders.values())) == len(orders)
+
+
 def test_shuffle_is_seeded_per_epoch(data):
     first = next(iter(data.train_dataloader(epoch=1)))[1]
     again = next(iter(data.train_dataloader(epoch=1)))[1]
