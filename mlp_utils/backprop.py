@@ -266,6 +266,13 @@ class ManualMLP:
         return (f"ManualMLP({self.layer_sizes}, activation={self.activation!r}, sigma={self.sigma}, "
                 f"lr={self.lr}{loss}, device={self.device})")
 
+    def cpu(self) -> "ManualMLP":
+        """A copy of this model on the CPU: the same settings, the parameters copied (to time it there)."""
+        copy = ManualMLP(self.layer_sizes, self.activation, self.sigma, self.seed, self.lr, device="cpu",
+                         dtype=self.dtype, loss=self.loss_name)
+        copy.params = [p.detach().cpu().clone() for p in self.params]
+        return copy
+
     @property
     def num_layers(self) -> int:
         """The number of linear layers (hidden layers + 1)."""
