@@ -77,3 +77,11 @@ def test_run_all_needs_no_tag_and_solutions_are_folded_in_every_front_end(path):
         assert cell.metadata["mystnb"]["code_prompt_show"] == "Show: " + title.removeprefix("# @title ").strip()
         assert cell.metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}, \
             f"{path.name}, cell {i}: JupyterLab folds a solution with jupyter.source_hidden and outputs_hidden"
+
+
+def test_every_figure_has_a_description():
+    """A screen reader reads an image's alt text aloud: every figure of the book has one
+    (tools/alt_text.py writes them from chapters/alt_text.json)."""
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "alt_text.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
