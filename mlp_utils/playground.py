@@ -26,7 +26,7 @@ from .data import InMemoryData, TensorBatches
 from .device import pick_device
 from .experiments import Group, Run, Settings
 from .models import ACTIVATIONS, DeepMLP
-from .precomputed import Grid, boundary_chart, describe, show_static, stored
+from .precomputed import Grid, boundary_chart, describe, show_static, stored, storing
 from .trainer import Callback, EpochRecord, Trainer, evaluate
 
 if TYPE_CHECKING:
@@ -485,7 +485,8 @@ def show_static_playground(data: Playground, seed: int | None = None, epochs: in
     def make() -> list[dict[str, Any]]:
         rows = []
         # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
-        for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=True):
+        for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=True,
+                          disable=storing()):
             run = _fit(combo["width"], combo["depth"], combo["activation"], combo["lr"], seed, data, epochs, (), False)
             probabilities = boundary_grid(run.model, STATIC_RESOLUTION)[..., 1].flatten()
             rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],

@@ -34,7 +34,7 @@ from .checks import check_positive_int
 from .config import budget, course_seed
 from .experiments import Settings, train
 
-__all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart", "stored"]
+__all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart", "stored", "storing"]
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 STORE_ENV_VAR = "MLP_COURSE_STORE"  # set by tools/execute_notebooks.py: make the runs and store them
@@ -52,18 +52,24 @@ def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, 
     """
     path = STORE_DIR / f"{key}.json"
     wanted = json.loads(json.dumps(spec, sort_keys=True, default=str))
-    storing = os.environ.get(STORE_ENV_VAR, "").strip() not in ("", "0")
-    if not storing and path.exists():
+    if storing():  # making the book: store the runs, and nothing to tell its readers
+        rows = make()
+        STORE_DIR.mkdir(exist_ok=True)
+        path.write_text(json.dumps({"spec": wanted, "rows": rows}, separators=(",", ":")) + "\n")
+        return rows
+    if path.exists():
         saved = json.loads(path.read_text())
         if saved["spec"] == wanted:
             return saved["rows"]
     start = time.perf_counter()
     rows = make()
     print(f"trained the {runs} runs of the precomputed explorer in {time.perf_counter() - start:.0f} s")
-    if storing:
-        STORE_DIR.mkdir(exist_ok=True)
-        path.write_text(json.dumps({"spec": wanted, "rows": rows}, separators=(",", ":")) + "\n")
     return rows
+
+
+def storing() -> bool:
+    """True while ``make execute`` runs the notebooks to store the explorers' runs."""
+    return os.environ.get(STORE_ENV_VAR, "").strip() not in ("", "0")
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
     seed = course_seed() if seed is None else int(seed)
     rows = []
     # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
-    for combo in tqdm(grid.combinations(), desc="precomputing the grid", leave=True):
+    for combo in tqdm(grid.combinations(), desc="precomputing the grid", leave=True, disable=storing()):
         run = train(Settings(**fixed, **combo, epochs=grid.epochs), data, seed)
         for record in run.history.records:
             rows.append({**combo, "epoch": record.epoch, "train_loss": record.train_loss,

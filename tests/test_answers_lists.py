@@ -69,6 +69,7 @@ def test_concise_net_accepts_right_networks(right, capsys):
     (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.LazyLinear(o)), "linear"),
     (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.ReLU(), nn.LazyLinear(o), nn.Softmax(1)),
      "cross_entropy applies the softmax"),
+    (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.Sigmoid(), nn.LazyLinear(o)), "uses nn.ReLU"),
 ])
 def test_concise_net_refuses_wrong_networks(wrong, words):
     with pytest.raises(AnswerError, match=words):

@@ -162,6 +162,10 @@ def test_welch_matches_an_independent_computation():
     assert welch([math.nan, 0.5], [0.1, 0.2]).word == "worse" and welch([0.1, 0.2], [0.5, math.nan]).word == "better"
     with pytest.raises(ValueError, match="at least 2"):
         welch([0.5], [0.4, 0.6])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one side without spread: no warning, a verdict
+        assert welch([0.1, 0.1, 0.1], [0.7, 0.8, 0.75]).word == "worse"
 
 
 def test_results_table_best_find_and_plot():

@@ -310,6 +310,12 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
                  else " Logits can be any real number; the activation belongs between the two layers.")
         raise AnswerError(f"net: the last layer is {kind}, so the outputs are not a linear layer's logits."
                           + extra)
+    activations = [m for m in modules if not isinstance(m, (torch.nn.Linear, torch.nn.Flatten, torch.nn.Dropout,
+                                                            torch.nn.Identity))]
+    if activations and not all(isinstance(m, torch.nn.ReLU) for m in activations):
+        kinds = sorted({type(m).__name__ for m in activations})
+        raise AnswerError(f"net: the activation is {', '.join(kinds)}; this chapter's network uses "
+                          "nn.ReLU() between its two layers (other activations are exercise 8's topic).")
     with torch.no_grad():
         f0, f1, f2 = net(torch.zeros_like(X)), net(X), net(2 * X)
     if torch.allclose(f2, 2 * f1 - f0, atol=1e-5, rtol=1e-4):
