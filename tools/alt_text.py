@@ -30,10 +30,11 @@ def figure_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report missing descriptions, change nothing")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapters/*.ipynb")
     args = parser.parse_args(argv)
     texts = json.loads(TEXTS.read_text())
     missing = []
-    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+    for path in [p.resolve() for p in args.notebooks] or sorted((ROOT / "chapters").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         mine = texts.get(path.stem, {})
         changed = False
