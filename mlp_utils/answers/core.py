@@ -158,7 +158,8 @@ def _shape_mistake(name: str, yours: torch.Tensor, expected: torch.Tensor) -> st
             if tuple(yours.shape) == tuple(s for d, s in enumerate(expected.shape) if d != dim):
                 return (message + f" Dimension {dim} is missing: you reduced over it (a sum, a "
                         f"mean, or torch.max(X, {dim}), which is a reduction, not an elementwise "
-                        f"maximum). Keep it with keepdim=True, or do not reduce.")
+                        f"maximum). Do not reduce over it: an elementwise operation keeps every "
+                        f"dimension (the elementwise maximum with 0 is torch.max(X, torch.zeros_like(X))).")
     if yours.numel() == expected.numel():
         return (message + " Same number of entries, arranged differently: reshape with the "
                 f"batch dimension first, e.g. X.reshape({expected.shape[0]}, -1).")
