@@ -4,10 +4,9 @@
   product and turns its median into GFLOP/s and GB/s with :func:`matmul_flops`,
   :func:`matmul_bytes`, :func:`gflop_per_s` and :func:`gb_per_s`; :func:`peak_gflop_per_s` is
   the highest rate of a few large products, the ceiling for a training step's GFLOP/s.
-* :func:`time_ratio` turns the times of two things, measured in the same rounds, into a ratio with
-  its spread over the rounds, and says "faster", "slower" or "a tie" when all rounds agree;
-  :func:`compare_times` decides instead by the book's one rule, Welch's t-test at 95% over the
-  rounds (:func:`mlp_utils.experiments.welch`), the rule the book applies to accuracies.
+* :func:`compare_times` turns the times of two things, measured in the same rounds, into a ratio
+  with its spread over the rounds, and decides by the book's one rule, Welch's t-test at 95%
+  over the rounds (:func:`mlp_utils.experiments.welch`), the rule the book applies to accuracies.
 * :func:`operator_times`, :func:`product_share` and :func:`top_other_operator` read a
   ``torch.profiler`` table: each operator's own time, on a CPU or a CUDA GPU, counted once.
 * :func:`stream_bandwidth` measures the memory bandwidth with a large copy;
@@ -44,7 +43,7 @@ finally:
 
 __all__ = ["PRODUCTS", "compare_times", "describe_memory", "matmul_bytes", "matmul_flops",
            "measure_matmul", "operator_times", "peak_gflop_per_s", "product_share",
-           "stream_bandwidth", "time_ratio", "time_train_step", "top_other_operator"]
+           "stream_bandwidth", "time_train_step", "top_other_operator"]
 
 
 def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None, label: str,
@@ -80,42 +79,6 @@ def time_train_step(step: Callable[[], Any], *, warmup: int = 3, min_run_time: f
     for _ in range(warmup):
         step()
     return _measure(step, min_run_time, num_threads, "training step", cpu_time)
-
-
-class Ratio(NamedTuple):
-    """``time of x / time of y`` measured in several rounds (see :func:`time_ratio`)."""
-
-    median: float
-    low: float
-    high: float
-    rounds: int
-
-    @property
-    def verdict(self) -> str:
-        """x is "faster" if it took less time in every round, "slower" if more, else "a tie"."""
-        if self.high < 1:
-            return "faster"
-        if self.low > 1:
-            return "slower"
-        return "a tie"
-
-    def __str__(self) -> str:
-        return (f"{self.median:.2f}x (range {self.low:.2f}-{self.high:.2f} over {self.rounds} "
-                f"rounds): {self.verdict}")
-
-
-def time_ratio(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> Ratio:
-    """The ratio ``x / y`` of two times measured side by side in each round, with its spread.
-
-    Round ``i`` gives the ratio ``x_seconds[i] / y_seconds[i]``. The verdict calls x faster or
-    slower only when the ratios of all rounds lie on the same side of 1; otherwise it is a tie.
-    """
-    if len(x_seconds) != len(y_seconds) or len(x_seconds) < 1:
-        raise ValueError(f"x_seconds and y_seconds must hold one time per round each, got "
-                         f"{len(x_seconds)} and {len(y_seconds)}")
-    ratios = [check_positive_float("x_seconds", x) / check_positive_float("y_seconds", y)
-              for x, y in zip(x_seconds, y_seconds)]
-    return Ratio(statistics.median(ratios), min(ratios), max(ratios), len(ratios))
 
 
 class TimeComparison(NamedTuple):

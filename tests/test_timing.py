@@ -18,7 +18,6 @@ from mlp_utils.timing import (
     compare_times,
     operator_times,
     product_share,
-    time_ratio,
     top_other_operator,
     describe_memory,
     gb_per_s,
@@ -50,20 +49,6 @@ def test_matmul_flops_matches_the_flop_counter(n, m, k) -> None:
     assert matmul_flops(n, m, k) == counter.get_total_flops()
 
 
-@pytest.mark.parametrize("x, y, verdict, low, high", [
-    ([1.0, 1.0, 1.0], [2.0, 2.5, 4.0], "faster", 0.25, 0.5),
-    ([3.0, 2.2, 2.0], [2.0, 2.0, 1.0], "slower", 1.1, 2.0),
-    ([0.9, 1.1, 1.0], [1.0, 1.0, 1.0], "a tie", 0.9, 1.1),
-    ([1.0, 1.0], [1.0, 1.0], "a tie", 1.0, 1.0),  # exactly 1 is no difference
-])
-def test_compare_calls_a_difference_only_outside_the_spread(x, y, verdict, low, high) -> None:
-    ratio = time_ratio(x, y)
-    assert ratio.verdict == verdict
-    assert (ratio.low, ratio.high, ratio.rounds) == (pytest.approx(low), pytest.approx(high), len(x))
-    assert ratio.low <= ratio.median <= ratio.high
-    assert verdict in str(ratio)
-
-
 @pytest.mark.parametrize("x, y", [
     ([1.0, 1.1, 1.05, 0.98, 1.02], [2.0, 2.1, 2.2, 1.9, 2.05]),   # clearly faster
     ([3.0, 3.3, 2.9], [2.0, 2.1, 1.9]),                            # clearly slower
@@ -86,7 +71,7 @@ def test_compare_times_is_stricter_than_all_rounds_agreeing() -> None:
     """Three rounds that all put x ahead happen one time in four for two identical things; the
     old rule called that faster, the 95% test does not when the rounds spread widely."""
     x, y = [1.0, 1.4, 0.7], [1.05, 1.45, 0.75]
-    assert time_ratio(x, y).verdict == "faster"
+    assert all(a < b for a, b in zip(x, y))  # every round puts x ahead
     assert compare_times(x, y).verdict == "a tie"
     assert compare_times(y, x).verdict == "a tie"
 
@@ -242,9 +227,6 @@ def test_memory_on_the_cpu_reports_a_measured_bandwidth_only() -> None:
     (lambda: matmul_bytes(4, itemsize=0), "itemsize must be an integer >= 1"),
     (lambda: gflop_per_s(1.0, 0.0), "seconds must be a positive"),
     (lambda: gb_per_s(1.0, float("nan")), "seconds must be a positive"),
-    (lambda: time_ratio([1.0], [1.0, 2.0]), "one time per round each"),
-    (lambda: time_ratio([], []), "one time per round each"),
-    (lambda: time_ratio([1.0], [0.0]), "y_seconds must be a positive"),
     (lambda: compare_times([1.0], [1.0]), "at least 2 rounds"),
     (lambda: compare_times([1.0, 2.0], [1.0]), "one time per round each"),
     (lambda: compare_times([1.0, -1.0], [1.0, 1.0]), "x_seconds must be a positive"),
