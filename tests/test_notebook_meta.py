@@ -85,3 +85,56 @@ def test_every_figure_has_a_description():
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "alt_text.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_claim_cells_are_folded_under_one_line_that_counts_them(path):
+    """A cell that only prints ticked claims reads, for a learner, as one line: how many
+    statements of the text this run checked (the claims themselves one click away)."""
+    notebook = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or "solution" in cell.metadata.get("tags", []):
+            continue
+        lines = [line for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+                 for line in o.text.splitlines() if line.strip()]
+        if not (lines and all(line.startswith("✓ ") for line in lines)
+                and all(o.output_type == "stream" for o in cell.outputs)):
+            continue
+        n = len(lines)
+        assert cell.metadata.get("mystnb", {}).get("code_prompt_show", "").startswith(f"✓ {n} statement"), \
+            f"{path.name}, cell {i}: {n} ticked claims, folded under a line that counts them"
+        assert "hide-cell" in cell.metadata.get("tags", []) and cell.metadata.get("cellView") == "form"
+        assert cell.source.startswith("# @title "), f"{path.name}, cell {i}: Colab's form view needs a title"
+
+
+# What a reader must not meet in the code they read: the test set-up.
+TEST_SETUP = ("budget(", "is_quick", "quick mode", "MLP_COURSE_QUICK", "(CI)", "for CI")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_reader_cells_hold_readers_settings_and_their_quick_sizes_fit(path):
+    """The smaller sizes of the notebook tests live in cell metadata (tools/quick_copies.py),
+    each substitution matching its cell's code exactly once."""
+    import quick_copies
+
+    notebook = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(notebook.cells):
+        for word in TEST_SETUP:
+            assert word.lower() not in cell.source.lower(), \
+                f"{path.name}, cell {i}: reader-visible text mentions the test set-up ({word!r})"
+    quick_copies.shrink(notebook, path.name)  # raises QuickError where a substitution no longer fits
+
+
+def test_a_quick_substitution_that_no_longer_fits_is_an_error():
+    import quick_copies
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("EPOCHS = 10\nprint(EPOCHS)"),
+                                               nbformat.v4.new_code_cell("check(True, 'slow claim')")])
+    notebook.cells[0].metadata["quick"] = {"EPOCHS = 10": "EPOCHS = 2"}
+    notebook.cells[1].metadata["quick"] = "skip"
+    assert quick_copies.shrink(notebook) == 2
+    assert [c.source for c in notebook.cells] == ["EPOCHS = 2\nprint(EPOCHS)"]
+    stale = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("EPOCHS = 12")])
+    stale.cells[0].metadata["quick"] = {"EPOCHS = 10": "EPOCHS = 2"}
+    with pytest.raises(quick_copies.QuickError, match="occurs 0 times"):
+        quick_copies.shrink(stale, "stale.ipynb")

@@ -16,7 +16,11 @@ What is stamped into each ``chapters/*.ipynb``:
   folded in all three front ends, under one label: in the book by ``hide-cell`` with myst-nb's
   ``code_prompt_show``, in JupyterLab by ``jupyter.source_hidden`` and ``outputs_hidden``, and
   on Colab by its form view (a ``# @title`` first line and ``cellView: "form"``). The label is
-  the cell's own ``# @title`` line where it has one, else "Solution".
+  the cell's own ``# @title`` line where it has one, else "Solution";
+* the claim cells: a cell whose only output is ticked claims (``check(...)`` lines, "✓ ...")
+  is folded as what it is for a reader, one line that says how many statements of the text this
+  run checked: in the book a ``hide-cell`` toggle labelled "✓ 4 statements checked against this
+  run", in JupyterLab its source hidden, on Colab its form view titled the same way.
 """
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ SOLUTION_TAGS = ("hide-cell",)         # the book shows it behind a toggle, outp
 SOLUTION_HIDDEN = {"source_hidden": True, "outputs_hidden": True}  # JupyterLab collapses both
 TITLE = re.compile(r"^# @title (.+)$")  # Colab's form view: the title line is all it shows
 DEFAULT_TITLE = "Solution"
+CLAIMS_TITLE = "✓ Statements of the text, checked against this run"
 
 
 def repository() -> tuple[str, str]:
@@ -76,7 +81,7 @@ def stamp(notebook: nbformat.NotebookNode, relative: str, url: str, branch: str)
         if metadata.get(key) != value:
             metadata[key], changes = value, changes + [key]
     for number, cell in enumerate(notebook.cells):
-        if stamp_exercise(cell, f"{relative}, cell {number}"):
+        if stamp_exercise(cell, f"{relative}, cell {number}") or stamp_claims(cell):
             changes.append(f"cell {number}")
     return changes
 
@@ -107,13 +112,43 @@ def stamp_exercise(cell: nbformat.NotebookNode, where: str) -> bool:
     return dict(cell) != dict(before)
 
 
+def claim_count(cell: nbformat.NotebookNode) -> int:
+    """How many ticked claims the cell's stored outputs hold, if they hold nothing else; else 0."""
+    if cell.cell_type != "code" or not cell.get("outputs"):
+        return 0
+    if not all(o.output_type == "stream" and o.name == "stdout" for o in cell.outputs):
+        return 0
+    lines = [line for o in cell.outputs for line in o.text.splitlines() if line.strip()]
+    return len(lines) if lines and all(line.startswith("✓ ") for line in lines) else 0
+
+
+def stamp_claims(cell: nbformat.NotebookNode) -> bool:
+    """Fold a cell of ticked claims under one line that counts them, in memory; True if changed."""
+    tags = list(cell.metadata.get("tags", []))
+    count = claim_count(cell)
+    if not count or {"exercise", "solution"} & set(tags):
+        return False
+    before = nbformat.from_dict(dict(cell))
+    label = f"✓ {count} statement{'s' * (count > 1)} of the text checked against this run"
+    cell.metadata["tags"] = [t for t in tags if t != "hide-input"] + ([] if "hide-cell" in tags else ["hide-cell"])
+    cell.metadata["mystnb"] = {**cell.metadata.get("mystnb", {}),
+                               "code_prompt_show": label, "code_prompt_hide": f"Hide: {label}"}
+    cell.metadata["jupyter"] = {**cell.metadata.get("jupyter", {}), "source_hidden": True}
+    cell.metadata["cellView"] = "form"
+    first, _, rest = cell.source.partition("\n")
+    if not TITLE.match(first):
+        cell.source = f"# @title {CLAIMS_TITLE}\n{cell.source}"
+    return dict(cell) != dict(before)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report disagreements, change nothing")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapters/*.ipynb")
     args = parser.parse_args(argv)
     url, branch = repository()
     wrong = []
-    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+    for path in [p.resolve() for p in args.notebooks] or sorted((ROOT / "chapters").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         changes = stamp(notebook, path.relative_to(ROOT).as_posix(), url, branch)
         if changes:

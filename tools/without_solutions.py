@@ -1,7 +1,7 @@
-"""Copy the chapters with every ``solution`` cell removed, to run them as a reader who skipped
-every exercise would; then, at the end of each copy, the fill-ins' solutions run once more.
+"""Remove every ``solution`` cell from a notebook, to run it as a reader who skipped every
+exercise would; then, at the end, the fill-ins' solutions run once more.
 
-    python tools/without_solutions.py DEST     # writes DEST/chapters/*.ipynb (and its images)
+    python tools/quick_copies.py --without-solutions DEST   # the copies (DEST/chapters/*.ipynb)
 
 Each exercise stub raises ``NotImplementedError`` inside the reader's function, and its check
 says "not written yet" without raising (no cell is tagged ``raises-exception``, which Colab
@@ -15,14 +15,7 @@ rebind one. Those appended cells' outputs are not compared, only that they run.
 """
 from __future__ import annotations
 
-import argparse
-import shutil
-import sys
-from pathlib import Path
-
 import nbformat
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def strip(notebook: nbformat.NotebookNode) -> int:
@@ -37,26 +30,3 @@ def strip(notebook: nbformat.NotebookNode) -> int:
     header = nbformat.v4.new_markdown_cell("Each fill-in's solution again, after the whole page has run.")
     notebook.cells = kept + ([header] + rerun if rerun else [])
     return len(cells) - len(kept)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dest", type=Path)
-    args = parser.parse_args(argv)
-    target = args.dest / "chapters"
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(ROOT / "chapters", target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    total = 0
-    for path in sorted(target.glob("*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
-        removed = strip(notebook)
-        total += removed
-        nbformat.write(notebook, path)
-        print(f"{path.name}: {removed} solution cell(s) removed")
-    print(f"{total} solution cells removed in all")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
