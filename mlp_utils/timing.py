@@ -204,7 +204,9 @@ def gb_per_s(num_bytes: float, seconds: float) -> float:
 
 @dataclass(frozen=True)
 class MatmulResult:
-    """One timed product ``(n x k) @ (k x m)``: median and IQR in seconds, and the rates."""
+    """One timed product ``(n x k) @ (k x m)``, or with ``batch`` > 1 a batch of ``batch``
+    such ``(n x k)`` matrices times one ``(k x m)`` matrix: median and IQR in seconds, and the
+    rates of the whole product."""
 
     n: int
     m: int
@@ -213,34 +215,43 @@ class MatmulResult:
     iqr: float
     gflop_per_s: float
     gb_per_s: float
+    batch: int = 1
 
 
 def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
                    device: str | torch.device | None = None, dtype: torch.dtype = torch.float32,
                    min_run_time: float = 0.2, num_threads: int | None = None,
-                   cpu_time: bool = False, seed: int = 0) -> MatmulResult:
+                   cpu_time: bool = False, seed: int = 0, batch: int | None = None) -> MatmulResult:
     """Time ``torch.matmul(A, B, out=C)`` for random ``A`` (n x k) and ``B`` (k x m).
 
     ``m`` and ``k`` default to ``n`` (a square product). ``C`` is allocated beforehand, so only
     the product is timed. ``device=None`` uses :func:`~mlp_utils.device.pick_device`'s choice;
-    ``cpu_time`` is as in :func:`time_train_step`.
+    ``cpu_time`` is as in :func:`time_train_step`. With ``batch``, ``A`` is a batch of matrices,
+    shape ``(batch, n, k)``, times the one ``B``, as a linear layer applies its weights to a batch
+    of inputs: ``batch`` times the FLOP of one ``(n x k) @ (k x m)`` product, and its bytes are
+    ``A``, ``B`` and ``C`` once each.
     """
     n, m, k = _mnk(n, m, k)
+    if batch is not None:
+        batch = check_positive_int("batch", batch)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, "
                          f"got {dtype!r}")
     chosen = pick_device(device)
     generator = torch.Generator().manual_seed(seed)
-    A = torch.randn(n, k, generator=generator).to(device=chosen, dtype=dtype)
+    rows = () if batch is None else (batch,)
+    A = torch.randn(*rows, n, k, generator=generator).to(device=chosen, dtype=dtype)
     B = torch.randn(k, m, generator=generator).to(device=chosen, dtype=dtype)
-    C = torch.empty(n, m, device=chosen, dtype=dtype)
+    C = torch.empty(*rows, n, m, device=chosen, dtype=dtype)
     if cpu_time and chosen.type != "cpu":
         raise ValueError(f"cpu_time=True measures CPU work: use it with device='cpu', not {chosen}")
-    timing = _measure(lambda: torch.matmul(A, B, out=C), min_run_time, num_threads,
-                      f"{n}x{k} @ {k}x{m}", cpu_time)
-    return MatmulResult(n, m, k, timing.median, timing.iqr,
-                        gflop_per_s(matmul_flops(n, m, k), timing.median),
-                        gb_per_s(matmul_bytes(n, m, k, A.element_size()), timing.median))
+    label = f"{n}x{k} @ {k}x{m}" if batch is None else f"{batch}x{n}x{k} @ {k}x{m}"
+    timing = _measure(lambda: torch.matmul(A, B, out=C), min_run_time, num_threads, label, cpu_time)
+    copies = 1 if batch is None else batch
+    flops = copies * matmul_flops(n, m, k)
+    num_bytes = (A.numel() + B.numel() + C.numel()) * A.element_size()
+    return MatmulResult(n, m, k, timing.median, timing.iqr, gflop_per_s(flops, timing.median),
+                        gb_per_s(num_bytes, timing.median), copies)
 
 
 def peak_gflop_per_s(device: str | torch.device | None = None, *,

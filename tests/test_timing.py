@@ -138,6 +138,23 @@ def test_measure_matmul_gives_consistent_positive_rates() -> None:
     assert result.gb_per_s == pytest.approx(matmul_bytes(64, 32, 16) / result.seconds / 1e9)
 
 
+@pytest.mark.parametrize("batch, n, k, m", [(3, 5, 7, 2), (8, 16, 33, 17), (1, 4, 4, 4)])
+def test_a_batch_times_one_matrix_counts_like_the_flop_counter(batch, n, k, m) -> None:
+    result = measure_matmul(n, m, k, batch=batch, device="cpu", min_run_time=0.01)
+    A, B = torch.randn(batch, n, k), torch.randn(k, m)
+    with FlopCounterMode(display=False) as counter:
+        torch.matmul(A, B)
+    flops = counter.get_total_flops()  # the reference: PyTorch's own count
+    assert (result.batch, result.n, result.m, result.k) == (batch, n, m, k)
+    assert result.gflop_per_s == pytest.approx(flops / result.seconds / 1e9)
+    num_bytes = sum(t.numel() * t.element_size() for t in (A, B, torch.matmul(A, B)))
+    assert result.gb_per_s == pytest.approx(num_bytes / result.seconds / 1e9)
+
+
+def test_without_a_batch_the_result_is_one_product() -> None:
+    assert measure_matmul(8, 4, 2, device="cpu", min_run_time=0.01).batch == 1
+
+
 def test_larger_product_takes_longer() -> None:
     small = measure_matmul(32, device="cpu", min_run_time=0.02, num_threads=1)
     large = measure_matmul(256, device="cpu", min_run_time=0.02, num_threads=1)
@@ -234,6 +251,7 @@ def test_memory_on_the_cpu_reports_a_measured_bandwidth_only() -> None:
     (lambda: top_other_operator([_row("aten::mm", self_cpu=1.0)]), "outside the matrix products"),
     (lambda: measure_matmul(8, device="cpu", dtype=torch.int32), "dtype must be a floating-point"),
     (lambda: measure_matmul(8, device="cpu", min_run_time=0), "min_run_time must be a positive"),
+    (lambda: measure_matmul(8, device="cpu", batch=0), "batch must be an integer >= 1"),
     (lambda: measure_matmul(8, device="tpu?"), "device='tpu\\?' is not a device name"),
     (lambda: time_train_step(lambda: None, warmup=-1), "warmup must be an integer >= 0"),
     (lambda: time_train_step(42), "step must be a function"),  # type: ignore[arg-type]
