@@ -10,11 +10,13 @@ from .core import AnswerError, NotWritten, answer_check, attempt, cmp, todo
 from .exercises import check_derivative, check_failed, check_firing_fractions, check_gflop_per_s, check_init_std, check_mlp_builder, check_objective, check_parameter_count, check_step_flops, kaiming_std, train_step_flops, xavier_std
 from .backprop import cmp_known, cmp_relu_grad, cmp_softmax_ce_grad
 from .chapters import check_flatten, check_mlp_net, check_parameters, check_sgd_step, class_means, check_cache_bytes, reference_cache_bytes
+from .chapters import LoopData, check_training_loop
 from .debugging import check_dead_fraction
 from .playground import check_unit_contributions
 
 __all__ = [
     "AnswerError",
+    "LoopData",
     "NotWritten",
     "answer_check",
     "attempt",
@@ -33,6 +35,7 @@ __all__ = [
     "check_parameters",
     "check_sgd_step",
     "check_step_flops",
+    "check_training_loop",
     "check_unit_contributions",
     "class_means",
     "cmp",

@@ -386,3 +386,291 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
 
 
 __all__ += ["check_cache_bytes", "reference_cache_bytes"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Chapter 5: the training loop, checked against Trainer.fit
+# ----------------------------------------------------------------------------------------------
+
+class LoopData:
+    """A small data module with the methods of :class:`~mlp_utils.FashionMNIST` that a training
+    loop uses: ``train_dataloader(epoch)`` (each epoch its own shuffle, fixed by ``(seed, epoch)``
+    exactly as FashionMNIST's), ``test_dataloader()`` in order, and ``eval_split = "test"``.
+
+    Its "images" are ``shape``-sized tensors of numbers in [0, 1) labelled by a random linear rule
+    with noise, so a small MLP learns them a little more with every epoch. With the defaults an
+    epoch is 4 minibatches, the last one smaller (200 = 3 x 64 + 8), as an epoch of Fashion-MNIST
+    ends with a smaller batch.
+    """
+
+    eval_split = "test"
+
+    def __init__(self, num_train: int = 200, num_test: int = 120, batch_size: int = 64, seed: int = 0,
+                 num_classes: int = 3, shape: tuple[int, ...] = (1, 4, 5)) -> None:
+        generator = torch.Generator().manual_seed(8191 + seed)
+        num_inputs = math.prod(shape)
+        teacher = torch.randn(num_inputs, num_classes, generator=generator)
+
+        def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+            X = torch.rand(n, *shape, generator=generator)
+            noise = 0.5 * torch.randn(n, num_classes, generator=generator)
+            return X, ((X.reshape(n, -1) - 0.5) @ teacher + noise).argmax(dim=1)
+
+        self.X_train, self.y_train = draw(num_train)
+        self.X_test, self.y_test = draw(num_test)
+        self.batch_size, self.seed = batch_size, seed
+        self.num_inputs, self.num_classes = num_inputs, num_classes
+
+    def train_dataloader(self, epoch: int = 0):
+        """Shuffled training batches; the order for ``epoch`` is fixed by ``(seed, epoch)``."""
+        from ..data import InMemoryData
+
+        return InMemoryData.train_dataloader(self, epoch)  # type: ignore[arg-type]
+
+    def test_dataloader(self):
+        """Test batches, in order."""
+        from ..data import TensorBatches
+
+        return TensorBatches(self.X_test, self.y_test, self.batch_size)
+
+    def eval_dataloader(self):
+        """What the trainer measures after every epoch: the test batches."""
+        return self.test_dataloader()
+
+    def __repr__(self) -> str:
+        return (f"LoopData(train={len(self.X_train)}, test={len(self.X_test)}, batch_size={self.batch_size}, "
+                f"inputs={self.num_inputs}, classes={self.num_classes})")
+
+
+LOOP_EPOCHS, LOOP_LR, LOOP_SEED = 3, 0.2, 11
+
+
+def _loop_model(seed: int, data: LoopData, lr: float = LOOP_LR):
+    """The model both loops start from: an MLPScratch drawn from ``seed``, without touching the
+    caller's random numbers."""
+    from ..models import MLPScratch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MLPScratch(num_inputs=data.num_inputs, num_outputs=data.num_classes, num_hiddens=8, lr=lr,
+                          sigma=0.5)
+
+
+def _variant(data: LoopData, epochs: Sequence[int], lr: float, *, zero: bool = True, on_test: bool = False,
+             reduction: str = "mean") -> list[torch.Tensor]:
+    """The parameters a loop with a known mistake ends with (``epochs``: the epoch numbers it asks
+    ``train_dataloader`` for)."""
+    model = _loop_model(LOOP_SEED, data)
+    params = list(model.parameters())
+    for epoch in epochs:
+        for X, y in (data.test_dataloader() if on_test else data.train_dataloader(epoch)):
+            loss = torch.nn.functional.cross_entropy(model(X), y, reduction=reduction)
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    if zero:
+                        p.grad = None
+    return [p.detach() for p in params]
+
+
+def _known_loop_mistakes(data: LoopData, epochs: int, lr: float) -> dict[str, list[torch.Tensor]]:
+    """What the usual mistakes end with, each named with its fix."""
+    right = list(range(1, epochs + 1))
+    return {
+        "the gradients were never reset: backward() adds to .grad, so every step used the sum of all "
+        "the gradients so far. Zero them once per step, after the update (your sgd_step does it) or "
+        "before loss.backward().": _variant(data, right, lr, zero=False),
+        f"you trained for one epoch only; loop over the epochs, for epoch in range(1, num_epochs + 1), "
+        f"with the minibatch loop inside (the check asked for {epochs}).": _variant(data, [1], lr),
+        f"you trained for {epochs - 1} epochs, not {epochs}: range(1, num_epochs) stops before num_epochs. "
+        "Use range(1, num_epochs + 1).": _variant(data, right[:-1], lr),
+        "your epochs are numbered from 0: data.train_dataloader(epoch) shuffles each epoch by its number, "
+        "and Trainer.fit numbers them 1, 2, ..., num_epochs. Use for epoch in range(1, num_epochs + 1) "
+        "and data.train_dataloader(epoch).": _variant(data, range(epochs), lr),
+        "every epoch saw the minibatches in the same order: ask for each epoch's own shuffle, "
+        "data.train_dataloader(epoch), inside the epoch loop.": _variant(data, [0] * epochs, lr),
+        "every epoch saw the minibatches of epoch 1, in the same order: ask for each epoch's own "
+        "shuffle, data.train_dataloader(epoch), inside the epoch loop.": _variant(data, [1] * epochs, lr),
+        "you trained on the test batches. The test set only measures the model; the steps use "
+        "data.train_dataloader(epoch).": _variant(data, right, lr, on_test=True),
+        "your loss is the sum over the minibatch, not the mean, so every step was batch-size times too "
+        "large: use the mean cross-entropy, model.loss(model(X), y) (F.cross_entropy's default).":
+            _variant(data, right, lr, reduction="sum"),
+        f"you stepped with a learning rate of 0.1 where the model's is {lr:g}: use model.lr.":
+            _variant(data, right, 0.1),
+    }
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and bool(torch.allclose(a, b, atol=1e-5, rtol=1e-4))
+
+
+@answer_check
+def check_training_loop(train: Callable[..., Any]) -> None:
+    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit`.
+
+    Both loops start from one ``MLPScratch`` drawn from the same seed and run a few epochs of
+    minibatch SGD at the model's learning rate on a small :class:`LoopData`. The reader's must
+    end with the same parameters as ``Trainer.fit`` (to float32 rounding: ``torch.optim.SGD``
+    may round ``p - lr * grad`` once where ``p -= lr * p.grad`` rounds twice) and return the test
+    accuracy measured after each epoch, the same as ``fit``'s history. A forward hook records how
+    the model was run: the steps in training mode, the test batches in evaluation mode and
+    without autograd (``torch.no_grad()``). The model arrives in evaluation mode, as ``fit``
+    leaves a model. Names the usual mistakes: gradients never reset, a step before
+    ``backward()``, one epoch or one too few, epochs numbered from 0 or the same order every
+    epoch, the test set used for training, a summed loss, a fixed learning rate, no training or
+    evaluation mode, an evaluation recorded by autograd, an evaluation before the epoch's steps
+    instead of after them, and accuracies in percent.
+    """
+    if not callable(train):
+        raise AnswerError(f"check_training_loop: pass your function itself, got a {type(train).__name__}")
+    from ..trainer import Trainer
+
+    data, epochs = LoopData(), LOOP_EPOCHS
+    steps = len(data.train_dataloader(1))
+    reference = _loop_model(LOOP_SEED, data)
+    start = [p.detach().clone() for p in reference.parameters()]
+    with torch.no_grad():
+        start_acc = float((reference(data.X_test).argmax(dim=1) == data.y_test).float().mean())
+    with torch.random.fork_rng(devices=[]):
+        history = Trainer(max_epochs=epochs, device="cpu", progress=False).fit(reference, data)
+    expected = [p.detach() for p in reference.parameters()]
+    names = [name for name, _ in reference.named_parameters()]
+
+    model = _loop_model(LOOP_SEED, data)
+    model.eval()  # as Trainer.fit leaves a model: the loop must switch to training mode itself
+    test_rows = data.X_test.reshape(len(data.X_test), -1)
+    calls: list[tuple[bool, bool, str]] = []
+
+    def record(module: torch.nn.Module, inputs: tuple[Any, ...]) -> None:
+        X = inputs[0] if inputs else None
+        split = "other"
+        if isinstance(X, torch.Tensor) and X.numel() and X.numel() % data.num_inputs == 0:
+            rows = X.detach().reshape(-1, data.num_inputs).to(test_rows.device, test_rows.dtype)
+            in_test = (rows[:, None, :] == test_rows[None]).all(dim=-1).any(dim=-1)
+            split = "test" if bool(in_test.all()) else "train" if not bool(in_test.any()) else "other"
+        calls.append((torch.is_grad_enabled(), module.training, split))
+
+    hook = model.register_forward_pre_hook(record)
+    stepped_early = ("you stepped before loss.backward(): the step changed the parameters in place while "
+                     "the loss's graph still needed them (or used a .grad that backward() had not filled "
+                     "yet). Per minibatch: the loss, then loss.backward(), then the step.")
+    try:
+        with torch.random.fork_rng(devices=[]):
+            result = attempt("train", train, model, data, epochs, copy=False)
+    except TypeError as error:
+        if "NoneType" in str(error):
+            raise AnswerError("train: the step found a parameter's .grad empty (None): it came before "
+                              "loss.backward(), or the gradients were reset between backward() and the step. "
+                              "Per minibatch: the loss, then loss.backward(), then the step, and the gradients "
+                              f"reset after the step or before backward(). (What failed: {error}.)") from None
+        raise
+    except RuntimeError as error:
+        text = str(error)
+        if "modified by an inplace operation" in text:
+            raise AnswerError(f"train: {stepped_early}") from None
+        if "does not require grad" in text or "does not have a grad_fn" in text:
+            raise AnswerError("train: loss.backward() found no graph: the training loss was computed under "
+                              "torch.no_grad() (or detached, e.g. with .item()). Only the evaluation belongs "
+                              "inside torch.no_grad(); the steps need autograd.") from None
+        if "backward through the graph a second time" in text:
+            raise AnswerError("train: backward() ran twice through one graph: call loss.backward() once "
+                              "per minibatch, on a loss computed from that minibatch.") from None
+        if "same device" in text:
+            raise AnswerError("train: tensors on two devices. The data module serves its batches on the "
+                              "device of the model; do not move them to a fixed device.") from None
+        raise
+    except AttributeError as error:
+        raise AnswerError(f"train: {error}. The check passes a small data module with FashionMNIST's "
+                          "methods train_dataloader(epoch) and test_dataloader(), and an MLPScratch with "
+                          "its parameters(), loss() and lr.") from None
+    finally:
+        hook.remove()
+
+    yours = [p.detach() for p in model.parameters()]
+    if not all(torch.isfinite(p).all() for p in yours):
+        raise AnswerError("train: the parameters became NaN or infinite. Check the learning rate "
+                          "(model.lr) and that the loss is the mean over the minibatch.")
+    if not all(_close(p, q) for p, q in zip(yours, expected)):
+        if all(torch.equal(p, s) for p, s in zip(yours, start)):
+            raise AnswerError("train: the parameters did not change. Did your loop call the step (sgd_step(params, "
+                              "model.lr)) after loss.backward()? Zeroing the gradients between backward() and "
+                              "the step also leaves nothing to step with: zero them after the step or before "
+                              "backward().")
+        trained_on_test = any(grad and split == "test" for grad, _, split in calls)
+        for message, parameters in _known_loop_mistakes(data, epochs, LOOP_LR).items():
+            if all(_close(p, q) for p, q in zip(yours, parameters)):
+                raise AnswerError(f"train: {message}")
+        if trained_on_test and not any(grad and split == "train" for grad, _, split in calls):
+            raise AnswerError("train: you trained on the test batches. The test set only measures the model; "
+                              "the steps use data.train_dataloader(epoch).")
+        forwards = sum(1 for grad, _, split in calls if grad and split == "train")
+        if forwards != epochs * steps:
+            raise AnswerError(f"train: the model ran {forwards} times on training batches with autograd on; "
+                              f"{epochs} epochs of {steps} minibatches are {epochs * steps}: one forward pass, "
+                              "one backward() and one step per minibatch.")
+        number = next(i for i, (p, q) in enumerate(zip(yours, expected)) if not _close(p, q))
+        largest = (yours[number] - expected[number]).abs().max().item()
+        raise AnswerError(f"train: after {epochs} epochs your parameters differ from Trainer.fit's (first "
+                          f"{names[number]}, by up to {largest:.3g}). Per minibatch of "
+                          "data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the mean loss "
+                          "model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and the "
+                          "gradients zeroed once per step.")
+    if any(split == "train" and grad and not training for grad, training, split in calls):
+        raise AnswerError("train: the steps ran in evaluation mode. The model arrives in evaluation mode (as "
+                          "Trainer.fit leaves a model, and as model.eval() for an evaluation leaves it): call "
+                          "model.train() at the start of every epoch. (Here the parameters came out right because this model "
+                          "has no dropout or batch normalization, which behave differently in the two modes.)")
+    test_calls = [(grad, training) for grad, training, split in calls if split == "test"]
+    if any(training for _, training in test_calls):
+        raise AnswerError("train: the test batches ran in training mode: call model.eval() before the "
+                          "evaluation (and model.train() before the next epoch's steps). This model computes "
+                          "the same either way, one with dropout or batch normalization would not.")
+    if any(grad for grad, _ in test_calls):
+        raise AnswerError("train: the evaluation ran with autograd on, which records a graph for every test "
+                          "batch, memory and time for nothing: evaluate inside `with torch.no_grad():`.")
+
+    want = history.eval_acc
+    if result is None:
+        raise AnswerError("train: your function returned None; return the list of test accuracies, one "
+                          "per epoch (did it forget a `return`?).")
+    if isinstance(result, torch.Tensor) and result.dim() == 1:
+        result = result.tolist()
+    if isinstance(result, (int, float, torch.Tensor)) and not isinstance(result, bool):
+        raise AnswerError(f"train: you returned one number; return a list of {epochs} test accuracies, one "
+                          "measured after each epoch.")
+    try:
+        got = [float(v) for v in result]
+    except (TypeError, ValueError):
+        raise AnswerError(f"train: expected a list of {epochs} test accuracies, got {result!r:.200}") from None
+    if not test_calls:
+        raise AnswerError("train: the model never ran on the test batches; after each epoch, measure the "
+                          "accuracy on data.test_dataloader().")
+    if len(got) != len(want):
+        hint = (" You evaluated once, at the end: evaluate after every epoch, inside the epoch loop."
+                if len(got) == 1 else "")
+        raise AnswerError(f"train: you returned {len(got)} {'accuracy' if len(got) == 1 else 'accuracies'} "
+                          f"for {epochs} epochs.{hint}")
+    tolerance = 1.5 / len(data.y_test)  # one test image's worth of rounding in a logit
+    if all(abs(g - w) <= tolerance for g, w in zip(got, want)):
+        print(f"✓ train: the same parameters as Trainer.fit from the same seed after {epochs} epochs of "
+              f"{steps} minibatches, and the same test accuracy after each epoch; steps in training mode, "
+              "the evaluation in evaluation mode without autograd")
+        return
+    if all(abs(g - 100 * w) <= 100 * tolerance for g, w in zip(got, want)):
+        raise AnswerError("train: your accuracies are in percent; return fractions, correct / number of "
+                          "test images.")
+    if all(abs(g - len(data.y_test) * w) < 0.5 for g, w in zip(got, want)):
+        raise AnswerError("train: you returned numbers of correct predictions; divide by the number of test "
+                          "images (the sum of len(y) over the test batches).")
+    if all(abs(g - w) <= tolerance for g, w in zip(got, [start_acc] + want[:-1])):
+        raise AnswerError("train: each accuracy was measured before its epoch's steps, not after them: "
+                          "evaluate at the end of the epoch.")
+    epoch = next(i for i, (g, w) in enumerate(zip(got, want)) if abs(g - w) > tolerance)
+    raise AnswerError(f"train: after epoch {epoch + 1} your test accuracy is {got[epoch]:.4f}, Trainer.fit "
+                      f"measured {want[epoch]:.4f} with the same parameters. The accuracy is the fraction of "
+                      "test images whose largest logit is the true class, over all of data.test_dataloader().")
+
+
+__all__ += ["LoopData", "check_training_loop"]
