@@ -13,6 +13,7 @@ from .chapters import check_flatten, check_mlp_net, check_parameters, check_sgd_
 from .chapters import LoopData, check_training_loop
 from .debugging import check_dead_fraction
 from .playground import check_unit_contributions
+from .plain_python import check_linear, check_one_example, check_sgd, check_sigmoid, check_squared_error, check_train_epoch
 
 __all__ = [
     "AnswerError",
@@ -28,13 +29,19 @@ __all__ = [
     "check_firing_fractions",
     "check_gflop_per_s",
     "check_init_std",
+    "check_linear",
     "check_mlp_builder",
     "check_mlp_net",
     "check_objective",
+    "check_one_example",
     "check_parameter_count",
     "check_parameters",
+    "check_sgd",
     "check_sgd_step",
+    "check_sigmoid",
+    "check_squared_error",
     "check_step_flops",
+    "check_train_epoch",
     "check_training_loop",
     "check_unit_contributions",
     "class_means",

@@ -1,0 +1,690 @@
+"""Chapter 4b: an MLP in plain Python (lists and loops), its reference pieces and their checks.
+
+The blog the course follows (``seeds/blog-pure-python-mlp-ko.txt``) was written for a coding test
+that allowed no framework. Its design is the lesson: layers are objects with ``forward`` and
+``backward``; a :class:`Linear` layer keeps its input for the backward pass and stores the
+gradients of its weights and bias; a :class:`Sigmoid` keeps its output, since its derivative is
+``y (1 - y)``; the loss (:class:`SquaredError`, summed over the outputs, averaged over the batch,
+with gradient ``2 (O - T) / m``) and the optimizer (:class:`SGD`) are objects too.
+
+A batch is a list of rows, one per example: ``X[n][i]`` is input ``i`` of example ``n``. A weight
+matrix has one row per input and one column per output, as everywhere in the course
+(``Z = X W + b``): ``W[i][j]`` links input ``i`` to output ``j``.
+
+The reference classes here use lists and loops only (no torch, no numpy): they are the solutions
+of the notebook's fill-ins, and the notebook trains the blog's network with them. The ``check_*``
+functions test the reader's versions against autograd on small inputs in double precision
+(Python's floats are doubles), converting the reader's lists to tensors, and name the usual
+mistakes; every wrong number is reported with its index and the expected value.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import random
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .core import AnswerError, answer_check, attempt
+
+__all__ = [
+    "Linear", "SGD", "Sigmoid", "SquaredError", "accuracy", "backward_one_example",
+    "check_linear", "check_one_example", "check_sgd", "check_sigmoid", "check_squared_error",
+    "check_train_epoch", "predict", "sigmoid", "train_epoch",
+]
+
+Matrix = list  # a list of rows, each a list of floats
+
+
+# ----------------------------------------------------------------------------------------------
+# The reference pieces: lists and loops only
+# ----------------------------------------------------------------------------------------------
+
+
+def sigmoid(z: float) -> float:
+    """1 / (1 + e^-z), without overflow for large negative z (math.exp(800) would raise)."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+class Linear:
+    """``Z = X W + b`` on lists: ``W`` has one row per input, ``b`` one entry per output.
+
+    ``forward`` keeps its input ``X`` (the weights' gradient needs it); ``backward(dZ)`` stores
+    ``dW = X^T dZ`` and ``db`` (the column sums of ``dZ``) and returns ``dX = dZ W^T``, or None
+    when ``input_grad`` is False (the first layer: no one needs the gradient of the images).
+    """
+
+    def __init__(self, W: Matrix, b: list, input_grad: bool = True):
+        self.W, self.b, self.input_grad = W, b, input_grad
+        self.X = self.dW = self.db = None
+
+    def forward(self, X: Matrix) -> Matrix:
+        self.X = X
+        columns = list(zip(*self.W))  # column j of W: the weights into output j
+        return [[sum(x * w for x, w in zip(row, column)) + b for column, b in zip(columns, self.b)]
+                for row in X]
+
+    def backward(self, dZ: Matrix) -> Matrix | None:
+        dZ_columns = list(zip(*dZ))   # column j: output j's gradient for every example
+        self.dW = [[sum(x * g for x, g in zip(x_column, g_column)) for g_column in dZ_columns]
+                   for x_column in zip(*self.X)]
+        self.db = [sum(g_column) for g_column in dZ_columns]
+        if not self.input_grad:
+            return None
+        return [[sum(g * w for g, w in zip(g_row, w_row)) for w_row in self.W] for g_row in dZ]
+
+
+class Sigmoid:
+    """Elementwise sigmoid; keeps its output ``Y``, since its derivative is ``Y (1 - Y)``."""
+
+    def __init__(self):
+        self.Y = None
+
+    def forward(self, Z: Matrix) -> Matrix:
+        self.Y = [[sigmoid(z) for z in row] for row in Z]
+        return self.Y
+
+    def backward(self, dY: Matrix) -> Matrix:
+        return [[g * y * (1 - y) for g, y in zip(g_row, y_row)] for g_row, y_row in zip(dY, self.Y)]
+
+
+class SquaredError:
+    """The blog's loss: the squared error summed over the outputs, averaged over the batch of m.
+
+    ``forward(O, T)`` returns ``sum((O - T)^2) / m`` as one number and keeps ``O`` and ``T``;
+    ``backward()`` returns its gradient with respect to ``O``, ``2 (O - T) / m``.
+    """
+
+    def __init__(self):
+        self.O = self.T = None
+
+    def forward(self, O: Matrix, T: Matrix) -> float:
+        self.O, self.T = O, T
+        return sum((o - t) ** 2 for o_row, t_row in zip(O, T) for o, t in zip(o_row, t_row)) / len(O)
+
+    def backward(self) -> Matrix:
+        m = len(self.O)
+        return [[2 * (o - t) / m for o, t in zip(o_row, t_row)] for o_row, t_row in zip(self.O, self.T)]
+
+
+class SGD:
+    """Plain gradient descent over the layers that have parameters (``W`` and ``b``)."""
+
+    def __init__(self, layers: Sequence[Any], lr: float):
+        self.layers = [layer for layer in layers if hasattr(layer, "W")]
+        self.lr = lr
+
+    def step(self) -> None:
+        for layer in self.layers:
+            layer.W = [[w - self.lr * g for w, g in zip(w_row, g_row)] for w_row, g_row in zip(layer.W, layer.dW)]
+            layer.b = [b - self.lr * g for b, g in zip(layer.b, layer.db)]
+
+
+def train_epoch(layers: Sequence[Any], loss: Any, optimizer: Any, batches: Sequence[tuple[Matrix, Matrix]]) -> float:
+    """One epoch: for each batch (X, T), forward through the layers, the loss, backward through the
+    layers in reverse order, one optimizer step. Returns the mean of the batches' losses."""
+    total = 0.0
+    for X, T in batches:
+        for layer in layers:
+            X = layer.forward(X)
+        total += loss.forward(X, T)
+        grad = loss.backward()
+        for layer in reversed(layers):
+            grad = layer.backward(grad)
+        optimizer.step()
+    return total / len(batches)
+
+
+def predict(layers: Sequence[Any], X: Matrix) -> list[int]:
+    """The index of the largest output for each example of ``X``."""
+    for layer in layers:
+        X = layer.forward(X)
+    return [max(range(len(row)), key=row.__getitem__) for row in X]
+
+
+def accuracy(layers: Sequence[Any], X: Matrix, labels: Sequence[int], batch_size: int = 100) -> float:
+    """The fraction of examples whose largest output is at their label (in batches, to bound memory)."""
+    right = 0
+    for start in range(0, len(X), batch_size):
+        guesses = predict(layers, X[start:start + batch_size])
+        right += sum(g == y for g, y in zip(guesses, labels[start:start + batch_size]))
+    return right / len(X)
+
+
+def backward_one_example(x: list, t: list, h: list, y_hat: list, w2: Matrix) -> tuple[list, Matrix, list, Matrix]:
+    """The 2-3-2 network's backward pass for one example, one unit at a time (the blog's loss).
+
+    Returns ``delta2`` (dE/dy_hat), ``dw2`` (dw2[j][k] = h[j] delta2[k]), ``delta1`` (dE/dz1,
+    through the sigmoid's slope h(1 - h)) and ``dw1`` (dw1[i][j] = x[i] delta1[j]).
+    """
+    delta2 = [2 * (y - target) for y, target in zip(y_hat, t)]
+    dw2 = [[h_j * d for d in delta2] for h_j in h]
+    delta1 = [sum(w * d for w, d in zip(w2[j], delta2)) * h[j] * (1 - h[j]) for j in range(len(h))]
+    dw1 = [[x_i * d for d in delta1] for x_i in x]
+    return delta2, dw2, delta1, dw1
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparing the reader's lists with autograd's tensors, number by number
+# ----------------------------------------------------------------------------------------------
+
+_CALL_ERRORS = (IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError, OverflowError)
+
+
+def _call(name: str, function: Callable[..., Any], *inputs: Any, hint: str = "") -> Any:
+    """``attempt`` (an unwritten stub ends the check quietly), with a Python error in the reader's
+    code turned into an :class:`AnswerError` that says where it happened and what to look at."""
+    try:
+        return attempt(name, function, *inputs, copy=False)
+    except _CALL_ERRORS as error:
+        raise AnswerError(f"{name} raised {type(error).__name__}: {error}. {hint}".rstrip()) from error
+
+
+def _shape_of(value: Any) -> tuple[int, ...] | None:
+    """(rows, columns) of a list of equal-length lists of numbers, (n,) of a list of numbers,
+    () of a number; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return ()
+    if not isinstance(value, (list, tuple)):
+        return None
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return (len(value),)
+    if all(isinstance(v, (list, tuple)) for v in value) and value:
+        lengths = {len(v) for v in value}
+        if len(lengths) == 1 and all(_shape_of(v) == (len(v),) for v in value):
+            return (len(value), lengths.pop())
+    return None
+
+
+def _describe(shape: tuple[int, ...]) -> str:
+    if shape == ():
+        return "one number"
+    if len(shape) == 1:
+        return f"a list of {shape[0]} numbers"
+    return f"{shape[0]} rows of {shape[1]} numbers"
+
+
+def _entry(name: str, index: tuple[int, ...]) -> str:
+    return name + "".join(f"[{i}]" for i in index)
+
+
+def _as_double(name: str, yours: Any, expected: torch.Tensor, what: str = "") -> torch.Tensor:
+    """The reader's value as a float64 tensor of ``expected``'s shape, or an AnswerError naming why not."""
+    if yours is None:
+        raise AnswerError(f"{name}: your code returned None; did it forget a `return`?")
+    if isinstance(yours, torch.Tensor) or type(yours).__module__.startswith("numpy"):
+        raise AnswerError(f"{name}: got a {type(yours).__name__}; this notebook's code uses Python lists "
+                          "and floats only (no torch, no numpy): build the result with list comprehensions.")
+    if isinstance(yours, (map, zip, filter)) or (hasattr(yours, "__next__") and not isinstance(yours, (list, tuple))):
+        raise AnswerError(f"{name}: got a {type(yours).__name__}, which can be read only once; wrap it in "
+                          "list(...), or build the result with a list comprehension [... for ...].")
+    want = tuple(expected.shape)
+    got = _shape_of(yours)
+    if got is None:
+        raise AnswerError(f"{name}: expected {_describe(want)}{what}, got {_kind(yours)}.")
+    if got != want:
+        message = f"{name}: {_describe(got)}, expected {_describe(want)}{what}."
+        if len(want) == 2 and got == want[::-1]:
+            message += (" That is the transpose: rows and columns are swapped. Build it row by row in "
+                        "the order the docstring gives, the first index outside, the second inside.")
+        elif len(want) == 1 and len(got) == 2 and got[1] == want[0]:
+            message += (f" One list per example: add them up over the batch (one number per column), "
+                        f"[sum(column) for column in zip(*rows)].")
+        elif want == () and got != ():
+            message += " Return one number: add up the terms (and divide by the batch size m)."
+        raise AnswerError(message)
+    return torch.tensor(yours, dtype=torch.float64)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        inner = {type(v).__name__ for v in value}
+        return f"a {type(value).__name__} of {', '.join(sorted(inner)) or 'nothing'}"
+    return f"a {type(value).__name__}"
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return bool(torch.allclose(a, b, rtol=1e-7, atol=1e-10))
+
+
+def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor] | None = None,
+             what: str = "", after: str = "", entry: str | None = None) -> torch.Tensor:
+    """Compare ``yours`` (lists) with ``expected`` number by number; raise naming every wrong entry.
+
+    ``mistakes`` maps an explanation to the value that mistake produces; a match is named first.
+    Returns the reader's value as a tensor when it is right. ``entry`` names the entries
+    (``dW`` gives ``dW[0][1]``), by default ``name``.
+    """
+    entry = entry or name
+    mine = _as_double(name, yours, expected, what)
+    if _close(mine, expected):
+        return mine
+    for why, wrong in (mistakes or {}).items():
+        if wrong.shape == expected.shape and not _close(wrong, expected) and _close(mine, wrong):
+            raise AnswerError(f"{name}: {why}{_wrong_numbers(entry, mine, expected)}{after}")
+    hint = ""
+    if _close(-mine, expected):
+        hint = " Every number has the wrong sign: check the order of a subtraction."
+    elif expected.dim() == 2 and expected.shape[0] == expected.shape[1] and _close(mine.T, expected):
+        hint = " Your result is the transpose of the reference: check which index is the row."
+    else:
+        denominator = (expected * expected).sum()
+        if denominator > 0:
+            factor = ((mine * expected).sum() / denominator).item()
+            if factor != 0 and math.isfinite(factor) and abs(factor - 1) > 1e-6 and _close(mine / factor, expected):
+                nearest = round(factor) if abs(factor) >= 1 else 1 / round(1 / factor)
+                hint = f" Every number is the reference times {factor:.4g}"
+                if abs(factor - nearest) < 1e-6 * abs(nearest):
+                    hint += ": a missing or extra factor (a 2, the batch size, the learning rate?)"
+                hint += "."
+    raise AnswerError(f"{name}:{hint}{_wrong_numbers(entry, mine, expected)}{after}")
+
+
+def _wrong_numbers(name: str, mine: torch.Tensor, expected: torch.Tensor, most: int = 6) -> str:
+    """' The wrong numbers: name[0][1] = 0.1, expected -0.1; ...' with every wrong entry (up to ``most``)."""
+    if mine.dim() == 0:
+        return f" You got {mine.item():.6g}, expected {expected.item():.6g}."
+    wrong = ~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)
+    places = [tuple(int(i) for i in index) for index in wrong.nonzero()]
+    parts = [f"{_entry(name, p)} = {mine[p].item():+.6f}, expected {expected[p].item():+.6f}" for p in places[:most]]
+    more = f"; and {len(places) - most} more" if len(places) > most else ""
+    verb = "is" if len(places) == 1 else "are"
+    return f" {len(places)} of its {mine.numel()} numbers {verb} wrong: " + "; ".join(parts) + more + "."
+
+
+def _rand_matrix(rng: random.Random, rows: int, columns: int, scale: float = 1.0) -> Matrix:
+    return [[rng.uniform(-scale, scale) for _ in range(columns)] for _ in range(rows)]
+
+
+def _rand_vector(rng: random.Random, n: int, scale: float = 1.0) -> list:
+    return [rng.uniform(-scale, scale) for _ in range(n)]
+
+
+def _t(value: Any) -> torch.Tensor:
+    return torch.tensor(value, dtype=torch.float64)
+
+
+# ----------------------------------------------------------------------------------------------
+# The 2-3-2 network by hand: one example's deltas and gradients, number by number
+# ----------------------------------------------------------------------------------------------
+
+
+@answer_check
+def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix, bias1: list,
+                      w2: Matrix, bias2: list) -> None:
+    """Check the reader's ``backward(x, t, h, y_hat, w2) -> (delta2, dw2, delta1, dw1)`` for the
+    2-3-2 network (sigmoid hidden units, linear outputs, E = sum_k (y_hat_k - t_k)^2) against
+    autograd, number by number; each wrong number is named with its index and the right value.
+
+    The quantities are checked in the order they are computed; the first one with a wrong number
+    is reported (the later ones are computed from it).
+    """
+    x_, t_ = _t(x), _t(t)
+    W1, b1, W2, b2 = (_t(v).requires_grad_() for v in (w1, bias1, w2, bias2))
+    Z1 = x_ @ W1 + b1
+    Z1.retain_grad()
+    H = torch.sigmoid(Z1)
+    Y = H @ W2 + b2
+    Y.retain_grad()
+    ((Y - t_) ** 2).sum().backward()
+    h, y_hat = H.tolist(), Y.tolist()  # the forward values the reader's function receives
+    result = _call("backward_one_example", backward, list(x), list(t), list(h), list(y_hat), copy.deepcopy(w2),
+                   hint="w2[j][k] links hidden unit j (0..2) to output k (0..1); x has 2 entries, h 3, "
+                        "y_hat and t 2.")
+    if not isinstance(result, (tuple, list)) or len(result) != 4:
+        raise AnswerError("backward_one_example: return the four results in this order: delta2, dw2, delta1, dw1 "
+                          f"(got {_kind(result) if result is not None else 'None; did it forget a `return`?'}).")
+    delta2, dw2, delta1, dw1 = result
+    Hd, Yd = H.detach(), Y.detach()
+    slope = Hd * (1 - Hd)
+    upstream = W2.detach() @ Y.grad  # dE/dh, before the sigmoid's slope
+    later = " (The quantities after it are computed from it: fix this one first.)"
+    _compare("delta2", delta2, Y.grad, {
+        "you wrote t - y_hat; the derivative of (y_hat - t)^2 with respect to y_hat is 2 (y_hat - t).":
+            2 * (t_ - Yd),
+        "the factor 2 is missing: the derivative of (y_hat - t)^2 is 2 (y_hat - t).": Yd - t_,
+        "that is the error squared, the loss's terms; delta2 is its derivative, 2 (y_hat - t).": (Yd - t_) ** 2,
+    }, what=" (one per output k)", after=later)
+    _compare("dw2", dw2, W2.grad, {
+        "dw2[j][k] is h[j] times delta2[k], with h[j] the hidden unit's output (the weight's input), "
+        "not its pre-activation z1[j].": torch.outer(Z1.detach(), Y.grad),
+        "you multiplied delta2 by the weight w2[j][k]; the weight's gradient needs its input, h[j] * delta2[k].":
+            W2.detach() * Y.grad,
+    }, what=" (w2's shape: a row per hidden unit j, a column per output k)", after=later)
+    _compare("delta1", delta1, Z1.grad, {
+        "the sigmoid's slope h[j] (1 - h[j]) is missing: that is dE/dh[j]; delta1 is the gradient with "
+        "respect to the pre-activation z1[j], so multiply by h[j] (1 - h[j]).": upstream,
+        "you multiplied by h[j] only; the sigmoid's slope is h[j] (1 - h[j]).": upstream * Hd,
+        "you multiplied by (1 - h[j]) only; the sigmoid's slope is h[j] (1 - h[j]).": upstream * (1 - Hd),
+        "the sum over k must use hidden unit j's own weights, w2[j][k] delta2[k] (row j of w2).":
+            (W2.detach().sum(dim=0) @ Y.grad).expand(3) * slope,
+    }, what=" (one per hidden unit j)", after=later)
+    _compare("dw1", dw1, W1.grad, {
+        "you multiplied delta1 by the weight w1[i][j]; the weight's gradient needs its input, x[i] * delta1[j].":
+            W1.detach() * Z1.grad,
+    }, what=" (w1's shape: a row per input i, a column per hidden unit j)")
+    print("✓ one example by hand: all 17 numbers (delta2, dw2, delta1, dw1) match autograd; each bias's "
+          "gradient is its unit's delta")
+
+
+# ----------------------------------------------------------------------------------------------
+# Linear, Sigmoid, the loss, SGD and the loop: each against autograd on small inputs
+# ----------------------------------------------------------------------------------------------
+
+
+@answer_check
+def check_linear(Linear_: type, seed: int = 0) -> None:
+    """Check the reader's ``Linear`` class: ``forward`` against ``X @ W + b``; ``backward`` (which
+    must use the input kept by the last ``forward``) against autograd's ``dX``, ``dW`` and ``db``;
+    and ``input_grad=False`` (``backward`` may then return None). Names the usual mistakes: a
+    forgotten bias, ``dW`` transposed or from one example only, ``db`` not added up over the batch,
+    ``dX`` without the transpose, an input changed in place.
+    """
+    rng = random.Random(seed)
+    B, n_in, n_out = 3, 4, 5
+    W, b = _rand_matrix(rng, n_in, n_out), _rand_vector(rng, n_out)
+    X_first, X, dZ = _rand_matrix(rng, B, n_in), _rand_matrix(rng, B, n_in), _rand_matrix(rng, B, n_out)
+    Wt, bt, Xt = _t(W).requires_grad_(), _t(b).requires_grad_(), _t(X).requires_grad_()
+    Zt = Xt @ Wt + bt
+    (Zt * _t(dZ)).sum().backward()   # the upstream gradient dZ, handed back through the layer
+    layer = _call("Linear(W, b)", Linear_, copy.deepcopy(W), copy.deepcopy(b))
+    inputs = copy.deepcopy((X_first, X, dZ))
+    _call("Linear.forward", layer.forward, copy.deepcopy(X_first),
+          hint="W[i][j] links input i to output j: W has one row per input (4 here) of one weight per output (5).")
+    Z = _call("Linear.forward", layer.forward, X,
+              hint="W[i][j] links input i to output j: W has one row per input (4 here) of one weight per output (5).")
+    _compare("Linear.forward", Z, Zt.detach(), {
+        "the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].": _t(X) @ _t(W),
+    }, what=" (a row per example, a column per output)", entry="Z")
+    dX = _call("Linear.backward", layer.backward, dZ,
+               hint="backward(dZ) gets only the upstream gradient: read the input from what forward kept "
+                    "(self.X). dX[n][i] = sum_j dZ[n][j] W[i][j].")
+    if (X_first, X, dZ) != inputs:
+        raise AnswerError("Linear: your code changed a list it was given (an input X or the gradient dZ) in "
+                          "place; the caller's data changed with it. Build new lists instead.")
+    if not _has(layer, "dW") or not _has(layer, "db"):
+        raise AnswerError("Linear.backward: store the gradients on the layer, self.dW and self.db, for the "
+                          "optimizer to read (they are still None).")
+    Xd, dZd = _t(X), _t(dZ)
+    first = _t(X_first)
+    _compare("Linear.dW", layer.dW, Wt.grad, {
+        "dW was computed from the input of an earlier forward call: keep the input of the latest one "
+        "(self.X = X in forward) and use it.": first.T @ dZd,
+        "dW is from one example only: each example adds X[n][i] * dZ[n][j], so add them up over the batch "
+        "(dW = X^T dZ).": torch.outer(Xd[-1], dZd[-1]),
+        "dW is divided by the batch size: the loss's gradient already holds the 1/m, so the layer just "
+        "adds up over the batch (dW = X^T dZ).": Xd.T @ dZd / B,
+    }, what=" (W's shape: a row per input, a column per output)", entry="dW")
+    _compare("Linear.db", layer.db, bt.grad, {
+        "db is divided by the batch size: the loss's gradient already holds the 1/m; db is the sum of "
+        "dZ's rows.": dZd.mean(dim=0),
+        "db is from one example only: add up dZ's rows over the batch.": dZd[-1],
+    }, what=" (one per output)", entry="db")
+    _compare("Linear.backward (dX)", dX, Xt.grad, {
+        "dX must not include the bias or the weights' gradient: dX[n][i] = sum_j dZ[n][j] W[i][j] "
+        "(dX = dZ W^T).": Xt.grad + 1,
+    }, what=" (X's shape: a row per example, a column per input)", entry="dX")
+    quiet = _call("Linear(W, b, input_grad=False)", Linear_, copy.deepcopy(W), copy.deepcopy(b), False)
+    _call("Linear.forward", quiet.forward, copy.deepcopy(X))
+    none = _call("Linear.backward", quiet.backward, copy.deepcopy(dZ))
+    if none is not None:
+        _compare("Linear.backward with input_grad=False", none, Xt.grad, entry="dX")
+    _compare("Linear.dW with input_grad=False", quiet.dW, Wt.grad, entry="dW")
+    print("✓ Linear: forward = X W + b; backward gives dX = dZ W^T and stores dW = X^T dZ and db (the "
+          "column sums of dZ) from the input kept by forward, as autograd does")
+
+
+def _has(layer: Any, name: str) -> bool:
+    return getattr(layer, name, None) is not None
+
+
+@answer_check
+def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
+    """Check the reader's ``Sigmoid``: ``forward`` against ``torch.sigmoid``, ``backward(dY)`` (from
+    the output kept by the last ``forward``) against autograd. Names the usual mistakes: sigma(-z),
+    the slope without the upstream gradient, the sigmoid applied again to the kept output, a slope
+    missing ``y`` or ``1 - y``."""
+    rng = random.Random(seed)
+    Z_first, Z, dY = _rand_matrix(rng, 3, 4, 4.0), _rand_matrix(rng, 3, 4, 4.0), _rand_matrix(rng, 3, 4)
+    Zt = _t(Z).requires_grad_()
+    Yt = torch.sigmoid(Zt)
+    (Yt * _t(dY)).sum().backward()
+    inputs = copy.deepcopy((Z_first, Z, dY))
+    layer = _call("Sigmoid()", Sigmoid_)
+    _call("Sigmoid.forward", layer.forward, Z_first)
+    Y = _call("Sigmoid.forward", layer.forward, Z, hint="math.exp(-z) for each number z of each row.")
+    Zd, dYd, Yd = _t(Z), _t(dY), Yt.detach()
+    _compare("Sigmoid.forward", Y, Yd, {
+        "that is sigma(-z): the sigmoid is 1 / (1 + exp(-z)), with a minus sign in the exponent.": torch.sigmoid(-Zd),
+    }, what=" (the shape of Z)", entry="Y")
+    dZ = _call("Sigmoid.backward", layer.backward, dY,
+               hint="backward(dY) gets only the upstream gradient: read the output from what forward kept.")
+    if (Z_first, Z, dY) != inputs:
+        raise AnswerError("Sigmoid: your code changed a list it was given in place; build new lists instead.")
+    first = torch.sigmoid(_t(Z_first))
+    _compare("Sigmoid.backward", dZ, Zt.grad, {
+        "the upstream gradient dY is missing: multiply the slope y (1 - y) by dY, entry by entry.": Yd * (1 - Yd),
+        "you applied the sigmoid again to the kept output: the output already is sigma(z), so the slope is "
+        "y (1 - y) with y the kept output itself.": dYd * torch.sigmoid(Yd) * (1 - torch.sigmoid(Yd)),
+        "the slope is y (1 - y); you multiplied by y only.": dYd * Yd,
+        "the slope is y (1 - y); you multiplied by (1 - y) only.": dYd * (1 - Yd),
+        "you used the output of an earlier forward call: keep the latest one (self.Y = ... in forward).":
+            dYd * first * (1 - first),
+        "you multiplied by the pre-activation's slope written with z, z (1 - z); the sigmoid's slope is "
+        "y (1 - y) with y its output.": dYd * Zd * (1 - Zd),
+    }, what=" (the shape of Z)", entry="dZ")
+    print("✓ Sigmoid: forward = 1 / (1 + exp(-z)); backward = dY * y (1 - y) from the kept output, as autograd")
+
+
+@answer_check
+def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
+    """Check the reader's ``SquaredError``: ``forward(O, T)`` against ``((O - T)**2).sum(1).mean()``
+    and ``backward()`` against autograd's gradient, ``2 (O - T) / m``. Names the mean over every
+    entry (``F.mse_loss``, ten times too small), a missing 1/m, a missing 2 and a flipped sign."""
+    rng = random.Random(seed)
+    m, k = 4, 10
+    O = _rand_matrix(rng, m, k)
+    T = [[1.0 if j == rng.randrange(k) else 0.0 for j in range(k)] for _ in range(m)]
+    Ot = _t(O).requires_grad_()
+    loss = ((Ot - _t(T)) ** 2).sum(dim=1).mean()
+    loss.backward()
+    inputs = copy.deepcopy((O, T))
+    layer = _call("SquaredError()", SquaredError_)
+    value = _call("SquaredError.forward", layer.forward, O, T)
+    sums = ((_t(O) - _t(T)) ** 2).sum()
+    _compare("SquaredError.forward", value, loss.detach(), {
+        f"that is the mean over all {m} x {k} entries (F.mse_loss); the blog sums over the {k} outputs and "
+        f"averages over the {m} examples: sum of (o - t)^2 divided by m.": sums / (m * k),
+        "the division by the batch size m is missing: the loss is the mean over the examples of each "
+        "example's sum over the outputs.": sums,
+    })
+    grad = _call("SquaredError.backward", layer.backward,
+                 hint="backward() takes no arguments: read O and T from what forward kept.")
+    if (O, T) != inputs:
+        raise AnswerError("SquaredError: your code changed O or T in place; build new lists instead.")
+    diff = _t(O) - _t(T)
+    _compare("SquaredError.backward", grad, Ot.grad, {
+        f"that is the gradient of the mean over all {m} x {k} entries (F.mse_loss's); the blog's loss sums "
+        "over the outputs: 2 (o - t) / m.": 2 * diff / (m * k),
+        "the division by the batch size m is missing: 2 (o - t) / m (the blog's 2/m).": 2 * diff,
+        "the factor 2 is missing: the derivative of (o - t)^2 is 2 (o - t).": diff / m,
+        "the sign is flipped: the derivative with respect to o is 2 (o - t) / m, not 2 (t - o) / m.": -2 * diff / m,
+    }, what=" (the shape of O)", entry="dO")
+    print("✓ SquaredError: forward = sum of (o - t)^2 / m; backward = 2 (o - t) / m, as autograd")
+
+
+class _Params:
+    """A layer with parameters and gradients already set, for the optimizer's check."""
+
+    def __init__(self, W: Matrix, b: list, dW: Matrix, db: list):
+        self.W, self.b, self.dW, self.db = W, b, dW, db
+        self.X = None
+        self.input_grad = True
+
+
+class _NoParams:
+    """A layer without parameters (like Sigmoid)."""
+
+    def __init__(self):
+        self.Y = None
+
+
+@answer_check
+def check_sgd(SGD_: type, lr: float = 0.1, seed: int = 0) -> None:
+    """Check the reader's ``SGD(layers, lr).step()``: every layer with parameters gets
+    ``W - lr * dW`` and ``b - lr * db``, at two learning rates and over two steps; layers without
+    parameters are left alone. Names a step uphill, a forgotten or hard-coded rate, biases left out
+    and an update that only rebinds a loop variable."""
+    for rate, offset in ((lr, 0), (round(lr * 0.37, 6), 1)):
+        try:
+            _check_sgd_once(SGD_, rate, seed + offset)
+        except AnswerError as error:
+            if offset == 0:
+                raise
+            raise AnswerError(f"SGD: right at lr={lr:g} but not at lr={rate:g}: use self.lr, not a fixed "
+                              f"number. What differed: {error}") from None
+    print(f"✓ SGD: each step sets W to W - lr dW and b to b - lr db in every layer with parameters "
+          f"(lr={lr:g} and {round(lr * 0.37, 6):g}, two steps each)")
+
+
+def _check_sgd_once(SGD_: type, lr: float, seed: int) -> None:
+    rng = random.Random(seed)
+    shapes = [(4, 3), (3, 2)]
+    layers: list[Any] = []
+    for n_in, n_out in shapes:
+        layers += [_Params(_rand_matrix(rng, n_in, n_out), _rand_vector(rng, n_out),
+                           _rand_matrix(rng, n_in, n_out), _rand_vector(rng, n_out)), _NoParams()]
+    optimizer = _call("SGD(layers, lr)", SGD_, layers, lr)
+    for step in (1, 2):
+        params = [l for l in layers if isinstance(l, _Params)]
+        before = [(_t(l.W), _t(l.b), _t(l.dW), _t(l.db)) for l in params]
+        _call("SGD.step", optimizer.step, hint="Only the layers with parameters have W, b, dW and db.")
+        for number, (layer, (W, b, dW, db)) in enumerate(zip(params, before)):
+            for what, value, old, grad in (("W", layer.W, W, dW), ("b", layer.b, b, db)):
+                name = f"layers[{2 * number}].{what} after step {step}"
+                mine = _as_double(name, value, old)
+                if torch.equal(mine, old):
+                    raise AnswerError(
+                        f"SGD.step: {name} did not change. " + (
+                            "The weights moved but not the biases: update b with db too." if what == "b" else
+                            "Assigning to a loop variable (w_row = [...]) changes nothing in the layer: "
+                            "assign the new lists to layer.W and layer.b (or change the rows in place, w_row[:] = [...])."))
+                _compare(f"SGD.step: {name}", mine.tolist(), old - lr * grad, {
+                    "the step went uphill: gradient descent moves against the gradient, w - lr * g.": old + lr * grad,
+                    f"the learning rate is missing: w - lr * g with lr = self.lr ({lr:g}).": old - grad,
+                }, entry=what)
+        for layer in params:  # new gradients for the second step
+            layer.dW = _rand_matrix(rng, len(layer.W), len(layer.W[0]))
+            layer.db = _rand_vector(rng, len(layer.b))
+
+
+@answer_check
+def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
+    """Check the reader's ``train_epoch(layers, loss, optimizer, batches)`` with the reference
+    layers (a small 6-5-4-3 sigmoid network), loss and SGD, against the same epoch done with
+    autograd: the same final parameters and the same mean of the batch losses. Names a forgotten
+    step, a step before backward, one step per epoch instead of one per batch, and a returned
+    loss that is the last batch's or the sum instead of the mean."""
+    rng = random.Random(seed)
+    sizes, lr = [6, 5, 4, 3], 0.5
+    initial = [(_rand_matrix(rng, a, b_), _rand_vector(rng, b_)) for a, b_ in zip(sizes[:-1], sizes[1:])]
+    batches = []
+    for _ in range(3):
+        X = [[rng.random() for _ in range(sizes[0])] for _ in range(2)]
+        T = [[1.0 if j == rng.randrange(sizes[-1]) else 0.0 for j in range(sizes[-1])] for _ in range(2)]
+        batches.append((X, T))
+    reference, losses = _autograd_epoch(initial, batches, lr, steps=len(batches))
+    last_only, _ = _autograd_epoch(initial, batches[-1:], lr, steps=1)
+    layers = _network(initial)
+    optimizer = SGD(layers, lr)
+    try:
+        result = attempt("train_epoch", train_epoch_, layers, SquaredError(), optimizer, copy.deepcopy(batches),
+                         copy=False)
+    except TypeError as error:
+        if _raised_in(error, SGD.step):
+            raise AnswerError(f"train_epoch raised TypeError: {error}. The optimizer stepped before any backward "
+                              "pass had stored gradients: for each batch, forward, loss, backward, then "
+                              "optimizer.step().") from error
+        raise AnswerError(f"train_epoch raised TypeError: {error}. Each layer's forward takes the previous "
+                          "layer's output; loss.forward(O, T) takes the network's output and the batch's "
+                          "targets; loss.backward() takes nothing; the backward pass goes through the layers "
+                          "in reverse order (reversed(layers)), each layer's backward receiving what the "
+                          "layer after it returned.") from error
+    except (IndexError, ValueError, AttributeError) as error:
+        raise AnswerError(f"train_epoch raised {type(error).__name__}: {error}. The backward pass goes "
+                          "through the layers in reverse order (reversed(layers)), each layer's backward "
+                          "receiving what the layer after it returned.") from error
+    mine = [_t(v) for l in layers if isinstance(l, Linear) for v in (l.W, l.b)]
+    start = [_t(v) for W, b in initial for v in (W, b)]
+    if all(torch.equal(a, b) for a, b in zip(mine, start)):
+        raise AnswerError("train_epoch: the parameters did not change: call optimizer.step() after each "
+                          "batch's backward pass.")
+    if not all(_close(a, b) for a, b in zip(mine, reference)):
+        if all(_close(a, b) for a, b in zip(mine, last_only)):
+            raise AnswerError("train_epoch: only the last batch moved the parameters: step once per batch, "
+                              "inside the loop over the batches, right after that batch's backward pass.")
+        worst = max((a - b).abs().max().item() for a, b in zip(mine, reference) if a.shape == b.shape)
+        raise AnswerError(f"train_epoch: after the epoch the parameters differ from autograd's (by up to "
+                          f"{worst:.3g}). For each batch: X through every layer's forward, loss.forward(O, T), "
+                          "grad = loss.backward(), grad = layer.backward(grad) for the layers in reverse "
+                          "order, then optimizer.step().")
+    mean = sum(losses) / len(losses)
+    if isinstance(result, bool) or not isinstance(result, (int, float)):
+        raise AnswerError(f"train_epoch: return the mean of the batches' losses, one number (got "
+                          f"{_kind(result) if result is not None else 'None; did it forget a `return`?'}).")
+    if not math.isclose(result, mean, rel_tol=1e-9, abs_tol=1e-12):
+        if math.isclose(result, losses[-1], rel_tol=1e-9):
+            why = "that is the last batch's loss; add up every batch's loss and divide by the number of batches."
+        elif math.isclose(result, sum(losses), rel_tol=1e-9):
+            why = "that is the sum of the batches' losses; divide by the number of batches."
+        else:
+            why = "return the mean of the losses that loss.forward returned, one per batch."
+        raise AnswerError(f"train_epoch: the parameters are right, but it returned {result:.6g}, expected the "
+                          f"mean batch loss {mean:.6g}: {why}")
+    print(f"✓ train_epoch: after {len(batches)} batches the parameters and the mean loss equal autograd's "
+          "(forward, loss, backward in reverse order, one step per batch)")
+
+
+def _raised_in(error: BaseException, function: Callable[..., Any]) -> bool:
+    """Whether ``function``'s code is among the frames that ``error`` passed through."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code is function.__code__:
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
+    layers: list[Any] = []
+    for number, (W, b) in enumerate(copy.deepcopy(list(initial))):
+        layers.append(Linear(W, b, input_grad=number > 0))
+        if number < len(initial) - 1:
+            layers.append(Sigmoid())
+    return layers
+
+
+def _autograd_epoch(initial: Sequence[tuple[Matrix, list]], batches: Sequence[tuple[Matrix, Matrix]], lr: float,
+                    steps: int) -> tuple[list[torch.Tensor], list[float]]:
+    params = [_t(v).requires_grad_() for W, b in initial for v in (W, b)]
+    losses = []
+    for X, T in batches[:steps]:
+        H = _t(X)
+        for i in range(0, len(params), 2):
+            H = H @ params[i] + params[i + 1]
+            if i < len(params) - 2:
+                H = torch.sigmoid(H)
+        loss = ((H - _t(T)) ** 2).sum(dim=1).mean()
+        loss.backward()
+        losses.append(loss.item())
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+    return [p.detach() for p in params], losses
