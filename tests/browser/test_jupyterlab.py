@@ -8,6 +8,7 @@ trusted the way ``make lab`` trusts them. JupyterLab runs with the settings the 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -42,6 +43,40 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def _lab_server(root: Path, env: dict, home: Path):
+    """JupyterLab on ``root``, with the venv's settings; yields its URL, stops it afterwards."""
+    port = _free_port()
+    command = [str(VENV_BIN / "jupyter"), "lab", "--no-browser", f"--port={port}",
+               f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
+               "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=True"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log = open(home / "lab.log", "w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"JupyterLab exited:\n{(home / 'lab.log').read_text()}")
+                time.sleep(0.5)
+        else:
+            raise RuntimeError(f"JupyterLab did not start:\n{(home / 'lab.log').read_text()}")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        shutil.rmtree(home / "runtime", ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     if not Path(CHROMIUM).exists():
@@ -64,35 +99,8 @@ def lab(tmp_path_factory):
     shutil.copy(ROOT / "chapters" / chapter.name, chapter)
     subprocess.run([str(VENV_BIN / "jupyter"), "trust", str(path), str(chapter)], env=env, check=True,
                    capture_output=True)
-    port = _free_port()
-    command = [str(VENV_BIN / "jupyter"), "lab", "--no-browser", f"--port={port}",
-               f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={notebooks}",
-               "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=True"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log = open(home / "lab.log", "w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    raise RuntimeError(f"JupyterLab exited:\n{(home / 'lab.log').read_text()}")
-                time.sleep(0.5)
-        else:
-            raise RuntimeError(f"JupyterLab did not start:\n{(home / 'lab.log').read_text()}")
+    with _lab_server(notebooks, env, home) as url:
         yield {"url": url, "path": path, "chapter": chapter, "log": home / "lab.log"}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        shutil.rmtree(home / "runtime", ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +208,82 @@ def test_run_move_slider_retrain_and_reopen(page, lab):
     page.wait_for_timeout(1000)
     _open(page, lab)
     _assert_widgets_render(page, "after a run, a save and a reopen")
+
+
+# --- Run All on every notebook, as a learner would, then save, shut down, reopen ----------------
+
+sys.path.insert(0, str(ROOT / "tools"))
+import quick_copies  # noqa: E402
+
+COPIES = sorted(p.name for p in (ROOT / "chapters").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def lab_all(tmp_path_factory):
+    """JupyterLab on test copies of every chapter (quick sizes, see tools/quick_copies.py), with
+    windowing off so that every cell's output is in the page when it is searched."""
+    home = tmp_path_factory.mktemp("lab_all")
+    quick_copies.main(["--quick", str(home)])
+    root = home / "chapters"
+    settings = home / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    env = {**os.environ, "HOME": str(home), "JUPYTER_DATA_DIR": str(home / "data"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "MLP_COURSE_QUICK": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    subprocess.run([str(VENV_BIN / "jupyter"), "trust", *map(str, sorted(root.glob("*.ipynb")))], env=env,
+                   check=True, capture_output=True)
+    with _lab_server(root, env, home) as url:
+        yield {"url": url, "root": root}
+
+
+RUN_STATE = """() => {
+  const panel = jupyterapp.shell.currentWidget;
+  const code = panel.content.widgets.filter(c => c.model.type === 'code');
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const errors = code.map((c, i) => [i, c.model.outputs.toJSON().filter(o => o.output_type === 'error')])
+                     .filter(([i, e]) => e.length).map(([i, e]) => `code cell ${i}: ${e[0].ename}: ${e[0].evalue}`);
+  return {ran: code.filter(c => c.model.executionCount !== null).length, cells: code.length,
+          busy: panel.content.widgets.some(c => c.model.type === 'code' && c.promptNode &&
+                                                c.promptNode.textContent.includes('*')),
+          status: kernel ? kernel.status : 'none', errors};
+}"""
+
+
+@pytest.mark.parametrize("name", COPIES)
+def test_run_all_save_shut_down_and_reopen(page, lab_all, name):
+    """Every code cell runs with Run All (nothing written in the fill-ins' stubs either way: the
+    copies keep the solutions, the notebook tests run the copies without); after a save, a kernel
+    shutdown and a reopen, no output points at a widget that is gone."""
+    page.goto(f"{lab_all['url']}/lab/tree/{name}?token={TOKEN}")
+    page.wait_for_function("() => window.jupyterapp && jupyterapp.shell.currentWidget && "
+                           "jupyterapp.shell.currentWidget.context && "
+                           "jupyterapp.shell.currentWidget.context.isReady", timeout=90_000)
+    _kernel_idle(page)
+    page.evaluate("() => { const panel = jupyterapp.shell.currentWidget; jupyterapp.shell.activateById(panel.id); "
+                  "panel.content.activeCellIndex = 0; }")
+    page.evaluate("() => jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
+    deadline = time.monotonic() + 900
+    while True:
+        page.wait_for_timeout(2000)
+        state = page.evaluate(RUN_STATE)
+        assert not state["errors"], f"{name}: Run All stopped: {state['errors']}"
+        if state["ran"] == state["cells"] and not state["busy"] and state["status"] == "idle":
+            break
+        assert time.monotonic() < deadline, f"{name}: Run All did not finish in 15 minutes: {state}"
+    page.evaluate("() => jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !jupyterapp.shell.currentWidget.context.model.dirty", timeout=60_000)
+    page.evaluate("() => jupyterapp.commands.execute('kernelmenu:shutdown')")
+    page.evaluate("() => jupyterapp.commands.execute('application:close-all')")
+    page.wait_for_timeout(1000)
+    page.goto(f"{lab_all['url']}/lab/tree/{name}?token={TOKEN}")
+    page.wait_for_function("() => window.jupyterapp && jupyterapp.shell.currentWidget && "
+                           "jupyterapp.shell.currentWidget.context && "
+                           "jupyterapp.shell.currentWidget.context.isReady", timeout=90_000)
+    page.wait_for_selector(".jp-OutputArea-output", timeout=60_000)
+    page.wait_for_timeout(3000)  # the widget manager restores the saved models
+    text = page.inner_text(".jp-Notebook")
+    for raw in RAW_WIDGET_TEXT + WIDGET_ERRORS:
+        assert raw not in text, f"{name}, reopened after Run All and a save: the page shows {raw!r}"
+    page.evaluate("() => jupyterapp.commands.execute('application:close-all')")
