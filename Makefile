@@ -30,8 +30,9 @@ test: setup data assets browser-deps
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	$(PY) -m pytest -q tests/browser
 
+# The unit tests without the slow ones (the Colab install test: a fresh venv and a notebook run).
 unit: setup data
-	$(PY) -m pytest -q tests --ignore=tests/browser
+	$(PY) -m pytest -q tests --ignore=tests/browser -m "not slow"
 
 notebooks: setup data
 	$(PY) tools/quick_copies.py $(COPY_FLAGS) _build/notebooks

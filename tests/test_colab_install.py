@@ -48,6 +48,7 @@ def _version(python: Path, module: str) -> str:
     return _run([str(python), "-c", f"import {module}; print({module}.__version__)"]).stdout.strip()
 
 
+@pytest.mark.slow
 def test_installing_the_course_keeps_colabs_ipywidgets_and_a_notebook_runs(colab_python, tmp_path):
     assert _version(colab_python, "ipywidgets") == "7.7.1"
     # what the install cell does, with the repository as a local folder instead of its URL

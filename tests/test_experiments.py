@@ -10,7 +10,7 @@ from torch import nn
 
 from mlp_utils.experiments import RULE, Group, Results, Run, Settings, check, compare, repeat, sweep, train, welch
 from mlp_utils.models import ACTIVATIONS, INITIALIZATIONS, DeepMLP, count_parameters
-from mlp_utils.trainer import EpochRecord, History
+from mlp_utils.trainer import Callback, EpochRecord, History
 
 
 @pytest.mark.parametrize("hidden, expected", [
@@ -115,12 +115,29 @@ def test_the_course_seed_shifts_every_default_seed(small_data, monkeypatch):
         train(settings, small_data)
 
 
-def test_linear_schedule_and_measurements(small_data):
-    run = train(Settings(num_hiddens=16, epochs=2, lr=0.4, schedule="linear"), small_data, seed=0,
-                measure=lambda model: {"params": count_parameters(model)})
+class _RateRecorder(Callback):
+    """The learning rate of every step, as the optimizer used it."""
+
+    def __init__(self):
+        self.rates = []
+
+    def on_step_end(self, trainer, loss):
+        self.rates.append(trainer.optimizer.param_groups[0]["lr"])
+
+
+def test_linear_schedule_lowers_the_rate_every_epoch_and_measurements(small_data):
+    recorder = _RateRecorder()
+    run = train(Settings(num_hiddens=16, epochs=4, lr=0.4, schedule="linear"), small_data, seed=0,
+                measure=lambda model: {"params": count_parameters(model)}, callbacks=[recorder])
     assert run.extra == {"params": 784 * 16 + 16 + 16 * 10 + 10}
-    # the optimizer was stepped down to lr / epochs for the last epoch and then to 0
-    assert len(run.history) == 2
+    steps = len(recorder.rates) // 4
+    per_epoch = [recorder.rates[e * steps:(e + 1) * steps] for e in range(4)]
+    # constant within an epoch, then 0.4, 0.3, 0.2, 0.1: lr * (1 - e / epochs)
+    assert all(len(set(rates)) == 1 for rates in per_epoch)
+    assert [rates[0] for rates in per_epoch] == pytest.approx([0.4, 0.3, 0.2, 0.1])
+    constant = _RateRecorder()
+    train(Settings(num_hiddens=16, epochs=2, lr=0.4), small_data, seed=0, callbacks=[constant])
+    assert set(constant.rates) == {0.4}
 
 
 def _group(accs, **changes):
