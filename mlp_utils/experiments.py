@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from .checks import check_choice, check_positive_float, check_positive_int
 from .config import course_seed, in_notebook
-from .data import FashionMNIST
+from .data import InMemoryData
 from .models import ACTIVATIONS, INITIALIZATIONS, DeepMLP
 from .trainer import Callback, History, LRSchedule, Trainer
 
@@ -89,12 +89,12 @@ class Settings:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if getattr(self, f.name) != getattr(default, f.name)}
 
-    def build(self) -> DeepMLP:
-        """A fresh model of these settings (initialized from PyTorch's current random state)."""
-        model = DeepMLP((self.num_hiddens,) * self.num_layers, lr=self.lr, activation=self.activation,
-                        init=self.init, sigma=self.sigma)
-        model.momentum = float(self.momentum)
-        return model
+    def build(self, num_inputs: int = 784, num_outputs: int = 10) -> DeepMLP:
+        """A fresh model of these settings (initialized from PyTorch's current random state), for
+        examples of ``num_inputs`` features and ``num_outputs`` classes."""
+        return DeepMLP((self.num_hiddens,) * self.num_layers, num_outputs=num_outputs, lr=self.lr,
+                       activation=self.activation, init=self.init, sigma=self.sigma,
+                       num_inputs=num_inputs, momentum=self.momentum)
 
     def __str__(self) -> str:
         return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
@@ -117,10 +117,16 @@ class Run:
         return self.history.final_acc
 
 
-def train(settings: Settings, data: FashionMNIST, seed: int | None = None,
+def linear_decay(epochs: int) -> Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]:
+    """The ``"linear"`` schedule: the rate of epoch ``e`` (from 0) is ``lr * (epochs - e) / epochs``."""
+    return lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: (epochs - e) / epochs)
+
+
+def train(settings: Settings, data: InMemoryData, seed: int | None = None,
           callbacks: Sequence[Callback] = (), progress: bool = False, title: str = "",
           measure: Callable[[DeepMLP], Mapping[str, float]] | None = None) -> Run:
-    """Train one model of ``settings`` on ``data`` under ``seed`` (default: :func:`course_seed`).
+    """Train one model of ``settings`` on ``data`` under ``seed`` (default: :func:`course_seed`):
+    every training in the course (sweeps, explorers, the playground, the search) comes here.
 
     The seed fixes the initial weights and the order of the batches. ``measure(model)``, if
     given, adds measurements of the trained model to the run (say, its test accuracy).
@@ -128,11 +134,9 @@ def train(settings: Settings, data: FashionMNIST, seed: int | None = None,
     seed = course_seed() if seed is None else int(seed)
     callbacks = list(callbacks)
     if settings.schedule == "linear":
-        epochs = settings.epochs
-        callbacks.append(LRSchedule(lambda optimizer: torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda finished: (epochs - finished) / epochs)))
+        callbacks.append(LRSchedule(linear_decay(settings.epochs)))
     torch.manual_seed(seed)
-    model = settings.build()
+    model = settings.build(num_inputs=data.X_train[0].numel(), num_outputs=data.num_classes)
     history = Trainer(max_epochs=settings.epochs, device=data.device, callbacks=callbacks,
                       progress=progress, title=title).fit(
         model, data.view(batch_size=settings.batch_size, seed=seed))
@@ -174,7 +178,8 @@ class Group:
         return self.runs[0].history.split
 
 
-def _seeds(seeds: int | Sequence[int]) -> list[int]:
+def seeds_of(seeds: int | Sequence[int]) -> list[int]:
+    """A count of seeds (the first ones of :func:`course_seed`) or a non-empty list, as a list."""
     if isinstance(seeds, int):
         return [course_seed(i) for i in range(check_positive_int("seeds", seeds))]
     if not seeds:
@@ -182,10 +187,10 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def repeat(settings: Settings, data: FashionMNIST, seeds: int | Sequence[int] = 3,
+def repeat(settings: Settings, data: InMemoryData, seeds: int | Sequence[int] = 3,
            **train_options: Any) -> Group:
     """:func:`train` ``settings`` once per seed (``seeds`` seeds from :func:`course_seed`, or a list)."""
-    return Group(settings, [train(settings, data, seed, **train_options) for seed in _seeds(seeds)])
+    return Group(settings, [train(settings, data, seed, **train_options) for seed in seeds_of(seeds)])
 
 
 @dataclass
@@ -328,7 +333,7 @@ class Results:
         return fig
 
 
-def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data: FashionMNIST,
+def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data: InMemoryData,
           base: Settings = Settings(), seeds: int | Sequence[int] = 3, progress: bool | None = None,
           **train_options: Any) -> Results:
     """Train every setting of ``grid`` over ``seeds`` and collect the :class:`Results`.
@@ -340,7 +345,7 @@ def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data:
     if not changes:
         raise ValueError("the sweep has no settings to try")
     settings_list = [base.replace(**change) for change in changes]
-    seed_list = _seeds(seeds)
+    seed_list = seeds_of(seeds)
     show = in_notebook() if progress is None else progress
     groups = []
     with tqdm(total=len(settings_list) * len(seed_list), desc="sweep", unit="run", disable=not show) as bar:

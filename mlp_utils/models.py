@@ -141,15 +141,16 @@ class DeepMLP(Classifier):
             keeps PyTorch's default. Biases start at zero except with ``"pytorch"``.
         sigma: the standard deviation for ``init="normal"``.
         num_inputs: features per example (784 for flattened 28x28 images).
+        momentum: SGD's momentum in :meth:`configure_optimizers` (0: plain SGD).
     """
 
     def __init__(self, hidden_sizes: Sequence[int], num_outputs: int = 10, lr: float = 0.1,
                  activation: str = "relu", init: str = "normal", sigma: float = 0.01,
-                 num_inputs: int = 784) -> None:
+                 num_inputs: int = 784, momentum: float = 0.0) -> None:
         super().__init__()
         hidden_sizes = (hidden_sizes,) if isinstance(hidden_sizes, int) else tuple(hidden_sizes)
         self._check(hidden_sizes, num_outputs, lr, activation, init, sigma, num_inputs)
-        self.hidden_sizes, self.lr = hidden_sizes, lr
+        self.hidden_sizes, self.lr, self.momentum = hidden_sizes, lr, float(momentum)
         self.activation, self.init, self.sigma = activation, init, sigma
         widths = [num_inputs, *hidden_sizes, num_outputs]
         layers: list[nn.Module] = [nn.Flatten()]

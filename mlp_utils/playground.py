@@ -5,8 +5,8 @@ two-arm spiral or two moons, standardized, split into training and test points, 
 :class:`~mlp_utils.trainer.Trainer` fits networks on it. :func:`boundary_grid` evaluates a model
 on a fixed grid of the plane; :class:`BoundarySnapshots` draws the decision regions while the
 network trains; :func:`unit_contributions` splits a one-hidden-layer ReLU network's score into
-one ramp per hidden unit. :func:`train_playground` and :func:`playground_explorer` are the
-one-second runs behind the chapter's explorer.
+one ramp per hidden unit. :func:`train_on` trains a playground setting with the course's one
+:func:`~mlp_utils.experiments.train`; :func:`playground_explorer` retrains one in under a second.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .checks import check_choice, check_positive_float, check_positive_int
 from .config import budget, course_seed, in_notebook
 from .data import InMemoryData, TensorBatches
 from .device import pick_device
-from .experiments import Group, Run, Settings
+from .experiments import Group, Run, Settings, seeds_of, train
 from .models import ACTIVATIONS, DeepMLP
 from .precomputed import Grid, boundary_chart, describe, show_static, stored, storing
 from .trainer import Callback, EpochRecord, Trainer, evaluate
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["BoundarySnapshots", "EPOCHS", "EXTENT", "LR", "Playground", "SHAPES", "boundary_grid", "draw_boundary",
            "draw_unit_lines", "grid_points", "hidden_layer", "make_moons", "make_spiral",
            "explorer_figure", "playground_explorer", "playground_model", "plot_contributions", "plot_unit_lines",
-           "repeat_playground", "train_playground", "unit_contributions"]
+           "playground_settings", "repeat_playground", "train_on", "unit_contributions"]
 
 SHAPES = ("spiral", "moons")
 """The point sets :class:`Playground` can make."""
@@ -182,39 +182,21 @@ def _one_cpu_thread(device: torch.device) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _fit(width: int, depth: int, activation: str, lr: float, seed: int | None,
-         data: Playground | None, epochs: int, callbacks: Sequence[Callback], progress: bool) -> Run:
-    seed = course_seed() if seed is None else int(seed)
-    data = Playground(seed=seed) if data is None else data
-    if not isinstance(data, Playground):
-        raise TypeError(f"data must be a Playground, got {type(data).__name__}")
-    epochs = check_positive_int("epochs", epochs)
-    torch.manual_seed(seed)
-    model = playground_model(width, depth, activation, lr, data.num_classes)
+def playground_settings(data: "Playground", width: int = 16, depth: int = 1, activation: str = "relu",
+                        lr: float = LR, epochs: int = EPOCHS) -> Settings:
+    """The :class:`~mlp_utils.experiments.Settings` of a playground run: ``depth`` hidden layers of
+    ``width`` units (0: a linear model), PyTorch's default initialization (random biases, so the
+    hidden units' lines start scattered over the plane), batches as ``data`` serves them."""
+    return Settings(num_hiddens=width, num_layers=depth, activation=activation, init="pytorch", lr=lr,
+                    epochs=epochs, batch_size=data.batch_size)
+
+
+def train_on(data: "Playground", settings: Settings, seed: int | None = None) -> Run:
+    """:func:`~mlp_utils.experiments.train` on the plane, with one CPU thread (see
+    :func:`_one_cpu_thread`). A run whose loss diverges stops early (with a warning) and keeps
+    its last finite parameters."""
     with _one_cpu_thread(data.device):
-        history = Trainer(max_epochs=epochs, device=data.device, callbacks=callbacks, progress=progress).fit(
-            model, data.view(seed=seed))
-    settings = Settings(num_hiddens=width, num_layers=depth, activation=activation, init="pytorch",
-                        lr=lr, epochs=epochs, batch_size=data.batch_size)
-    return Run(settings, seed, model, history)
-
-
-def train_playground(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
-                     seed: int | None = None, data: Playground | None = None, epochs: int = EPOCHS,
-                     callbacks: Sequence[Callback] = (), progress: bool = False) -> tuple[DeepMLP, float]:
-    """Train :func:`playground_model` on ``data`` (default: the spiral of ``seed``) for
-    ``epochs`` epochs with the one :class:`~mlp_utils.trainer.Trainer`; return the trained model
-    and its accuracy on the test points. A run whose loss diverges stops early (with a warning)
-    and keeps its last finite parameters.
-
-    ``seed`` (default :func:`course_seed`) fixes the initial weights and the batch order, so
-    two calls with the same arguments give the same model on one machine.
-    """
-    seed = course_seed() if seed is None else int(seed)
-    data = Playground(seed=seed) if data is None else data
-    run = _fit(width, depth, activation, lr, seed, data, epochs, callbacks, progress)
-    # measured on the model as it is, so a run stopped early (diverged) still has an accuracy
-    return run.model, evaluate(run.model, data.test_dataloader())[1]
+        return train(settings, data, seed)
 
 
 def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: int = 1,
@@ -224,14 +206,10 @@ def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: in
     (``Playground(seed=seed, **data_options)``), as a :class:`~mlp_utils.experiments.Group`
     for :func:`~mlp_utils.experiments.compare`. ``seeds`` is a count (seeds from
     :func:`course_seed`) or a list."""
-    if isinstance(seeds, int):
-        seed_list = [course_seed(i) for i in range(check_positive_int("seeds", seeds))]
-    else:
-        seed_list = [int(s) for s in seeds]
-        if not seed_list:
-            raise ValueError("seeds must be a number of seeds (>= 1) or a non-empty list of seeds")
-    runs = [_fit(width, depth, activation, lr, seed, Playground(seed=seed, **data_options), epochs, (), False)
-            for seed in seed_list]
+    runs = []
+    for seed in seeds_of(seeds):
+        data = Playground(seed=seed, **data_options)
+        runs.append(train_on(data, playground_settings(data, width, depth, activation, lr, epochs), seed))
     return Group(runs[0].settings, runs)
 
 
@@ -427,10 +405,9 @@ class BoundarySnapshots(Callback):
 def explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
                     seed: int | None = None, data: Playground | None = None,
                     epochs: int = EPOCHS) -> plt.Figure:
-    """Train one playground network (:func:`train_playground`) and draw its decision regions."""
-    seed = course_seed() if seed is None else int(seed)
+    """Train one playground network (:func:`train_on`) and draw its decision regions."""
     data = Playground(seed=seed) if data is None else data
-    run = _fit(width, depth, activation, lr, seed, data, epochs, (), False)
+    run = train_on(data, playground_settings(data, width, depth, activation, lr, epochs), seed)
     model, accuracy = run.model, evaluate(run.model, data.test_dataloader())[1]
     fig, ax = plt.subplots(figsize=(4.4, 4.4))
     draw_boundary(ax, model, data)
@@ -445,7 +422,7 @@ def explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", l
 
 def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> "RetrainExplorer":
     """A :class:`~mlp_utils.widgets.RetrainExplorer` over width, depth, activation and learning
-    rate; each run trains :func:`train_playground` on ``data`` and draws its boundary.
+    rate; each run trains on ``data`` (:func:`train_on`) and draws its boundary.
     Call ``.show()`` to display it and draw the default run once."""
     import ipywidgets as widgets
 
@@ -487,7 +464,7 @@ def show_static_playground(data: Playground, seed: int | None = None, epochs: in
         # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
         for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=True,
                           disable=storing()):
-            run = _fit(combo["width"], combo["depth"], combo["activation"], combo["lr"], seed, data, epochs, (), False)
+            run = train_on(data, playground_settings(data, **combo, epochs=epochs), seed)
             probabilities = boundary_grid(run.model, STATIC_RESOLUTION)[..., 1].flatten()
             rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],
                          "acc": evaluate(run.model, data.test_dataloader())[1]})

@@ -10,12 +10,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from mlp_utils import AnswerError, Trainer, compare  # noqa: E402
+from mlp_utils import AnswerError, Trainer, compare, train  # noqa: E402
 from mlp_utils.answers import check_unit_contributions  # noqa: E402
 from mlp_utils.playground import (BoundarySnapshots, Playground, boundary_grid, explorer_figure,  # noqa: E402
                                   grid_points, hidden_layer, make_moons, make_spiral, playground_explorer,
                                   playground_model, plot_contributions, plot_unit_lines, repeat_playground,
-                                  train_playground, unit_contributions)
+                                  playground_settings, train_on, unit_contributions)
 
 
 @pytest.fixture(autouse=True)
@@ -65,10 +65,21 @@ def test_a_hidden_layer_beats_a_linear_model_on_the_spiral():
     assert compare(hidden, linear).word == "better"
 
 
-def test_train_playground_is_deterministic_given_the_seed():
-    model_a, acc_a = train_playground(width=8, depth=1, seed=4, epochs=20)
-    model_b, acc_b = train_playground(width=8, depth=1, seed=4, epochs=20)
+def _trained(width=8, depth=1, seed=0, epochs=30, data=None, lr=1.0):
+    data = Playground(seed=seed) if data is None else data
+    model = train_on(data, playground_settings(data, width=width, depth=depth, lr=lr, epochs=epochs), seed).model
+    with torch.no_grad():
+        return model, (model(data.X_test).argmax(dim=1) == data.y_test).float().mean().item()
+
+
+def test_a_playground_run_is_deterministic_given_the_seed_and_is_the_one_train():
+    model_a, acc_a = _trained(width=8, depth=1, seed=4, epochs=20)
+    model_b, acc_b = _trained(width=8, depth=1, seed=4, epochs=20)
     data = Playground(seed=4)
+    settings = playground_settings(data, width=8, depth=1, epochs=20)
+    assert (settings.init, settings.batch_size, settings.lr) == ("pytorch", 300, 1.0)
+    run = train(settings, data, seed=4)  # the course's one train(): the same model
+    assert all(torch.equal(p, q) for p, q in zip(run.model.parameters(), model_a.parameters()))
     with torch.no_grad():
         by_hand = (model_a(data.X_test).argmax(dim=1) == data.y_test).float().mean().item()
     assert acc_a == acc_b == pytest.approx(by_hand)
@@ -76,7 +87,7 @@ def test_train_playground_is_deterministic_given_the_seed():
 
 
 def test_the_score_is_the_sum_of_the_units_ramps():
-    model, _ = train_playground(width=8, depth=1, seed=0, epochs=30)
+    model, _ = _trained(width=8, depth=1, seed=0, epochs=30)
     W, b, v, c = hidden_layer(model)
     assert W.shape == (8, 2) and b.shape == v.shape == (8,) and c.dim() == 0
     X = grid_points(30)
@@ -115,7 +126,7 @@ def test_snapshots_are_taken_at_the_chosen_epochs():
 
 def test_figures_of_one_hidden_layer():
     data = Playground(num_train=60, num_test=20, device="cpu")
-    model, _ = train_playground(width=6, depth=1, data=data, epochs=10)
+    model, _ = _trained(width=6, depth=1, data=data, epochs=10)
     assert len(plot_unit_lines(model, data).axes) == 1
     fig = plot_contributions(model, data, units=[0, 3], resolution=20)
     assert "score" in fig.axes[2].get_title()
@@ -143,7 +154,7 @@ def test_the_explorer_runs_once_and_reruns_with_new_values():
     (lambda: playground_model(depth=-1), "depth must be an integer >= 0"),
     (lambda: playground_model(activation="swish"), "activation must be one of"),
     (lambda: playground_model(lr=0), "lr must be a positive finite number"),
-    (lambda: train_playground(epochs=0), "epochs must be an integer >= 1"),
+    (lambda: playground_settings(Playground(num_train=20, num_test=10), epochs=0), "epochs must be an integer >= 1"),
     (lambda: boundary_grid(playground_model(), resolution=0), "resolution must be an integer >= 1"),
     (lambda: hidden_layer(playground_model(depth=2)), "exactly one hidden layer"),
     (lambda: unit_contributions(torch.zeros(3, 2), torch.zeros(4, 3), torch.zeros(4), torch.zeros(4)),
@@ -158,8 +169,6 @@ def test_bad_arguments_say_what_is_wrong(call, message):
 
 
 def test_wrong_data_types_are_named():
-    with pytest.raises(TypeError, match="data must be a Playground"):
-        train_playground(data="spiral")
     with pytest.raises(TypeError, match="data must be a Playground"):
         playground_explorer(None)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
@@ -201,7 +210,7 @@ def test_the_check_names_typical_mistakes(layer, wrong, named):
 def test_a_diverging_run_still_reports_an_accuracy():
     data = Playground(num_train=60, num_test=20, device="cpu")
     with pytest.warns(RuntimeWarning, match="training stopped"):
-        model, accuracy = train_playground(lr=1e6, data=data, epochs=30)
+        model, accuracy = _trained(width=16, lr=1e6, data=data, epochs=30)
     with torch.no_grad():  # the last finite parameters, measured as they are
         assert all(torch.isfinite(p).all() for p in model.parameters())
         assert accuracy == pytest.approx((model(data.X_test).argmax(dim=1) == data.y_test).float().mean().item())
