@@ -262,7 +262,8 @@ def check(condition: bool, claim: str) -> None:
     print(f"✓ {claim}")
 
 
-def _grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of a dict of value lists, as a list of dicts (the first name varies slowest)."""
     for name, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ValueError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
@@ -341,7 +342,7 @@ def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data:
     ``grid`` is a dict of value lists (every combination is tried) or a list of dicts; each
     names only what differs from ``base``.
     """
-    changes = _grid(grid) if isinstance(grid, Mapping) else [dict(g) for g in grid]
+    changes = combinations(grid) if isinstance(grid, Mapping) else [dict(g) for g in grid]
     if not changes:
         raise ValueError("the sweep has no settings to try")
     settings_list = [base.replace(**change) for change in changes]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import matplotlib.pyplot as plt

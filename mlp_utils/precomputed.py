@@ -17,7 +17,6 @@ settings, data and seed (:func:`stored`); otherwise (another seed, smaller data)
 from __future__ import annotations
 
 import html
-import itertools
 import json
 import os
 import sys
@@ -28,11 +27,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import altair as alt
 from IPython.display import HTML, display
-from tqdm.auto import tqdm
 
 from .checks import check_positive_int
 from .config import budget, course_seed
-from .experiments import Settings, train
+from .experiments import Settings, combinations, sweep
 
 __all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart", "stored", "storing"]
 
@@ -102,7 +100,7 @@ class Grid:
                     budget(self.epochs, 2), self.labels)
 
     def combinations(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.values, combo)) for combo in itertools.product(*self.values.values())]
+        return combinations(self.values)
 
 
 def _control(i: int, name: str, grid: Grid, default: Mapping[str, Any]) -> tuple[Any, str]:
@@ -121,7 +119,7 @@ def _control(i: int, name: str, grid: Grid, default: Mapping[str, Any]) -> tuple
 
 def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
                seed: int | None = None) -> list[dict[str, Any]]:
-    """Train one run per combination of ``grid`` (one seed) and return one row per epoch.
+    """A one-seed :func:`~mlp_utils.experiments.sweep` of ``grid``: one row per epoch of each run.
 
     Rows hold the grid's settings, ``epoch``, ``train_loss`` and ``acc`` (accuracy on the
     data's evaluation split, named in ``split``). A run that diverged keeps the epochs it
@@ -131,15 +129,12 @@ def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
     clash = set(fixed) & (set(grid.values) | {"epochs"})
     if clash:
         raise ValueError(f"{sorted(clash)} are set both by the grid and as fixed settings")
-    seed = course_seed() if seed is None else int(seed)
-    rows = []
-    # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
-    for combo in tqdm(grid.combinations(), desc="precomputing the grid", leave=True, disable=storing()):
-        run = train(Settings(**fixed, **combo, epochs=grid.epochs), data, seed)
-        for record in run.history.records:
-            rows.append({**combo, "epoch": record.epoch, "train_loss": record.train_loss,
-                         "acc": record.eval_acc, "split": run.history.split})
-    return rows
+    combos = grid.combinations()
+    results = sweep(combos, data, base=Settings(**fixed, epochs=grid.epochs), seeds=1 if seed is None else [seed],
+                    progress=False if storing() else None)
+    return [{**combo, "epoch": record.epoch, "train_loss": record.train_loss, "acc": record.eval_acc,
+             "split": group.split}
+            for combo, group in zip(combos, results.groups) for record in group.runs[0].history.records]
 
 
 def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping[str, Any],
