@@ -54,7 +54,7 @@ execute: setup data
 	$(PY) tools/execute_notebooks.py
 
 bench: setup data
-	$(PY) -m mlp_utils.bench
+	$(PY) tools/bench.py
 
 setup: $(STAMP)
 

@@ -1,4 +1,4 @@
-"""Choosing the device every tensor of the course lives on."""
+"""Choosing the device every tensor of the course lives on (PyTorch's ``torch.accelerator``)."""
 from __future__ import annotations
 
 import torch
@@ -9,36 +9,22 @@ __all__ = ["pick_device", "describe_device"]
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on.
 
-    With ``device=None`` the fastest available one is chosen: CUDA, then Apple's MPS,
-    then the CPU. A string such as ``"cpu"`` or ``"cuda:0"`` forces a device; asking for
-    one that this machine does not have raises a ``ValueError`` that says so.
+    With ``device=None``, the machine's accelerator if it has one (CUDA, Apple's MPS, ...: what
+    ``torch.accelerator`` finds), else the CPU. A string such as ``"cpu"`` or ``"cuda:0"`` forces
+    a device; asking for one this machine does not have raises a ``ValueError`` that says so.
     """
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
     if device is None:
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return accelerator if accelerator is not None else torch.device("cpu")
     try:
         chosen = torch.device(device)
     except (RuntimeError, TypeError) as error:
-        raise ValueError(
-            f"device={device!r} is not a device name; use 'cpu', 'cuda', 'cuda:0' or 'mps', "
-            "or leave it as None to pick one automatically"
-        ) from error
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but this machine has no CUDA GPU; "
-            "pass device=None (or 'cpu') to run on what is available"
-        )
-    if chosen.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but Apple's MPS backend is not available here; "
-                "pass device=None (or 'cpu')"
-            )
+        raise ValueError(f"device={device!r} is not a device name; use 'cpu', 'cuda', 'cuda:0' or 'mps', "
+                         "or leave it as None to pick one automatically") from error
+    if chosen.type != "cpu" and (accelerator is None or accelerator.type != chosen.type):
+        have = f"its accelerator is {accelerator.type!r}" if accelerator is not None else "it has no accelerator"
+        raise ValueError(f"device={device!r} was requested but this machine cannot run on it ({have}); "
+                         "pass device=None (or 'cpu') to run on what is available")
     return chosen
 
 

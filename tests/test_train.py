@@ -52,9 +52,12 @@ def test_bad_max_epochs(value):
 def test_bad_device_is_explained():
     with pytest.raises(ValueError, match="device"):
         Trainer(max_epochs=1, device="nonsense")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA GPU"):
+    if torch.accelerator.current_accelerator(check_available=True) is None:
+        with pytest.raises(ValueError, match="cannot run on it .it has no accelerator"):
             pick_device("cuda")
+        assert pick_device() == torch.device("cpu")
+    else:
+        assert pick_device() == torch.accelerator.current_accelerator()
 
 
 def test_nan_stops_at_that_step_and_keeps_history(small_data):

@@ -1,6 +1,6 @@
 """Benchmark: the course's Trainer against a minimal loop and the classic torchvision pipeline.
 
-Run ``python -m mlp_utils.bench``. In one process it trains the reference model (784-256-10,
+Run ``python tools/bench.py`` (``make bench``). In one process it trains the reference model (784-256-10,
 ReLU, SGD with learning rate 0.1, batch size 256) for the same number of epochs three ways and
 prints the times side by side:
 
@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from .data import RAW_FILES, FashionMNIST, read_verified
-from .experiments import Settings, train
-from .trainer import Trainer, evaluate
+from mlp_utils.data import RAW_FILES, FashionMNIST, read_verified
+from mlp_utils.experiments import Settings, train
+from mlp_utils.trainer import Trainer, evaluate
 
 TARGET_VS_MINIMAL = 1.15
 TARGET_VS_CLASSIC = 8.0
