@@ -1,7 +1,7 @@
 """A 2-D playground: small point sets where what each hidden unit does can be drawn.
 
 :class:`Playground` is a data module (like :class:`~mlp_utils.data.FashionMNIST`) holding a
-two-arm spiral or two moons, standardized, split into training and test points, so the one
+two-arm spiral, standardized, split into training and test points, so the one
 :class:`~mlp_utils.trainer.Trainer` fits networks on it. :func:`boundary_grid` evaluates a model
 on a fixed grid of the plane; :class:`BoundarySnapshots` draws the decision regions while the
 network trains; :func:`unit_contributions` splits a one-hidden-layer ReLU network's score into
@@ -31,13 +31,10 @@ from .trainer import Callback, EpochRecord, Trainer, evaluate
 if TYPE_CHECKING:
     from .widgets import RetrainExplorer
 
-__all__ = ["BoundarySnapshots", "EPOCHS", "EXTENT", "LR", "Playground", "SHAPES", "boundary_grid", "draw_boundary",
-           "draw_unit_lines", "grid_points", "hidden_layer", "make_moons", "make_spiral",
+__all__ = ["BoundarySnapshots", "EPOCHS", "EXTENT", "LR", "Playground", "boundary_grid", "draw_boundary",
+           "draw_unit_lines", "grid_points", "hidden_layer", "make_spiral",
            "explorer_figure", "playground_explorer", "playground_model", "plot_contributions", "plot_unit_lines",
            "playground_settings", "repeat_playground", "train_on", "unit_contributions"]
-
-SHAPES = ("spiral", "moons")
-"""The point sets :class:`Playground` can make."""
 
 EXTENT = 2.5
 """Every grid covers the square [-EXTENT, EXTENT]^2: standardized points lie well inside it."""
@@ -75,31 +72,15 @@ def make_spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
     return X.float(), y
 
 
-def make_moons(num_points: int, noise: float = 0.2,
-               seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two interleaved half circles (class 0 on top, class 1 below, shifted), with Gaussian noise."""
-    num_points = check_positive_int("num_points", num_points)
-    _check_noise(noise)
-    generator = torch.Generator().manual_seed(course_seed() if seed is None else int(seed))
-    y = (torch.arange(num_points) >= num_points // 2).long()
-    t = math.pi * torch.rand(num_points, generator=generator)
-    upper = torch.stack([torch.cos(t), torch.sin(t)], dim=1)
-    lower = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], dim=1)
-    X = torch.where(y[:, None] == 0, upper, lower)
-    X += noise * torch.randn(num_points, 2, generator=generator)
-    return X.float(), y
-
-
 def _check_noise(noise: object) -> None:
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
 
 
 class Playground(InMemoryData):
-    """A 2-D point set as a data module for :class:`~mlp_utils.trainer.Trainer`.
+    """The two-arm spiral (:func:`make_spiral`) as a data module for :class:`~mlp_utils.trainer.Trainer`.
 
     Args:
-        shape: ``"spiral"`` (two interleaved arms) or ``"moons"``.
         num_train: training points; ``num_test`` held-out points are drawn from the same set.
         num_test: test points, measured after every epoch (the evaluation split is "test").
         noise: how far points scatter from their curve.
@@ -116,10 +97,9 @@ class Playground(InMemoryData):
     eval_split = "test"
     num_classes = 2
 
-    def __init__(self, shape: str = "spiral", num_train: int = 300, num_test: int = 200,
+    def __init__(self, num_train: int = 300, num_test: int = 200,
                  noise: float = 0.2, batch_size: int | None = None, seed: int | None = None,
                  device: str | torch.device | None = None) -> None:
-        self.shape = check_choice("shape", shape, SHAPES)
         self.num_train = check_positive_int("num_train", num_train)
         self.num_test = check_positive_int("num_test", num_test)
         _check_noise(noise)
@@ -127,8 +107,7 @@ class Playground(InMemoryData):
         self.batch_size = self.num_train if batch_size is None else check_positive_int("batch_size", batch_size)
         self.seed = course_seed() if seed is None else int(seed)
         self.device = pick_device(device)
-        make = make_spiral if shape == "spiral" else make_moons
-        X, y = make(num_train + num_test, noise=noise, seed=self.seed)
+        X, y = make_spiral(num_train + num_test, noise=noise, seed=self.seed)
         order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.seed + 1))
         train, test = order[:num_train], order[num_train:]
         self.mean, self.std = X[train].mean(dim=0), X[train].std(dim=0)
@@ -137,7 +116,7 @@ class Playground(InMemoryData):
         self.X_test, self.y_test = X[test].to(self.device), y[test].to(self.device)
 
     def __repr__(self) -> str:
-        return (f"Playground({self.shape!r}, train={self.num_train}, test={self.num_test}, "
+        return (f"Playground(train={self.num_train}, test={self.num_test}, "
                 f"noise={self.noise:g}, batch_size={self.batch_size}, device={self.device})")
 
     def eval_dataloader(self) -> TensorBatches:

@@ -13,7 +13,7 @@ import torch  # noqa: E402
 from mlp_utils import AnswerError, Trainer, compare, train  # noqa: E402
 from mlp_utils.answers import check_unit_contributions  # noqa: E402
 from mlp_utils.playground import (BoundarySnapshots, Playground, boundary_grid, explorer_figure,  # noqa: E402
-                                  grid_points, hidden_layer, make_moons, make_spiral, playground_explorer,
+                                  grid_points, hidden_layer, make_spiral, playground_explorer,
                                   playground_model, plot_contributions, plot_unit_lines, repeat_playground,
                                   playground_settings, train_on, unit_contributions)
 
@@ -24,9 +24,8 @@ def _close_figures():
     plt.close("all")
 
 
-@pytest.mark.parametrize("shape", ["spiral", "moons"])
-def test_points_have_the_promised_shapes_and_are_standardized(shape):
-    data = Playground(shape, num_train=120, num_test=80, seed=3, device="cpu")
+def test_points_have_the_promised_shapes_and_are_standardized():
+    data = Playground(num_train=120, num_test=80, seed=3, device="cpu")
     assert data.X_train.shape == (120, 2) and data.X_test.shape == (80, 2)
     assert data.X_train.dtype == torch.float32 and data.y_train.dtype == torch.int64
     assert set(torch.cat([data.y_train, data.y_test]).tolist()) == {0, 1}
@@ -43,7 +42,6 @@ def test_points_depend_only_on_the_seed():
     X1, y1 = make_spiral(50, seed=1)
     X2, y2 = make_spiral(50, seed=1)
     assert torch.equal(X1, X2) and torch.equal(y1, y2) and X1.shape == (50, 2)
-    assert make_moons(7, seed=0)[0].shape == (7, 2)
 
 
 def test_the_data_module_serves_full_or_small_batches():
@@ -146,7 +144,6 @@ def test_the_explorer_runs_once_and_reruns_with_new_values():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: Playground("circles"), "shape must be one of"),
     (lambda: Playground(num_train=0), "num_train must be an integer >= 1"),
     (lambda: Playground(noise=-1), "noise must be a finite number >= 0"),
     (lambda: Playground(batch_size=2.5), "batch_size must be an integer >= 1"),
