@@ -267,7 +267,62 @@ def backward_dX_without_transpose(self, dZ):
     return [[sum(g[j] * self.W[j][i] for j in range(len(g))) for i in range(len(self.W))] for g in dZ]
 
 
-@pytest.mark.parametrize("right", [plain.Linear, LinearLoops, LinearAlwaysDX])
+class LinearAccumulating(plain.Linear):
+    """Adds each backward call's gradients to the stored ones (as PyTorch's .grad does)."""
+
+    def backward(self, dZ):
+        old = (self.dW, self.db)
+        dX = super().backward(dZ)
+        if old[0] is not None:
+            self.dW = [[a + c for a, c in zip(r, q)] for r, q in zip(old[0], self.dW)]
+            self.db = [a + c for a, c in zip(old[1], self.db)]
+        return dX
+
+
+class LinearUpdatingItself(plain.Linear):
+    """Applies an SGD step to its own weights inside backward."""
+
+    def backward(self, dZ):
+        dX = super().backward(dZ)
+        self.W = [[w - 0.1 * g for w, g in zip(r, q)] for r, q in zip(self.W, self.dW)]
+        self.b = [w - 0.1 * g for w, g in zip(self.b, self.db)]
+        return dX
+
+
+class LinearUpdatingInPlace(plain.Linear):
+    """The same step, in place, on the rows of W."""
+
+    def backward(self, dZ):
+        dX = super().backward(dZ)
+        for row, g_row in zip(self.W, self.dW):
+            row[:] = [w - 0.1 * g for w, g in zip(row, g_row)]
+        return dX
+
+
+class LinearComputingOnce(plain.Linear):
+    """Computes the gradients at the first backward call only."""
+
+    def backward(self, dZ):
+        if self.dW is None:
+            return super().backward(dZ)
+        return [[sum(g * w for g, w in zip(g_row, w_row)) for w_row in self.W] for g_row in dZ]
+
+
+class LinearKeepingColumns(plain.Linear):
+    """Keeps the columns of X as well as X, and builds dW from them."""
+
+    def forward(self, X):
+        self.columns = [list(c) for c in zip(*X)]
+        return super().forward(X)
+
+    def backward(self, dZ):
+        dX = super().backward(dZ)
+        self.dW = [[sum(x * g for x, g in zip(column, g_column)) for g_column in zip(*dZ)]
+                   for column in self.columns]
+        return dX
+
+
+@pytest.mark.parametrize("right", [plain.Linear, LinearLoops, LinearAlwaysDX, LinearKeepingColumns])
 def test_linear_accepts_every_right_formulation(right, capsys):
     check_linear(right)
     assert "✓ Linear" in capsys.readouterr().out
@@ -287,6 +342,10 @@ def test_linear_accepts_every_right_formulation(right, capsys):
     (variant(backward=backward_in_place), ["in place"]),
     (variant(backward=backward_no_store), ["self.dW"]),
     (variant(backward=backward_dX_without_transpose), ["IndexError", "dX[n][i] = sum_j dZ[n][j] W[i][j]"]),
+    (LinearAccumulating, ["dW holds the sum", "self.dW = [...]", "SGD never zeroes"]),
+    (LinearUpdatingItself, ["changed the layer's weights", "optimizer"]),
+    (LinearUpdatingInPlace, ["changed the layer's weights", "optimizer"]),
+    (LinearComputingOnce, ["previous backward call's", "anew"]),
 ])
 def test_linear_refuses_wrong_classes_naming_the_mistake(wrong, words):
     refuses(check_linear, wrong, *words)
@@ -388,7 +447,19 @@ def keep_and(value):
     return forward
 
 
-@pytest.mark.parametrize("right", [plain.SquaredError, SquaredErrorLoops])
+class SquaredErrorFromLabels:
+    """Reads each row's label from its one-hot target, T[n].index(1.0)."""
+
+    def forward(self, O, T):
+        self.O, self.labels = O, [row.index(1.0) for row in T]
+        return sum((o - (k == label)) ** 2 for row, label in zip(O, self.labels) for k, o in enumerate(row)) / len(O)
+
+    def backward(self):
+        m = len(self.O)
+        return [[2 * (o - (k == label)) / m for k, o in enumerate(row)] for row, label in zip(self.O, self.labels)]
+
+
+@pytest.mark.parametrize("right", [plain.SquaredError, SquaredErrorLoops, SquaredErrorFromLabels])
 def test_squared_error_accepts_every_right_formulation(right, capsys):
     check_squared_error(right)
     assert "✓ SquaredError" in capsys.readouterr().out
@@ -571,6 +642,36 @@ def loop_returning(what):
     return loop
 
 
+def loop_backward_result_dropped(layers, loss, optimizer, batches):
+    """layer.backward(grad) without grad = ...: every layer gets the loss's gradient."""
+    total = 0.0
+    for X, T in batches:
+        for layer in layers:
+            X = layer.forward(X)
+        total += loss.forward(X, T)
+        grad = loss.backward()
+        for layer in reversed(layers):
+            layer.backward(grad)
+        optimizer.step()
+    return total / len(batches)
+
+
+def loop_backward_skipping(part):
+    """A backward pass over part(layers) only: some layer's backward is never called."""
+    def loop(layers, loss, optimizer, batches):
+        total = 0.0
+        for X, T in batches:
+            for layer in layers:
+                X = layer.forward(X)
+            total += loss.forward(X, T)
+            grad = loss.backward()
+            for layer in reversed(part(layers)):
+                grad = layer.backward(grad)
+            optimizer.step()
+        return total / len(batches)
+    return loop
+
+
 @pytest.mark.parametrize("right", [plain.train_epoch, loop_indexed])
 def test_train_epoch_accepts_every_right_formulation(right, capsys):
     check_train_epoch(right)
@@ -579,7 +680,13 @@ def test_train_epoch_accepts_every_right_formulation(right, capsys):
 
 @pytest.mark.parametrize("wrong, words", [
     (loop_without_step, ["did not change", "optimizer.step()"]),
-    (loop_step_first, ["stepped before any backward"]),
+    (loop_step_first, ["stepped before any layer's backward"]),
+    (loop_backward_result_dropped, ["layers[0].W is 6 rows of 3 numbers, expected 6 rows of 5",
+                                    "grad = layer.backward(grad)"]),
+    (loop_backward_skipping(lambda layers: layers[1:]), ["never called the backward of layers[0]",
+                                                          "reversed(layers)"]),
+    (loop_backward_skipping(lambda layers: layers[:-1]), ["never called the backward of layers[4]",
+                                                           "reversed(layers)"]),
     (loop_step_once, ["only the last batch", "step once per batch"]),
     (loop_forward_order_backward, ["reverse order"]),
     (loop_returning(lambda losses: losses[-1]), ["last batch's loss"]),

@@ -306,6 +306,12 @@ def _rand_vector(rng: random.Random, n: int, scale: float = 1.0) -> list:
     return [rng.uniform(-scale, scale) for _ in range(n)]
 
 
+def _one_hot_rows(rng: random.Random, rows: int, classes: int) -> Matrix:
+    """One-hot targets: each row draws one label and has a single 1.0 there."""
+    labels = [rng.randrange(classes) for _ in range(rows)]
+    return [[1.0 if j == label else 0.0 for j in range(classes)] for label in labels]
+
+
 def _t(value: Any) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float64)
 
@@ -382,50 +388,72 @@ def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix
 def check_linear(Linear_: type, seed: int = 0) -> None:
     """Check the reader's ``Linear`` class: ``forward`` against ``X @ W + b``; ``backward`` (which
     must use the input kept by the last ``forward``) against autograd's ``dX``, ``dW`` and ``db``;
-    and ``input_grad=False`` (``backward`` may then return None). Names the usual mistakes: a
-    forgotten bias, ``dW`` transposed or from one example only, ``db`` not added up over the batch,
-    ``dX`` without the transpose, an input changed in place.
+    and ``input_grad=False`` (``backward`` may then return None). The layer goes forward and
+    backward twice, on two batches, and the second pass is compared: its gradients must be the
+    second batch's alone (not added to the first's: the optimizer never zeroes them), and
+    ``backward`` must leave ``W`` and ``b`` alone (updating them is the optimizer's job). Names the
+    usual mistakes: a forgotten bias, ``dW`` transposed or from one example only, ``db`` not added
+    up over the batch, ``dX`` without the transpose, an input changed in place.
     """
     rng = random.Random(seed)
     B, n_in, n_out = 3, 4, 5
     W, b = _rand_matrix(rng, n_in, n_out), _rand_vector(rng, n_out)
     X_first, X, dZ = _rand_matrix(rng, B, n_in), _rand_matrix(rng, B, n_in), _rand_matrix(rng, B, n_out)
+    dZ_first = _rand_matrix(rng, B, n_out)
     Wt, bt, Xt = _t(W).requires_grad_(), _t(b).requires_grad_(), _t(X).requires_grad_()
     Zt = Xt @ Wt + bt
     (Zt * _t(dZ)).sum().backward()   # the upstream gradient dZ, handed back through the layer
     layer = _call("Linear(W, b)", Linear_, copy.deepcopy(W), copy.deepcopy(b))
-    inputs = copy.deepcopy((X_first, X, dZ))
-    _call("Linear.forward", layer.forward, copy.deepcopy(X_first),
-          hint="W[i][j] links input i to output j: W has one row per input (4 here) of one weight per output (5).")
-    Z = _call("Linear.forward", layer.forward, X,
-              hint="W[i][j] links input i to output j: W has one row per input (4 here) of one weight per output (5).")
+    inputs = copy.deepcopy((X_first, dZ_first, X, dZ))
+    forward_hint = "W[i][j] links input i to output j: W has one row per input (4 here) of one weight per output (5)."
+    backward_hint = ("backward(dZ) gets only the upstream gradient: read the input from what forward kept "
+                     "(self.X). dX[n][i] = sum_j dZ[n][j] W[i][j].")
+    _call("Linear.forward", layer.forward, X_first, hint=forward_hint)
+    parameters = copy.deepcopy((getattr(layer, "W", None), getattr(layer, "b", None)))
+    _call("Linear.backward", layer.backward, dZ_first, hint=backward_hint)
+    if (getattr(layer, "W", None), getattr(layer, "b", None)) != parameters:
+        raise AnswerError("Linear.backward changed the layer's weights or bias (self.W, self.b): backward only "
+                          "computes the gradients and stores them in self.dW and self.db; the optimizer (SGD, "
+                          "below) is what moves the weights, once per step.")
+    Z = _call("Linear.forward", layer.forward, X, hint=forward_hint)
     _compare("Linear.forward", Z, Zt.detach(), {
         "the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].": _t(X) @ _t(W),
     }, what=" (a row per example, a column per output)", entry="Z")
-    dX = _call("Linear.backward", layer.backward, dZ,
-               hint="backward(dZ) gets only the upstream gradient: read the input from what forward kept "
-                    "(self.X). dX[n][i] = sum_j dZ[n][j] W[i][j].")
-    if (X_first, X, dZ) != inputs:
+    dX = _call("Linear.backward", layer.backward, dZ, hint=backward_hint)
+    if (X_first, dZ_first, X, dZ) != inputs:
         raise AnswerError("Linear: your code changed a list it was given (an input X or the gradient dZ) in "
                           "place; the caller's data changed with it. Build new lists instead.")
     if not _has(layer, "dW") or not _has(layer, "db"):
         raise AnswerError("Linear.backward: store the gradients on the layer, self.dW and self.db, for the "
                           "optimizer to read (they are still None).")
     Xd, dZd = _t(X), _t(dZ)
-    first = _t(X_first)
+    first, dZ_first_d = _t(X_first), _t(dZ_first)
+    second_call = (" The check calls forward and backward twice, on two batches, as training does; this is "
+                   "the second backward's.")
     _compare("Linear.dW", layer.dW, Wt.grad, {
         "dW was computed from the input of an earlier forward call: keep the input of the latest one "
         "(self.X = X in forward) and use it.": first.T @ dZd,
+        "dW holds the sum of this backward call's gradient and the previous one's: assign the new gradient "
+        "(self.dW = [...]) in every backward call instead of adding to the old one. SGD never zeroes "
+        "them, so every step would use the sum of all the earlier batches' gradients.":
+            first.T @ dZ_first_d + Xd.T @ dZd,
+        "dW is still the previous backward call's: compute it anew, from the latest input and dZ, in every "
+        "backward call.": first.T @ dZ_first_d,
         "dW is from one example only: each example adds X[n][i] * dZ[n][j], so add them up over the batch "
         "(dW = X^T dZ).": torch.outer(Xd[-1], dZd[-1]),
         "dW is divided by the batch size: the loss's gradient already holds the 1/m, so the layer just "
         "adds up over the batch (dW = X^T dZ).": Xd.T @ dZd / B,
-    }, what=" (W's shape: a row per input, a column per output)", entry="dW")
+    }, what=" (W's shape: a row per input, a column per output)", entry="dW", after=second_call)
     _compare("Linear.db", layer.db, bt.grad, {
+        "db holds the sum of this backward call's gradient and the previous one's: assign the new gradient "
+        "(self.db = [...]) in every backward call instead of adding to the old one.":
+            dZ_first_d.sum(dim=0) + dZd.sum(dim=0),
+        "db is still the previous backward call's: compute it anew from the latest dZ in every backward "
+        "call.": dZ_first_d.sum(dim=0),
         "db is divided by the batch size: the loss's gradient already holds the 1/m; db is the sum of "
         "dZ's rows.": dZd.mean(dim=0),
         "db is from one example only: add up dZ's rows over the batch.": dZd[-1],
-    }, what=" (one per output)", entry="db")
+    }, what=" (one per output)", entry="db", after=second_call)
     _compare("Linear.backward (dX)", dX, Xt.grad, {
         "dX must not include the bias or the weights' gradient: dX[n][i] = sum_j dZ[n][j] W[i][j] "
         "(dX = dZ W^T).": Xt.grad + 1,
@@ -437,7 +465,7 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
         _compare("Linear.backward with input_grad=False", none, Xt.grad, entry="dX")
     _compare("Linear.dW with input_grad=False", quiet.dW, Wt.grad, entry="dW")
     print("✓ Linear: forward = X W + b; backward gives dX = dZ W^T and stores dW = X^T dZ and db (the "
-          "column sums of dZ) from the input kept by forward, as autograd does")
+          "column sums of dZ) from the input kept by forward, as autograd does, anew at every call")
 
 
 def _has(layer: Any, name: str) -> bool:
@@ -490,7 +518,7 @@ def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
     rng = random.Random(seed)
     m, k = 4, 10
     O = _rand_matrix(rng, m, k)
-    T = [[1.0 if j == rng.randrange(k) else 0.0 for j in range(k)] for _ in range(m)]
+    T = _one_hot_rows(rng, m, k)
     Ot = _t(O).requires_grad_()
     loss = ((Ot - _t(T)) ** 2).sum(dim=1).mean()
     loss.backward()
@@ -597,7 +625,7 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
     batches = []
     for _ in range(3):
         X = [[rng.random() for _ in range(sizes[0])] for _ in range(2)]
-        T = [[1.0 if j == rng.randrange(sizes[-1]) else 0.0 for j in range(sizes[-1])] for _ in range(2)]
+        T = _one_hot_rows(rng, 2, sizes[-1])
         batches.append((X, T))
     reference, losses = _autograd_epoch(initial, batches, lr, steps=len(batches))
     last_only, _ = _autograd_epoch(initial, batches[-1:], lr, steps=1)
@@ -608,9 +636,18 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
                          copy=False)
     except TypeError as error:
         if _raised_in(error, SGD.step):
-            raise AnswerError(f"train_epoch raised TypeError: {error}. The optimizer stepped before any backward "
-                              "pass had stored gradients: for each batch, forward, loss, backward, then "
-                              "optimizer.step().") from error
+            skipped = [number for number, layer in enumerate(layers)
+                       if isinstance(layer, Linear) and layer.dW is None]
+            if len(skipped) < sum(isinstance(layer, Linear) for layer in layers):
+                names = " and ".join(f"layers[{number}]" for number in skipped)
+                raise AnswerError(
+                    f"train_epoch raised TypeError: {error}. The backward pass never called the backward of "
+                    f"{names} (a Linear layer: its dW and db are still None when the optimizer steps). Every "
+                    "layer's backward must run, from the last layer to the first: for layer in "
+                    "reversed(layers): grad = layer.backward(grad), over the whole list.") from error
+            raise AnswerError(f"train_epoch raised TypeError: {error}. The optimizer stepped before any layer's "
+                              "backward had stored gradients: for each batch, forward, loss, backward through "
+                              "every layer, then optimizer.step().") from error
         raise AnswerError(f"train_epoch raised TypeError: {error}. Each layer's forward takes the previous "
                           "layer's output; loss.forward(O, T) takes the network's output and the batch's "
                           "targets; loss.backward() takes nothing; the backward pass goes through the layers "
@@ -620,6 +657,19 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
         raise AnswerError(f"train_epoch raised {type(error).__name__}: {error}. The backward pass goes "
                           "through the layers in reverse order (reversed(layers)), each layer's backward "
                           "receiving what the layer after it returned.") from error
+    for number, layer in enumerate(layers):
+        if not isinstance(layer, Linear):
+            continue
+        for what, value, right in (("W", layer.W, initial[number // 2][0]), ("b", layer.b, initial[number // 2][1])):
+            got, want = _shape_of(value), _shape_of(right)
+            if got != want:
+                raise AnswerError(
+                    f"train_epoch: after the epoch layers[{number}].{what} is "
+                    f"{_describe(got) if got is not None else _kind(value)}, expected {_describe(want)}: a "
+                    "layer's backward received a gradient of another layer's shape, so the step changed the "
+                    "parameters' shapes. Each layer's backward must receive what the layer after it returned: "
+                    "grad = loss.backward(), then grad = layer.backward(grad) for each layer in reversed(layers) "
+                    "(assign the result to grad, or the next layer gets the old gradient).")
     mine = [_t(v) for l in layers if isinstance(l, Linear) for v in (l.W, l.b)]
     start = [_t(v) for W, b in initial for v in (W, b)]
     if all(torch.equal(a, b) for a, b in zip(mine, start)):
