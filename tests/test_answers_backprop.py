@@ -128,3 +128,136 @@ def test_cmp_known_ignores_a_mistake_that_equals_the_reference(capsys):
 def test_cmp_known_falls_back_to_cmp():
     with pytest.raises(AnswerError, match="shape"):
         cmp_known("x", torch.zeros(3), torch.zeros(2), {"other": torch.ones(2)})
+
+
+# ---- the reader's functions: run on the chapter's batch and on a second, smaller one ---------
+
+from mlp_utils.answers.backprop import cmp_linear_grad  # noqa: E402
+
+
+def onehot_scatter(O, y):
+    return torch.zeros_like(O).scatter_(1, y.reshape(-1, 1), 1.0)
+
+
+@pytest.mark.parametrize("right", [
+    lambda O, y: (torch.softmax(O, dim=1) - F.one_hot(y, 10).to(O.dtype)) / O.shape[0],
+    lambda O, y: (torch.softmax(O, dim=-1) - F.one_hot(y, O.shape[1])) / len(y),
+    lambda O, y: (F.log_softmax(O, dim=1).exp() - onehot_scatter(O, y)).div(len(O)),
+    lambda O, y: (torch.exp(O - O.logsumexp(1, keepdim=True)) - F.one_hot(y, 10)) / y.numel(),
+])
+def test_dO_functions_right_at_both_batch_sizes_pass(net, right, capsys):
+    cmp_softmax_ce_grad("dO", right, net["O"], net["y"], net["O"].grad)
+    assert "✓ dO" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda O, y: (torch.softmax(O, dim=1) - F.one_hot(y, 10)) / 32, ["divided by 32", "O.shape[0]"]),
+    (lambda O, y: (torch.softmax(O, dim=1) - F.one_hot(y, 10)) * 0.03125, ["divided by 32", "O.shape[0]"]),
+    (lambda O, y: (torch.softmax(O, dim=1) - F.one_hot(y, 10)).reshape(32, 10) / len(O),
+     ["not for a batch of 19", "never by a fixed number"]),
+])
+def test_dO_functions_with_a_fixed_batch_size_are_refused(net, wrong, words):
+    with pytest.raises(AnswerError) as error:
+        cmp_softmax_ce_grad("dO", wrong, net["O"], net["y"], net["O"].grad)
+    for word in words:
+        assert word in str(error.value), f"{word!r} not in: {error.value}"
+
+
+@pytest.mark.parametrize("right", [
+    lambda dH, Z: dH * (Z > 0),
+    lambda dH, Z: torch.where(Z > 0, dH, torch.zeros_like(dH)),
+    lambda dH, Z: dH.masked_fill(Z <= 0, 0.0),
+    lambda dH, Z: dH * torch.heaviside(Z, torch.tensor(0.0, dtype=Z.dtype)),
+    lambda dH, Z: dH * (torch.relu(Z) > 0),
+])
+def test_dZ_functions_right_at_zero_pass(net, right, capsys):
+    cmp_relu_grad("dZ", right, net["H"].grad, net["Z"], net["Z"].grad)
+    out = capsys.readouterr().out
+    assert "✓ dZ" in out and "some entries of Z exactly 0" in out
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda dH, Z: dH * (Z >= 0),
+    lambda dH, Z: torch.where(Z >= 0, dH, torch.zeros_like(dH)),
+    lambda dH, Z: dH * torch.heaviside(Z, torch.tensor(1.0, dtype=Z.dtype)),
+    lambda dH, Z: dH.masked_fill(Z < 0, 0.0),
+])
+def test_dZ_functions_that_pass_the_gradient_at_zero_are_refused(net, wrong):
+    """The chapter's Z has no exact zeros; the second batch has, and relu's slope there is 0."""
+    with pytest.raises(AnswerError, match=r"exactly 0.*the mask is Z > 0, not Z >= 0"):
+        cmp_relu_grad("dZ", wrong, net["H"].grad, net["Z"], net["Z"].grad)
+
+
+def test_dZ_functions_are_still_checked_for_the_usual_slips(net):
+    with pytest.raises(AnswerError, match="multiplied dH by H"):
+        cmp_relu_grad("dZ", lambda dH, Z: dH * torch.relu(Z), net["H"].grad, net["Z"], net["Z"].grad)
+
+
+LINEAR = {  # name: (wrt, upstream, operand, reference gradient)
+    "dW2": ("W", "O", "H", "W2"), "db2": ("b", "O", None, "b2"), "dH": ("H", "O", "W2", "H"),
+    "dW1": ("W", "Z", "X", "W1"), "db1": ("b", "Z", None, "b1"),
+}
+
+
+def linear_check(n, name, function):
+    wrt, upstream, operand, reference = LINEAR[name]
+    operands = () if operand is None else (n[operand].detach(),)
+    cmp_linear_grad(name, function, n[reference].grad, n[upstream].grad, *operands, wrt=wrt)
+
+
+@pytest.mark.parametrize("name, right", [
+    ("dW2", lambda dO, H: H.T @ dO),
+    ("dW2", lambda dO, H: torch.einsum("bi,bj->ij", H, dO)),
+    ("dW2", lambda dO, H: (H[:, :, None] * dO[:, None, :]).sum(dim=0)),
+    ("db2", lambda dO: dO.sum(dim=0)),
+    ("db2", lambda dO: torch.ones(len(dO), dtype=dO.dtype) @ dO),
+    ("db2", lambda dO: dO.T.sum(1)),
+    ("dH", lambda dO, W2: dO @ W2.T),
+    ("dH", lambda dO, W2: torch.mm(dO, W2.t())),
+    ("dW1", lambda dZ, X: X.T @ dZ),
+    ("dW1", lambda dZ, X: X.t().mm(dZ)),
+    ("db1", lambda dZ: dZ.sum(0)),
+    ("db1", lambda dZ: dZ.mean(0) * dZ.shape[0]),
+])
+def test_linear_functions_right_at_both_batch_sizes_pass(net, name, right, capsys):
+    linear_check(net, name, right)
+    assert f"✓ {name}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, wrong, words", [
+    ("db2", lambda dO: torch.ones(32, dtype=dO.dtype) @ dO, ["not for a batch of 19", "RuntimeError", "32"]),
+    ("db1", lambda dZ: dZ.mean(0) * 32, ["not for a batch of 19", "never a number such as 32"]),
+    ("dW2", lambda dO, H: H.T @ dO / 32 * len(dO), ["not for a batch of 19"]),
+    ("dH", lambda dO, W2: (dO @ W2.T).reshape(32, -1), ["not for a batch of 19", "shape (32,"]),
+])
+def test_linear_functions_with_a_fixed_batch_size_are_refused(net, name, wrong, words):
+    with pytest.raises(AnswerError) as error:
+        linear_check(net, name, wrong)
+    for word in words:
+        assert word in str(error.value), f"{word!r} not in: {error.value}"
+
+
+@pytest.mark.parametrize("name, wrong, words", [
+    ("dW2", lambda dO, H: (H.T @ dO).T, ["transpose"]),
+    ("db2", lambda dO: dO.mean(0), ["1/32"]),
+    ("dH", lambda dO, W2: -(dO @ W2.T), ["wrong sign"]),
+])
+def test_linear_functions_still_name_the_usual_slips(net, name, wrong, words):
+    with pytest.raises(AnswerError) as error:
+        linear_check(net, name, wrong)
+    for word in words:
+        assert word in str(error.value), f"{word!r} not in: {error.value}"
+
+
+def test_unwritten_functions_say_so_without_raising(net, capsys):
+    from mlp_utils.answers import todo
+
+    def stub(*args):
+        raise todo("write it")
+
+    cmp_softmax_ce_grad("dO", stub, net["O"], net["y"], net["O"].grad)
+    cmp_relu_grad("dZ", stub, net["H"].grad, net["Z"], net["Z"].grad)
+    for name in LINEAR:
+        linear_check(net, name, stub)
+    out = capsys.readouterr().out
+    assert out.count("not written yet") == 7 and "✓" not in out
