@@ -74,7 +74,9 @@ def test_run_all_needs_no_tag_and_solutions_are_folded_in_every_front_end(path):
         assert title.startswith("# @title "), f"{path.name}, cell {i}: Colab's form view needs a '# @title' first line"
         assert cell.metadata.get("cellView") == "form", f"{path.name}, cell {i}: Colab folds only cellView 'form'"
         assert "hide-cell" in tags, f"{path.name}, cell {i}: the book folds a solution with hide-cell"
-        assert cell.metadata["mystnb"]["code_prompt_show"] == "Show: " + title.removeprefix("# @title ").strip()
+        assert cell.metadata["mystnb"]["code_prompt_show"] == \
+            stamp_notebooks.toggle_labels(title.removeprefix("# @title ").strip())[0]
+        assert "Show: Solution" not in cell.metadata["mystnb"]["code_prompt_show"]
         assert cell.metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}, \
             f"{path.name}, cell {i}: JupyterLab folds a solution with jupyter.source_hidden and outputs_hidden"
 

@@ -86,6 +86,15 @@ def stamp(notebook: nbformat.NotebookNode, relative: str, url: str, branch: str)
     return changes
 
 
+def toggle_labels(title: str) -> tuple[str, str]:
+    """The book's toggle labels for a solution titled ``title``: "Show: The sweep", and for a
+    fill-in's "Solution: the loss", "Show the solution: the loss" (not "Show: Solution: ...")."""
+    if title.startswith("Solution: "):
+        rest = title.removeprefix("Solution: ")
+        return f"Show the solution: {rest}", f"Hide the solution: {rest}"
+    return f"Show: {title}", f"Hide: {title}"
+
+
 def stamp_exercise(cell: nbformat.NotebookNode, where: str) -> bool:
     """Tags and metadata of an ``exercise`` or ``solution`` cell, in memory; True if changed."""
     tags = list(cell.metadata.get("tags", []))
@@ -106,8 +115,9 @@ def stamp_exercise(cell: nbformat.NotebookNode, where: str) -> bool:
         if not match:
             cell.source = f"# @title {title}\n{cell.source}"
         cell.metadata["cellView"] = "form"
+        show, hide = toggle_labels(title)
         cell.metadata["mystnb"] = {**cell.metadata.get("mystnb", {}),
-                                   "code_prompt_show": f"Show: {title}", "code_prompt_hide": f"Hide: {title}"}
+                                   "code_prompt_show": show, "code_prompt_hide": hide}
     cell.metadata["tags"] = tags
     return dict(cell) != dict(before)
 
