@@ -12,6 +12,7 @@ from .backprop import cmp_known, cmp_relu_grad, cmp_softmax_ce_grad
 from .chapters import check_flatten, check_mlp_net, check_parameters, check_sgd_step, class_means, check_cache_bytes, reference_cache_bytes
 from .chapters import LoopData, check_training_loop
 from .debugging import check_dead_fraction
+from .memory import check_largest_batch, reference_counted_peak, reference_largest_batch
 from .playground import check_unit_contributions
 from .plain_python import check_linear, check_one_example, check_sgd, check_sigmoid, check_squared_error, check_train_epoch
 
@@ -29,6 +30,7 @@ __all__ = [
     "check_firing_fractions",
     "check_gflop_per_s",
     "check_init_std",
+    "check_largest_batch",
     "check_linear",
     "check_mlp_builder",
     "check_mlp_net",
@@ -51,6 +53,8 @@ __all__ = [
     "cmp_softmax_ce_grad",
     "kaiming_std",
     "reference_cache_bytes",
+    "reference_counted_peak",
+    "reference_largest_batch",
     "todo",
     "train_step_flops",
     "xavier_std",

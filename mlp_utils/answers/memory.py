@@ -1,0 +1,153 @@
+"""Checks and references for chapter 9's memory budget: the count of a training step's peak and
+the largest batch that fits a budget.
+
+The count (chapter 9, "The peak, measured") is
+
+    M(B) = (2 + k) P + B (c + 8 + 8 n_max)
+
+with ``P`` the bytes of the float32 parameters, ``k`` the copies of them the optimizer keeps (0 for
+plain SGD, 1 with momentum, 2 for Adam), ``c`` the bytes of ``ManualMLP``'s cache for one example
+(every linear layer's input and the logits), 8 bytes for the int64 label and two float32
+temporaries of the widest hidden layer's width ``n_max`` per example (the gradients with respect
+to a ReLU layer's output and input, alive together in the backward pass).
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .core import AnswerError, answer_check, attempt
+
+__all__ = ["check_largest_batch", "reference_counted_peak", "reference_largest_batch"]
+
+
+def _check_sizes(sizes: Sequence[int]) -> list[int]:
+    sizes = list(sizes)
+    if len(sizes) < 3 or any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
+        raise ValueError(f"sizes must be the layer widths of an MLP with at least one hidden layer, "
+                         f"e.g. [784, 256, 10], got {sizes!r}")
+    return [int(n) for n in sizes]
+
+
+def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
+    """(fixed bytes, bytes per example) of the count, from ManualMLP on the meta device."""
+    from ..backprop import ManualMLP
+
+    sizes = _check_sizes(sizes)
+    if isinstance(k, bool) or not isinstance(k, Integral) or k < 0:
+        raise ValueError(f"k must be the number of parameter copies the optimizer keeps (0, 1, 2 ...), "
+                         f"got {k!r}")
+    net = ManualMLP(sizes, device="meta")
+    _, cache = net.forward_with_cache(torch.empty(1, sizes[0], device="meta"))
+    per_example = int(cache.nbytes()) + 8 + 2 * 4 * max(sizes[1:-1])
+    return (2 + int(k)) * int(net.parameter_bytes()), per_example
+
+
+def reference_counted_peak(sizes: Sequence[int], k: int, batch_size: int) -> int:
+    """The count M(B) of a training step's peak, in bytes (see the module's docstring)."""
+    fixed, per_example = _parts(sizes, k)
+    return fixed + int(batch_size) * per_example
+
+
+def reference_largest_batch(sizes: Sequence[int], k: int, budget: int) -> int:
+    """The largest batch size B with ``reference_counted_peak(sizes, k, B) <= budget`` (0 when not
+    even the parameters, their gradients and the optimizer's state fit)."""
+    fixed, per_example = _parts(sizes, k)
+    return max((int(budget) - fixed) // per_example, 0)
+
+
+BUDGET_CASES = (([784, 256, 256, 10], 0, 32 * 2**20), ([784, 256, 256, 10], 2, 32 * 2**20),
+                ([784, 1024, 512, 10], 1, 100_000_000), ([20, 64, 3], 2, 100_000),
+                ([784, 4096, 4096, 10], 2, 2**30))
+
+
+def _mistakes() -> dict[str, list[int]]:
+    """Each usual slip, with the answers it gives on BUDGET_CASES."""
+    def answers(formula: Callable[..., float]) -> list[int]:
+        values = []
+        for sizes, k, budget in BUDGET_CASES:
+            P = 4 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))  # parameter bytes
+            c = 4 * (sum(sizes[:-1]) + sizes[-1])  # cache bytes per example
+            values.append(math.floor(formula(P, c, sizes, k, budget)))
+        return values
+
+    def n(sizes: Sequence[int]) -> int:
+        return max(sizes[1:-1])
+
+    return {
+        "your batch is one too large: its count M(B) exceeds the budget. Round the division down "
+        "(// or math.floor), and if you searched, return the last batch that fits, not the first "
+        "that does not.":
+            [reference_largest_batch(s, k, b) + 1 for s, k, b in BUDGET_CASES],
+        "you divided the whole budget by the bytes per example; the parameters, their gradients "
+        "and the optimizer's state take their (2 + k) P bytes first: subtract them before dividing.":
+            answers(lambda P, c, s, k, b: b / (c + 8 + 8 * n(s))),
+        "your bytes per example include the fixed part: counted_peak(sizes, k, 1) is the fixed part "
+        "plus one example, so subtract counted_peak(sizes, k, 0) from it.":
+            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / ((2 + k) * P + c + 8 + 8 * n(s))),
+        "you left out the optimizer's state: the fixed part is (2 + k) P, parameters, gradients and "
+        "k copies of state.":
+            answers(lambda P, c, s, k, b: (b - 2 * P) / (c + 8 + 8 * n(s))),
+        "you left out the gradients: the fixed part is (2 + k) P, parameters, their gradients (as "
+        "large again) and k copies of optimizer state.":
+            answers(lambda P, c, s, k, b: (b - (1 + k) * P) / (c + 8 + 8 * n(s))),
+        "you left out the temporaries: the backward pass holds two gradients as wide as the widest "
+        "hidden layer per example, 2 x 4 n_max bytes.":
+            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c + 8)),
+        "you counted one temporary per example; the backward pass holds two at once (the gradients "
+        "with respect to a ReLU layer's output and input), 2 x 4 n_max bytes.":
+            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c + 8 + 4 * n(s))),
+        "you counted temporaries for every hidden layer; they are freed layer by layer, so only the "
+        "widest layer's two count: 2 x 4 n_max bytes, with n_max = max(sizes[1:-1]).":
+            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c + 8 + 8 * sum(s[1:-1]))),
+        "you left out the labels: each example's int64 label, 8 bytes, is kept for the loss.":
+            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c + 8 * n(s))),
+        "you left out the input: the cache holds each linear layer's input, the batch itself "
+        "included (sizes[0] floats per example).":
+            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c - 4 * s[0] + 8 + 8 * n(s))),
+        "you counted numbers, not bytes: each float32 takes 4 bytes (and each int64 label 8).":
+            answers(lambda P, c, s, k, b: (b - (2 + k) * P / 4) / (c / 4 + 1 + 2 * n(s))),
+    }
+
+
+@answer_check
+def check_largest_batch(yours: Callable[..., Any]) -> None:
+    """Check the reader's ``largest_batch(sizes, k, budget)`` on several networks, optimizers and
+    budgets against :func:`reference_largest_batch`, naming the usual slips: rounding up, the
+    fixed part forgotten or only partly counted, the temporaries or labels left out."""
+    if not callable(yours):
+        raise AnswerError(f"check_largest_batch: pass your function itself, got a {type(yours).__name__}")
+    got = []
+    for sizes, k, budget in BUDGET_CASES:
+        value = attempt("largest_batch", yours, list(sizes), k, budget)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (Integral, float)):
+            raise AnswerError(f"largest_batch({sizes}, {k}, {budget}) returned {value!r}; return a "
+                              f"batch size, a whole number")
+        if isinstance(value, float) and not value.is_integer():
+            raise AnswerError(f"largest_batch({sizes}, {k}, {budget}) returned {value!r}; a batch "
+                              f"holds a whole number of examples: round down, with // or math.floor")
+        got.append(int(value))
+    expected = [reference_largest_batch(s, k, b) for s, k, b in BUDGET_CASES]
+    if got == expected:
+        print(f"✓ largest_batch: matches the reference on {len(expected)} networks and budgets")
+        return
+    for message, values in _mistakes().items():
+        if got == values:
+            raise AnswerError(f"largest_batch: {message}")
+    for (sizes, k, budget), mine, right in zip(BUDGET_CASES, got, expected):
+        if mine == right + 1:
+            raise AnswerError(f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, one too "
+                              f"many: the count of {mine:,} examples exceeds the budget. Round down "
+                              f"(// or math.floor), never up or to the nearest.")
+        if mine != right:
+            fixed, per_example = _parts(sizes, k)
+            raise AnswerError(
+                f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, expected {right:,}. "
+                f"The count's fixed part is {fixed:,} bytes ((2 + k) P) and each example adds "
+                f"{per_example:,} (cache, label, two temporaries); the largest B with "
+                f"fixed + B x per_example <= budget is (budget - fixed) // per_example.")
