@@ -21,7 +21,8 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     except (RuntimeError, TypeError) as error:
         raise ValueError(f"device={device!r} is not a device name; use 'cpu', 'cuda', 'cuda:0' or 'mps', "
                          "or leave it as None to pick one automatically") from error
-    if chosen.type != "cpu" and (accelerator is None or accelerator.type != chosen.type):
+    # "meta" holds shapes without data (chapter 9 counts bytes on it): every machine has it
+    if chosen.type not in ("cpu", "meta") and (accelerator is None or accelerator.type != chosen.type):
         have = f"its accelerator is {accelerator.type!r}" if accelerator is not None else "it has no accelerator"
         raise ValueError(f"device={device!r} was requested but this machine cannot run on it ({have}); "
                          "pass device=None (or 'cpu') to run on what is available")
