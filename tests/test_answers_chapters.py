@@ -2,6 +2,8 @@
 typical wrong one."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -86,6 +88,82 @@ def test_check_parameters_passes_the_right_answer(capsys) -> None:
 def test_check_parameters_names_the_mistake(wrong, message) -> None:
     with pytest.raises(AnswerError, match=message):
         check_parameters(wrong(), *SIZES)
+
+
+def drawing(w1, w2=None):
+    """init_params with the weights drawn by ``w1(rows, cols, sigma)`` (and ``w2``, default the same)."""
+    w2 = w1 if w2 is None else w2
+
+    def init(num_inputs, num_hiddens, num_outputs, sigma):
+        return [nn.Parameter(w1(num_inputs, num_hiddens, sigma)), nn.Parameter(torch.zeros(num_hiddens)),
+                nn.Parameter(w2(num_hiddens, num_outputs, sigma)), nn.Parameter(torch.zeros(num_outputs))]
+    return init
+
+
+@pytest.mark.parametrize("right", [
+    drawing(lambda a, b, s: torch.randn(a, b) * s),
+    drawing(lambda a, b, s: s * torch.randn(a, b)),
+    drawing(lambda a, b, s: torch.normal(0.0, s, size=(a, b))),
+    drawing(lambda a, b, s: nn.init.normal_(torch.empty(a, b), mean=0.0, std=s)),
+    drawing(lambda a, b, s: torch.empty(a, b).normal_(0, s)),
+    drawing(lambda a, b, s: torch.randn(b, a).T * s),  # drawn transposed, then turned: still independent draws
+])
+def test_check_parameters_accepts_every_right_function(right, capsys) -> None:
+    check_parameters(right, *SIZES)
+    out = capsys.readouterr().out
+    assert "✓ parameters" in out and "the same for sizes (196, 64, 40) and sigma 0.03" in out, out
+
+
+@pytest.mark.parametrize("wrong, message", [
+    # sizes typed in: right for 784-256-10 only
+    (drawing(lambda a, b, s: torch.randn(784, 256) * 0.01, lambda a, b, s: torch.randn(256, 10) * 0.01),
+     "right for sizes \\(784, 256, 10\\).*not for sizes \\(196, 64, 40\\).*from the arguments.*W1: shape \\(784, 256\\)"),
+    # sigma typed in: right for 0.01 only
+    (drawing(lambda a, b, s: torch.randn(a, b) * 0.01),
+     "not for sizes \\(196, 64, 40\\) and sigma 0.03.*scale by the argument sigma.*expected sigma = 0.03"),
+    # one column repeated: every hidden unit starts with the same weights
+    (drawing(lambda a, b, s: (torch.randn(a, 1) * s).repeat(1, b), lambda a, b, s: torch.randn(a, b) * s),
+     "W1: columns 0 and 1 are equal: hidden units 0 and 1 receive the same weights.*draw every entry on its own"),
+    (drawing(lambda a, b, s: (torch.randn(1, b) * s).expand(a, b).clone()), "W1: rows 0 and 1 are equal"),
+    # the right spread, the wrong distribution
+    (drawing(lambda a, b, s: (torch.rand(a, b) * 2 - 1) * s * math.sqrt(3)),
+     "W1: 57.*% of the entries lie within one standard deviation.*normal distribution put 68.3%.*uniform.*torch.randn"),
+    (drawing(lambda a, b, s: torch.sign(torch.randn(a, b)) * s), "only 2 distinct values.*torch.randn"),
+    (drawing(lambda a, b, s: torch.distributions.Laplace(0.0, s / math.sqrt(2)).sample((a, b))),
+     "W1: 7.*% of the entries lie within one standard deviation.*heavy tails"),
+    # a standard deviation 9% off
+    (drawing(lambda a, b, s: torch.randn(a, b) * s * 1.09), "W1: standard deviation 0.01.*expected sigma = 0.01"),
+    (drawing(lambda a, b, s: torch.randn(a, b) * s * 0.91), "W1: standard deviation 0.009.*expected sigma = 0.01"),
+])
+def test_check_parameters_refuses_wrong_functions(wrong, message) -> None:
+    with pytest.raises(AnswerError, match=message):
+        check_parameters(wrong, *SIZES)
+
+
+def test_check_parameters_is_reliable_both_ways(capsys) -> None:
+    """Over 20 seeds the right draw always passes and a standard deviation 9% off always fails."""
+    right = drawing(lambda a, b, s: torch.randn(a, b) * s)
+    off = drawing(lambda a, b, s: torch.randn(a, b) * s * 1.09)
+    for seed in range(20):
+        torch.manual_seed(seed)
+        check_parameters(right, *SIZES)
+        with pytest.raises(AnswerError, match="standard deviation"):
+            check_parameters(off, *SIZES)
+    assert capsys.readouterr().out.count("✓ parameters") == 20
+
+
+def test_check_parameters_tolerances_fail_a_true_normal_rarely() -> None:
+    """Each test allows 6 standard errors: a true normal draw fails one with probability 2 Phi(-6) = 2e-9.
+    The standard error of the fraction within one sample standard deviation, sqrt(0.0995 / n) (delta
+    method), agrees with a simulation."""
+    from mlp_utils.answers import chapters
+
+    assert chapters.PARAMS_Z == 6 and math.erfc(6 / math.sqrt(2)) < 2e-9
+    n = 2560
+    draws = torch.randn(2000, n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    within = ((draws - draws.mean(1, keepdim=True)).abs() < draws.std(1, keepdim=True)).double().mean(1)
+    assert abs(within.mean().item() - chapters.NORMAL_WITHIN_ONE_STD) < 3e-4
+    assert abs(within.std().item() / math.sqrt(chapters.WITHIN_ONE_STD_VARIANCE / n) - 1) < 0.1
 
 
 def test_check_parameters_rejects_bad_sizes() -> None:
@@ -238,6 +316,15 @@ def test_check_mlp_net_passes_the_right_answer(batch, capsys) -> None:
 def test_check_mlp_net_names_the_mistake(wrong, message, batch) -> None:
     with pytest.raises(AnswerError, match=message):
         check_mlp_net(wrong(), batch)
+
+
+def test_check_mlp_net_tries_a_builder_with_other_sizes(batch, capsys) -> None:
+    check_mlp_net(lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.ReLU(), nn.LazyLinear(o)), batch)
+    assert "the same for build_net(32, 7)" in capsys.readouterr().out
+    with pytest.raises(AnswerError, match="right for build_net\\(256, 10\\) but not for build_net\\(32, 7\\).*"
+                                          "from the arguments num_hiddens and num_outputs"):
+        check_mlp_net(lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10)),
+                      batch)
 
 
 def test_check_mlp_net_rejects_a_bad_batch() -> None:

@@ -55,9 +55,44 @@ def test_sgd_step_refuses_a_hard_coded_rate():
 
 # ---- the concise network (chapter 6) ----------------------------------------------------------
 
+class TwoLayers(nn.Module):
+    """A hand-written module around two lazy layers, its activation called in forward."""
+
+    def __init__(self, num_hiddens, num_outputs, activation=torch.relu, last=None):
+        super().__init__()
+        self.hidden, self.output = nn.LazyLinear(num_hiddens), nn.LazyLinear(num_outputs)
+        self.activation, self.last = activation, last
+
+    def forward(self, X):
+        logits = self.output(self.activation(self.hidden(X.flatten(1))))
+        return logits if self.last is None else self.last(logits)
+
+
+class OwnParameters(nn.Module):
+    """The network with its own parameters and no layers at all: judged by what it computes."""
+
+    def __init__(self, num_hiddens, num_outputs, activation=torch.relu):
+        super().__init__()
+        self.W1 = nn.Parameter(torch.randn(784, num_hiddens) * 0.05)
+        self.b1 = nn.Parameter(torch.full((num_hiddens,), 0.01))
+        self.W2 = nn.Parameter(torch.randn(num_hiddens, num_outputs) * 0.05)
+        self.b2 = nn.Parameter(torch.zeros(num_outputs))
+        self.activation = activation
+
+    def forward(self, X):
+        return self.activation(X.flatten(1) @ self.W1 + self.b1) @ self.W2 + self.b2
+
+
 @pytest.mark.parametrize("right", [
     lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.ReLU(), nn.LazyLinear(o)),
     lambda h, o: nn.Sequential(nn.Flatten(), nn.Linear(784, h), nn.ReLU(), nn.Linear(h, o)),
+    lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.LeakyReLU(0.0), nn.LazyLinear(o)),
+    lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.ReLU(), nn.LazyLinear(o), nn.Identity()),
+    lambda h, o: nn.Sequential(nn.Flatten(), nn.Sequential(nn.LazyLinear(h), nn.ReLU()), nn.LazyLinear(o)),
+    lambda h, o: TwoLayers(h, o),
+    lambda h, o: TwoLayers(h, o, torch.nn.functional.relu),
+    lambda h, o: TwoLayers(h, o, lambda Z: Z.clamp(min=0)),
+    lambda h, o: OwnParameters(h, o),
 ])
 def test_concise_net_accepts_right_networks(right, capsys):
     check_mlp_net(right, X)
@@ -70,6 +105,25 @@ def test_concise_net_accepts_right_networks(right, capsys):
     (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.ReLU(), nn.LazyLinear(o), nn.Softmax(1)),
      "cross_entropy applies the softmax"),
     (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.Sigmoid(), nn.LazyLinear(o)), "uses nn.ReLU"),
+    (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.LeakyReLU(0.1), nn.LazyLinear(o)), "uses nn.ReLU"),
+    # an activation called in forward, which no module shows
+    (lambda h, o: TwoLayers(h, o, torch.sigmoid), "applies torch.sigmoid, not ReLU.*uses nn.ReLU"),
+    (lambda h, o: TwoLayers(h, o, torch.tanh), "applies torch.tanh, not ReLU.*uses nn.ReLU"),
+    (lambda h, o: TwoLayers(h, o, torch.abs), "applies torch.abs, not ReLU.*uses nn.ReLU"),
+    (lambda h, o: TwoLayers(h, o, torch.nn.functional.gelu), "applies GELU, not ReLU"),
+    (lambda h, o: TwoLayers(h, o, last=lambda Z: Z.softmax(dim=1)), "softmax of the logits.*returns logits"),
+    (lambda h, o: TwoLayers(h, o, last=torch.relu), "ReLU after the output layer"),
+    (lambda h, o: OwnParameters(h, o, torch.sigmoid), "does not scale with its input.*uses nn.ReLU"),
+    (lambda h, o: OwnParameters(h, o, torch.tanh), "does not scale with its input.*uses nn.ReLU"),
+    (lambda h, o: OwnParameters(h, o, torch.abs), "same output for x and -x.*even.*uses nn.ReLU"),
+    # widths typed in: right for (256, 10) only
+    (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10)),
+     "not for build_net\\(32, 7\\): take the widths from the arguments"),
+    (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(o)),
+     "not for build_net\\(32, 7\\): take the widths from the arguments"),
+    # a layer the chapter's network does not have
+    (lambda h, o: nn.Sequential(nn.Flatten(), nn.LazyLinear(h), nn.ReLU(), nn.Dropout(0.5), nn.LazyLinear(o)),
+     "dropout layer \\(nn.Dropout\\(p=0.5\\)\\); this chapter's network has none.*leave it out"),
 ])
 def test_concise_net_refuses_wrong_networks(wrong, words):
     with pytest.raises(AnswerError, match=words):

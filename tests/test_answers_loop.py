@@ -2,13 +2,14 @@
 every wrong one must be refused with a message that names the mistake and points at the fix."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
 
-from mlp_utils import Trainer, evaluate
+from mlp_utils import Trainer, evaluate, pick_device
 from mlp_utils.answers import AnswerError, LoopData, check_training_loop, todo
-from mlp_utils.answers.chapters import LOOP_EPOCHS, LOOP_SEED, _loop_model
+from mlp_utils.answers.chapters import LOOP_EPOCHS, LOOP_OTHER_EPOCHS, LOOP_SEED, _loop_model
 
 
 def sgd_step(params, lr):
@@ -93,8 +94,51 @@ def loop_set_to_none_tensor_result(model, data, num_epochs):
     return accuracies
 
 
+device = pick_device()  # as the notebook's global: the data module's batches already live there
+
+
+def loop_inference_mode_numpy(model, data, num_epochs):
+    """torch.inference_mode() for the evaluation, accuracies computed with numpy, and the batches moved
+    to the notebook's device (where they already are)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=model.lr)
+    accuracies = []
+    for epoch in range(1, num_epochs + 1):
+        model.train()
+        for X, y in data.train_dataloader(epoch):
+            X, y = X.to(device), y.to(device)
+            optimizer.zero_grad()
+            model.loss(model(X), y).backward()
+            optimizer.step()
+        model.eval()
+        predictions, labels = [], []
+        with torch.inference_mode():
+            for X, y in data.test_dataloader():
+                predictions.append(model(X.to(device)).argmax(dim=1).cpu().numpy())
+                labels.append(y.cpu().numpy())
+        accuracies.append(np.mean(np.concatenate(predictions) == np.concatenate(labels)))  # a numpy float64
+    return accuracies
+
+
+def loop_float32_fraction(model, data, num_epochs):
+    """The fraction as a float32 tensor computed over the whole test set at once."""
+    params = list(model.parameters())
+    accuracies = []
+    for epoch in range(1, num_epochs + 1):
+        model.train()
+        for X, y in data.train_dataloader(epoch):
+            model.loss(model(X), y).backward()
+            sgd_step(params, model.lr)
+        model.eval()
+        with torch.no_grad():
+            X_all = torch.cat([X for X, _ in data.test_dataloader()])
+            y_all = torch.cat([y for _, y in data.test_dataloader()])
+            accuracies.append((model(X_all).argmax(1) == y_all).float().mean().item())
+    return accuracies
+
+
 @pytest.mark.parametrize("right", [loop_solution, loop_torch_optimizer, loop_zero_first_inline_update,
-                                   loop_set_to_none_tensor_result])
+                                   loop_set_to_none_tensor_result, loop_inference_mode_numpy,
+                                   loop_float32_fraction])
 def test_check_training_loop_accepts_right_loops(right, capsys):
     check_training_loop(right)
     assert "✓ train: the same parameters as Trainer.fit" in capsys.readouterr().out
@@ -106,6 +150,37 @@ def test_an_unwritten_loop_is_reported_not_raised(capsys):
 
     check_training_loop(stub)
     assert "○ train: not written yet" in capsys.readouterr().out
+
+
+def test_a_loop_that_calls_an_unwritten_sgd_step_names_sgd_step(capsys):
+    """The loop is written, the SGD step it calls is still the stub: the check says which fill-in is missing."""
+    def sgd_step(params, lr):  # noqa: F811 - the stub of the notebook's first fill-in
+        raise todo("update every parameter in place, then zero the .grad")
+
+    def train(model, data, num_epochs):
+        params, accuracies = list(model.parameters()), []
+        for epoch in range(1, num_epochs + 1):
+            model.train()
+            for X, y in data.train_dataloader(epoch):
+                model.loss(model(X), y).backward()
+                sgd_step(params, model.lr)
+            accuracies.append(accuracy(model, data))
+        return accuracies
+
+    check_training_loop(train)
+    out = capsys.readouterr().out
+    assert "○ train: your loop calls sgd_step, which is not written yet" in out and "write sgd_step first" in out, out
+
+
+def test_loop_data_training_loss_falls_while_test_accuracy_moves():
+    """What LoopData's docstring says of the check's runs: the training loss falls every epoch, and the
+    test accuracy does not rise every epoch."""
+    data = LoopData()
+    model = _loop_model(LOOP_SEED, data)
+    history = Trainer(max_epochs=LOOP_EPOCHS, device="cpu", progress=False).fit(model, data)
+    losses, accuracies = history.train_loss, history.eval_acc
+    assert all(b < a for a, b in zip(losses, losses[1:]))
+    assert any(b < a for a, b in zip(accuracies, accuracies[1:]))
 
 
 def test_the_check_leaves_the_callers_random_numbers_alone():
@@ -252,3 +327,69 @@ def test_a_loop_that_evaluates_on_the_training_set_is_refused():
 def test_check_training_loop_wants_a_function():
     with pytest.raises(AnswerError, match="pass your function itself"):
         check_training_loop([0.8, 0.8, 0.8])
+
+
+# ---- shortcuts and holes: each refused with a hint that leads to the written-out loop -------------
+
+def loop_trainer_shortcut(model, data, num_epochs):
+    return Trainer(max_epochs=num_epochs, progress=False).fit(model, data).eval_acc
+
+
+def loop_fixed_epochs(model, data, num_epochs):
+    return loop_solution(model, data, 3)  # num_epochs ignored: right only when it is 3
+
+
+def with_accuracy(measure):
+    """The solution's loop with another way of computing the accuracy after each epoch."""
+    def loop(model, data, num_epochs):
+        params, result = list(model.parameters()), []
+        for epoch in range(1, num_epochs + 1):
+            model.train()
+            for X, y in data.train_dataloader(epoch):
+                model.loss(model(X), y).backward()
+                sgd_step(params, model.lr)
+            model.eval()
+            with torch.no_grad():
+                result.append(measure(model, data))
+        return result
+    return loop
+
+
+def one_image_too_many(model, data):
+    correct = sum((model(X).argmax(1) == y).sum().item() for X, y in data.test_dataloader())
+    return correct / (len(data.y_test) + 1)
+
+
+def last_image_dropped(model, data):
+    return (model(data.X_test[:-1]).argmax(1) == data.y_test[:-1]).float().mean().item()
+
+
+def mean_of_batch_accuracies(model, data):
+    return float(np.mean([(model(X).argmax(1) == y).float().mean().item() for X, y in data.test_dataloader()]))
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (loop_trainer_shortcut, "calls Trainer.fit.*asks for the loop written out.*range\\(1, num_epochs \\+ 1\\)"),
+    (loop_fixed_epochs, f"right for num_epochs={LOOP_EPOCHS} but not for num_epochs={LOOP_OTHER_EPOCHS}.*"
+                        "with the argument num_epochs.*trained for 3 epochs when num_epochs = 2"),
+    (with_accuracy(one_image_too_many), "classify \\d+ of the 120 test images right.*divided by the number of test images"),
+    (with_accuracy(last_image_dropped), "classify \\d+ of the 120 test images right.*over all of data.test_dataloader"),
+    (with_accuracy(mean_of_batch_accuracies), "averaged the accuracies of the test batches.*\\[64, 56\\].*"
+                                              "divide by the number of test images"),
+])
+def test_check_training_loop_refuses_shortcuts_and_loose_accuracies(wrong, words):
+    with pytest.raises(AnswerError, match=words):
+        check_training_loop(wrong)
+
+
+def test_the_accuracies_are_compared_below_one_image():
+    """The holes above are small: one image more in the denominator changes an accuracy by less than one
+    image's worth (1/120), so the check compares far below that."""
+    data = LoopData()
+    model = _loop_model(LOOP_SEED, data)
+    model.eval()
+    with torch.no_grad():
+        exact = accuracy(model, data)
+        assert 0 < abs(one_image_too_many(model, data) - exact) < 1 / len(data.y_test)
+        assert 0 < abs(mean_of_batch_accuracies(model, data) - exact) < 1 / len(data.y_test)
+

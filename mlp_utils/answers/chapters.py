@@ -1,6 +1,8 @@
 """Checks and references for the fill-ins of chapters 1, 2, 3, 5 and 6."""
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from typing import Any, Callable, Sequence
 
@@ -42,23 +44,37 @@ def _check_sizes(function: str, **sizes: Any) -> None:
             raise ValueError(f"{function}: {label} must be an integer >= 1, got {n!r}")
 
 
-@answer_check
-def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs: int,
-                     sigma: float) -> None:
-    """Check the reader's ``[W1, b1, W2, b2]`` of a one-hidden-layer MLP; print a tick or raise.
+PARAMS_OTHER = ((196, 200), (64, 72), (40, 36))  # a second set of sizes: the first of each pair unless taken
+PARAMS_Z = 6.0  # tolerances in standard errors: a true N(0, sigma^2) draw fails one with probability ~2e-9
+NORMAL_WITHIN_ONE_STD = math.erf(1 / math.sqrt(2))  # 0.6827: normal draws within one std of their mean
+# The fraction within one *sample* standard deviation of the sample mean of n normal draws has a standard
+# deviation of sqrt(c / n), c = p(1-p) + 2 phi(1)^2 - 4 phi(1)^2 = 0.0995 (delta method: estimating
+# the standard deviation from the same draws takes out part of the binomial variance p(1-p) = 0.217).
+_PHI1 = math.exp(-0.5) / math.sqrt(2 * math.pi)
+WITHIN_ONE_STD_VARIANCE = (NORMAL_WITHIN_ONE_STD * (1 - NORMAL_WITHIN_ONE_STD) + 2 * _PHI1**2 - 4 * _PHI1**2)
 
-    Random weights cannot be compared entry by entry, so this checks what the chapter asks for:
-    four tensors in that order, their shapes (naming a transposed weight), ``nn.Parameter``
-    with ``requires_grad``, float32, biases exactly zero, and weights whose mean is about 0 and
-    whose standard deviation is about ``sigma`` (naming ``sigma**2`` used as the standard
-    deviation, a forgotten factor ``sigma``, and ``torch.rand`` in place of ``torch.randn``).
-    Raises :class:`AnswerError` saying what is wrong and how to fix it.
-    """
-    _check_sizes("check_parameters", num_inputs=num_inputs, num_hiddens=num_hiddens, num_outputs=num_outputs)
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < math.inf:
-        raise ValueError(f"check_parameters: sigma must be a positive number, got {sigma!r}")
-    if callable(params):
-        params = attempt("init_params", params, num_inputs, num_hiddens, num_outputs, sigma)
+
+def _repeated_lines(w: torch.Tensor) -> tuple[str, int, int] | None:
+    """("column", j, k) or ("row", i, k) for the first two equal columns or rows of ``w``, or None.
+
+    Only lines of at least 4 numbers are compared: for normal draws two equal lines of 4 or more
+    float32 numbers do not happen, while two equal single numbers can."""
+    for kind, lines in (("column", w.T), ("row", w)):
+        if len(lines) < 2 or lines.shape[1] < 4:
+            continue
+        unique, inverse = torch.unique(lines, dim=0, return_inverse=True)
+        if len(unique) < len(lines):
+            first = torch.full((len(unique),), -1, dtype=torch.long)
+            for index, group in enumerate(inverse.tolist()):
+                if first[group] >= 0:
+                    return kind, int(first[group]), index
+                first[group] = index
+    return None
+
+
+def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_outputs: int,
+                            sigma: float) -> int:
+    """Check one set of ``[W1, b1, W2, b2]`` for these sizes; raise :class:`AnswerError` or return the count."""
     shapes = {"W1": (num_inputs, num_hiddens), "b1": (num_hiddens,),
               "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
     names = list(shapes)
@@ -109,23 +125,41 @@ def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs
         if not torch.all(b == 0):
             raise AnswerError(f"{name}: {int((b != 0).sum())} of {b.numel()} entries are not zero; "
                               f"biases start at exactly zero: nn.Parameter(torch.zeros({b.numel()})).")
+    draw = "torch.randn({}) * sigma"
     for name in ("W1", "W2"):
-        w = params[names.index(name)].detach().double()
+        w = params[names.index(name)].detach().cpu().double()
+        randn = draw.format(", ".join(("num_inputs", "num_hiddens") if name == "W1" else ("num_hiddens", "num_outputs")))
         if not torch.isfinite(w).all():
             raise AnswerError(f"{name}: contains NaN or infinite entries.")
         n = w.numel()
         mean, std = w.mean().item(), (w.std().item() if n > 1 else 0.0)
         if std == 0:
             raise AnswerError(f"{name}: every entry is {mean:.3g}: all hidden units would compute the "
-                              f"same thing forever. Draw the weights at random: torch.randn(...) * {sigma:g}.")
+                              f"same thing forever. Draw the weights at random: {randn}.")
         if bool((w >= 0).all()):
             raise AnswerError(f"{name}: every entry is >= 0 (mean {mean:.3g}, standard deviation {std:.3g}): "
                               "that is torch.rand, uniform on [0, 1), instead of torch.randn, the "
-                              "standard normal distribution. Use torch.randn(...) * sigma.")
-        tolerance = 0.1 + 5 / math.sqrt(2 * n)  # a sample std of n normal draws is within ~1/sqrt(2n)
+                              f"standard normal distribution. Use {randn}.")
+        values = torch.unique(w)
+        if len(values) <= 16 < n:
+            shown = ", ".join(f"{v:.3g}" for v in values[:6].tolist()) + (", ..." if len(values) > 6 else "")
+            raise AnswerError(f"{name}: its {n:,} entries take only {len(values)} distinct values ({shown}), "
+                              "as random signs times sigma or a rounded draw would; normal draws take a "
+                              f"different value almost every time. Use {randn}.")
+        repeated = _repeated_lines(w)
+        if repeated is not None:
+            kind, j, k = repeated
+            unit = {("W1", "column"): "hidden units", ("W2", "column"): "output units",
+                    ("W1", "row"): "inputs", ("W2", "row"): "hidden units"}[name, kind]
+            what = ("receive the same weights, so they compute the same value and get the same update: "
+                    "identical units" if kind == "column" else "send the same weights to every unit")
+            raise AnswerError(f"{name}: {kind}s {j} and {k} are equal: {unit} {j} and {k} {what}. A repeated "
+                              f"(or broadcast) draw does this; draw every entry on its own: {randn}.")
+        tolerance = PARAMS_Z / math.sqrt(2 * (n - 1))  # the relative standard error of a sample std
         if abs(std / sigma - 1) > tolerance:
-            message = (f"{name}: standard deviation {std:.3g}, expected sigma = {sigma:g} "
-                       f"(N(0, sigma^2) has standard deviation sigma).")
+            message = (f"{name}: standard deviation {std:.4g}, expected sigma = {sigma:g} "
+                       f"(N(0, sigma^2) has standard deviation sigma; {n:,} draws put theirs within "
+                       f"{tolerance:.1%} of it).")
             if sigma != 1 and abs(std / sigma**2 - 1) < tolerance:
                 message += (f" You used sigma^2 = {sigma**2:g} as the standard deviation: multiply "
                             f"torch.randn(...) by sigma, not by sigma**2.")
@@ -133,13 +167,67 @@ def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs
                 message += f" Did you forget to multiply torch.randn(...) by sigma = {sigma:g}?"
             elif sigma != 1 and abs(std / math.sqrt(sigma) - 1) < tolerance:
                 message += " You used sqrt(sigma) as the standard deviation: multiply by sigma."
+            else:
+                message += f" Scale the standard normal draws by sigma itself: {randn}."
             raise AnswerError(message)
         if abs(mean) > 5 * sigma / math.sqrt(n) + 0.05 * sigma:
             raise AnswerError(f"{name}: mean {mean:.3g}, expected about 0: the weights are drawn from "
-                              "N(0, sigma^2), centred at zero (torch.randn(...) * sigma, nothing added).")
-    total = sum(p.numel() for p in params)
-    print(f"✓ parameters: W1 {shapes['W1']}, b1 {shapes['b1']}, W2 {shapes['W2']}, b2 {shapes['b2']} "
-          f"({total:,} numbers), nn.Parameter, float32, biases zero, weight std about {sigma:g}")
+                              f"N(0, sigma^2), centred at zero ({randn}, nothing added).")
+        within = ((w - mean).abs() < std).double().mean().item()
+        allowed = PARAMS_Z * math.sqrt(WITHIN_ONE_STD_VARIANCE / n)
+        if abs(within - NORMAL_WITHIN_ONE_STD) > allowed:
+            shape = (" A uniform distribution puts 57.7% there (torch.rand shifted and scaled)."
+                     if within < NORMAL_WITHIN_ONE_STD else
+                     " More than a normal distribution would: the draws pile up near the centre, as "
+                     "with heavy tails.")
+            raise AnswerError(f"{name}: {within:.1%} of the entries lie within one standard deviation of their "
+                              f"mean; draws from a normal distribution put {NORMAL_WITHIN_ONE_STD:.1%} there "
+                              f"(for {n:,} draws, within {allowed:.1%}).{shape} Draw from the normal "
+                              f"distribution: {randn}.")
+    return sum(p.numel() for p in params)
+
+
+@answer_check
+def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs: int,
+                     sigma: float) -> None:
+    """Check the reader's ``[W1, b1, W2, b2]`` of a one-hidden-layer MLP; print a tick or raise.
+
+    ``params`` is the reader's function ``init_params(num_inputs, num_hiddens, num_outputs, sigma)``
+    (or its result). Random weights cannot be compared entry by entry, so this checks what the
+    chapter asks for: four tensors in that order, their shapes (naming a transposed weight),
+    ``nn.Parameter`` with ``requires_grad``, float32, biases exactly zero, and weights drawn
+    independently from N(0, sigma^2): no two equal columns or rows (identical units), a standard
+    deviation within 6 standard errors of ``sigma`` (naming ``sigma**2`` used as the standard
+    deviation and a forgotten factor ``sigma``), a mean about 0, and the fraction of entries within
+    one standard deviation of the mean within 6 standard errors of a normal's 68.3% (a uniform
+    draw, or random signs, fail). Each test fails a true normal draw with probability about 2e-9.
+    A function is called a second time with other sizes and sigma, so fixed numbers in place of
+    its arguments fail. Raises :class:`AnswerError` saying what is wrong and how to fix it.
+    """
+    _check_sizes("check_parameters", num_inputs=num_inputs, num_hiddens=num_hiddens, num_outputs=num_outputs)
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < math.inf:
+        raise ValueError(f"check_parameters: sigma must be a positive number, got {sigma!r}")
+    function = params if callable(params) else None
+    if function is not None:
+        params = attempt("init_params", function, num_inputs, num_hiddens, num_outputs, sigma)
+    total = _check_parameter_values(params, num_inputs, num_hiddens, num_outputs, sigma)
+    again = ""
+    if function is not None:
+        other = tuple(a if a != n else b for (a, b), n in zip(PARAMS_OTHER, (num_inputs, num_hiddens, num_outputs)))
+        other_sigma = 3 * sigma
+        with torch.random.fork_rng(devices=[]):
+            second = attempt("init_params", function, *other, other_sigma)
+        try:
+            _check_parameter_values(second, *other, other_sigma)
+        except AnswerError as error:
+            raise AnswerError(f"init_params: right for sizes {(num_inputs, num_hiddens, num_outputs)} and sigma "
+                              f"{sigma:g}, but not for sizes {other} and sigma {other_sigma:g}: build every shape "
+                              "from the arguments num_inputs, num_hiddens and num_outputs, and scale by the "
+                              f"argument sigma, not by fixed numbers. What differed: {error}") from None
+        again = f"; the same for sizes {other} and sigma {other_sigma:g}"
+    W1, W2 = (num_inputs, num_hiddens), (num_hiddens, num_outputs)
+    print(f"✓ parameters: W1 {W1}, b1 ({num_hiddens},), W2 {W2}, b2 ({num_outputs},) ({total:,} numbers), "
+          f"nn.Parameter, float32, biases zero, weights drawn from N(0, {sigma:g}^2){again}")
 
 
 @answer_check
@@ -250,22 +338,103 @@ def check_flatten(flatten: Callable[[torch.Tensor], Any], X: torch.Tensor) -> No
           + ", ".join(str(len(b)) for b in batches))
 
 
-@answer_check
-def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs: int = 10) -> None:
-    """Check the reader's concise one-hidden-layer MLP on the batch ``X``; print a tick or raise.
+NET_OTHER = ((32, 48), (7, 5))  # a second call's num_hiddens and num_outputs: the first of each pair unless taken
 
-    Runs ``net`` on ``X`` (a dry run that creates lazy parameters) and checks the output shape
-    (batch, num_outputs), the parameter count against
-    ``nn.Sequential(nn.Flatten(), nn.LazyLinear(num_hiddens), nn.ReLU(), nn.LazyLinear(num_outputs))``,
-    that the last layer is linear (no activation or softmax after it), and that the network is
-    not linear as a whole (a missing activation). Names a missing ``nn.Flatten``.
-    """
-    if not isinstance(X, torch.Tensor) or X.dim() < 2 or len(X) < 2:
-        shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
-        raise ValueError(f"check_mlp_net: X must be a batch of at least 2 images, got {shape}")
-    _check_sizes("check_mlp_net", num_hiddens=num_hiddens, num_outputs=num_outputs)
-    if callable(net) and not isinstance(net, torch.nn.Module):
-        net = attempt("build_net", net, num_hiddens, num_outputs)
+
+def _is_relu(module: torch.nn.Module) -> bool:
+    return isinstance(module, torch.nn.ReLU) or (isinstance(module, torch.nn.LeakyReLU)
+                                                 and module.negative_slope == 0)
+
+
+def _between_layers(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int,
+                    num_outputs: int) -> tuple[torch.nn.Linear, torch.nn.Linear] | None:
+    """The network's two linear layers, found by their shapes, or None when it has no such pair."""
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    first = [m for m in linears if (m.in_features, m.out_features) == (X[0].numel(), num_hiddens)]
+    second = [m for m in linears if (m.in_features, m.out_features) == (num_hiddens, num_outputs)]
+    if len(linears) != 2 or len(first) != 1 or len(second) != 1 or first[0] is second[0]:
+        return None
+    return first[0], second[0]
+
+
+def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int, num_outputs: int,
+                                out: torch.Tensor) -> None:
+    """Raise :class:`AnswerError` unless ``net`` computes a ReLU between its layers, judged by what it
+    computes rather than by its modules (a forward may call torch.sigmoid itself)."""
+    relu_only = ("this chapter's network uses nn.ReLU() between its two layers (other activations are "
+                 "exercise 8's topic)")
+    layers = _between_layers(net, X, num_hiddens, num_outputs)
+    if layers is not None:  # the two layers are known: compare with what they compute around a ReLU
+        first, second = layers
+        with torch.no_grad():
+            Z = first(X.flatten(1))
+            reference = second(torch.relu(Z))
+            if torch.allclose(out, reference, atol=1e-5, rtol=1e-4):
+                return
+            functional = torch.nn.functional
+            candidates = {
+                "torch.sigmoid": lambda: second(torch.sigmoid(Z)),
+                "torch.tanh": lambda: second(torch.tanh(Z)),
+                "torch.abs": lambda: second(Z.abs()),
+                "GELU": lambda: second(functional.gelu(Z)),
+                "ELU": lambda: second(functional.elu(Z)),
+                "SiLU": lambda: second(functional.silu(Z)),
+                "softplus": lambda: second(functional.softplus(Z)),
+                "a leaky ReLU (negative inputs scaled by 0.01)": lambda: second(functional.leaky_relu(Z, 0.01)),
+                "a leaky ReLU (negative inputs scaled by 0.1)": lambda: second(functional.leaky_relu(Z, 0.1)),
+                "a leaky ReLU (negative inputs scaled by 0.2)": lambda: second(functional.leaky_relu(Z, 0.2)),
+            }
+            for name, compute in candidates.items():
+                if torch.allclose(out, compute(), atol=1e-5, rtol=1e-4):
+                    raise AnswerError(f"net: between its two layers your network applies {name}, not ReLU; "
+                                      f"{relu_only}.")
+            if torch.allclose(out, torch.softmax(reference, dim=1), atol=1e-6, rtol=1e-4):
+                raise AnswerError("net: your network returns the softmax of the logits (rows that sum to 1). "
+                                  "cross_entropy applies the softmax itself, so the model returns logits: "
+                                  "leave the softmax out of forward.")
+            if torch.allclose(out, torch.relu(reference), atol=1e-5, rtol=1e-4):
+                raise AnswerError("net: your network applies a ReLU after the output layer too, so no logit can "
+                                  "be negative. Logits can be any real number; the activation belongs between "
+                                  "the two layers only.")
+        raise AnswerError(f"net: your network does not compute output_layer(relu(hidden_layer(x))) on the "
+                          f"flattened images: its outputs differ from that by up to "
+                          f"{(out - reference).abs().max().item():.3g}. Flatten, the hidden layer, nn.ReLU(), "
+                          "the output layer, and nothing else in between or after.")
+    # Layers we cannot name: test what a ReLU network with its biases set to zero must do.
+    # f(c x) = c f(x) for c > 0 (a ReLU passes a positive factor through: sigmoid, tanh, GELU,
+    # softplus do not), and f(x) - f(-x) = W2 W1 x, linear and not zero (zero for torch.abs).
+    try:
+        probe = copy.deepcopy(net).eval()
+    except Exception:  # noqa: BLE001 - a module that cannot be copied is judged by its modules only
+        return
+    with torch.no_grad():
+        for p in probe.parameters():
+            if p.dim() == 1:
+                p.zero_()
+        other = X.flip(0)
+        f, f_scaled, f_negated = probe(X), probe(64 * X), probe(-X)
+        scale = f.abs().max().item() + 1e-12
+        odd = f - f_negated
+        odd_sum, odd_other = probe(X + other) - probe(-(X + other)), probe(other) - probe(-other)
+
+    def same(a: torch.Tensor, b: torch.Tensor, size: float) -> bool:
+        return bool(torch.allclose(a, b, atol=1e-4 * size, rtol=1e-3))
+
+    if not same(f_scaled, 64 * f, 64 * scale) or not same(probe(torch.zeros_like(X)), torch.zeros_like(f), scale):
+        raise AnswerError("net: with its biases set to zero your network does not scale with its input "
+                          "(f(64 x) differs from 64 f(x), or f(0) is not 0), as a ReLU network does: "
+                          f"relu(c z) = c relu(z) for c > 0. A sigmoid, tanh or GELU does not; {relu_only}.")
+    if odd.abs().max().item() <= 1e-6 * scale:
+        raise AnswerError("net: your network gives the same output for x and -x (with its biases set to zero): "
+                          "the activation is even, as torch.abs is. ReLU keeps the positive part and zeroes the "
+                          f"negative one; {relu_only}.")
+    if not same(odd_sum, odd + odd_other, odd.abs().max().item()):
+        raise AnswerError("net: with its biases set to zero, f(x) - f(-x) of your network is not linear in x, as "
+                          f"it is for a ReLU network (relu(z) - relu(-z) = z); {relu_only}.")
+
+
+def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int) -> int:
+    """Check one network for these sizes; raise :class:`AnswerError` or return its parameter count."""
     if net is None:
         raise AnswerError("net: your code returned None; did it forget a `return`?")
     if not isinstance(net, torch.nn.Module):
@@ -294,7 +463,7 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
         raise AnswerError(message)
     reference = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(num_hiddens), torch.nn.ReLU(),
                                     torch.nn.LazyLinear(num_outputs)).to(X.device)
-    with torch.no_grad():
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
         reference(X[:1])
     expected_count = sum(p.numel() for p in reference.parameters())
     count = sum(p.numel() for p in net.parameters())
@@ -303,26 +472,75 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
         raise AnswerError(f"net: {count:,} parameters, expected {expected_count:,} (two fully connected "
                           f"layers, {X[0].numel()} -> {num_hiddens} -> {num_outputs}, each with a bias); "
                           f"your linear layers have output widths {widths}.")
-    last = modules[-1] if modules else None
+    # the layers in order, for a network built of layers (a module that computes everything itself
+    # with its own parameters has none, and is judged by what it computes below)
+    core = [m for m in modules if m is not net and not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
+    last = core[-1] if core else None
     if last is not None and not isinstance(last, torch.nn.Linear):
         kind = type(last).__name__
         extra = (" cross_entropy applies the softmax itself, so the model returns logits." if "Softmax" in kind
                  else " Logits can be any real number; the activation belongs between the two layers.")
         raise AnswerError(f"net: the last layer is {kind}, so the outputs are not a linear layer's logits."
                           + extra)
-    activations = [m for m in modules if not isinstance(m, (torch.nn.Linear, torch.nn.Flatten, torch.nn.Dropout,
-                                                            torch.nn.Identity))]
-    if activations and not all(isinstance(m, torch.nn.ReLU) for m in activations):
-        kinds = sorted({type(m).__name__ for m in activations})
+    activations = [m for m in core if not isinstance(m, (torch.nn.Linear, torch.nn.Flatten))]
+    if activations and not all(_is_relu(m) for m in activations):
+        kinds = sorted({type(m).__name__ for m in activations if not _is_relu(m)})
         raise AnswerError(f"net: the activation is {', '.join(kinds)}; this chapter's network uses "
                           "nn.ReLU() between its two layers (other activations are exercise 8's topic).")
     with torch.no_grad():
-        f0, f1, f2 = net(torch.zeros_like(X)), net(X), net(2 * X)
+        f0, f1, f2 = net(torch.zeros_like(X)), out, net(2 * X)
     if torch.allclose(f2, 2 * f1 - f0, atol=1e-5, rtol=1e-4):
         raise AnswerError("net: your network is linear: doubling the input changes the output exactly as "
                           "an affine map would (f(2x) = 2 f(x) - f(0)). Two linear layers in a row are one "
                           "linear layer; put an activation, nn.ReLU(), between them.")
-    print(f"✓ net: output shape {want}, {count:,} parameters as in the reference, and not linear")
+    _check_activation_behaviour(net, X, num_hiddens, num_outputs, out)
+    dropouts = [m for m in modules if isinstance(m, torch.nn.Dropout)]
+    if dropouts:
+        raise AnswerError(f"net: your network has {len(dropouts)} dropout layer{'s' if len(dropouts) > 1 else ''} "
+                          f"(nn.Dropout(p={dropouts[0].p:g})); this chapter's network has none: nn.Flatten(), "
+                          "the hidden layer, nn.ReLU(), the output layer. Dropout zeroes random units while "
+                          "training, a regularizer of its own; leave it out here.")
+    return count
+
+
+@answer_check
+def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs: int = 10) -> None:
+    """Check the reader's concise one-hidden-layer MLP on the batch ``X``; print a tick or raise.
+
+    ``net`` is the reader's ``build_net(num_hiddens, num_outputs)`` (or the network it built).
+    Runs the network on ``X`` (a dry run that creates lazy parameters) and checks the output shape
+    (batch, num_outputs), the parameter count against
+    ``nn.Sequential(nn.Flatten(), nn.LazyLinear(num_hiddens), nn.ReLU(), nn.LazyLinear(num_outputs))``,
+    that the last layer is linear (no activation or softmax after it; a trailing ``nn.Identity``
+    is fine), that the network is not linear as a whole (a missing activation), and that what it
+    computes is a ReLU between its layers, whatever its modules say: its output must equal
+    ``output_layer(relu(hidden_layer(x)))`` (naming sigmoid, tanh, abs, GELU and others called in a
+    forward), or, where the layers cannot be told apart, behave as a ReLU network does with its
+    biases zeroed (``f(c x) = c f(x)``, ``f(x) - f(-x)`` linear and not zero). Names a missing
+    ``nn.Flatten`` and an extra ``nn.Dropout``. A builder is called a second time with other sizes,
+    so widths typed as numbers fail.
+    """
+    if not isinstance(X, torch.Tensor) or X.dim() < 2 or len(X) < 2:
+        shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
+        raise ValueError(f"check_mlp_net: X must be a batch of at least 2 images, got {shape}")
+    _check_sizes("check_mlp_net", num_hiddens=num_hiddens, num_outputs=num_outputs)
+    if not (callable(net) and not isinstance(net, torch.nn.Module)):
+        count = _check_one_net(net, X, num_hiddens, num_outputs)
+        print(f"✓ net: output shape {(len(X), num_outputs)}, {count:,} parameters as in the reference, "
+              "and a ReLU between its two layers")
+        return
+    build = net
+    count = _check_one_net(attempt("build_net", build, num_hiddens, num_outputs), X, num_hiddens, num_outputs)
+    other = tuple(a if a != n else b for (a, b), n in zip(NET_OTHER, (num_hiddens, num_outputs)))
+    with torch.random.fork_rng(devices=[]):
+        try:
+            _check_one_net(attempt("build_net", build, *other), X, *other)
+        except AnswerError as error:
+            raise AnswerError(f"build_net: right for build_net({num_hiddens}, {num_outputs}) but not for "
+                              f"build_net{other}: take the widths from the arguments num_hiddens and "
+                              f"num_outputs, not fixed numbers. What differed: {error}") from None
+    print(f"✓ net: output shape {(len(X), num_outputs)}, {count:,} parameters as in the reference, and a "
+          f"ReLU between its two layers; the same for build_net{other}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -398,15 +616,19 @@ class LoopData:
     exactly as FashionMNIST's), ``test_dataloader()`` in order, and ``eval_split = "test"``.
 
     Its "images" are ``shape``-sized tensors of numbers in [0, 1) labelled by a random linear rule
-    with noise, so a small MLP learns them a little more with every epoch. With the defaults an
+    with noise, a rule a small MLP can learn. The check's few epochs only start on it: the training
+    loss falls from epoch to epoch, while the accuracy on 120 test images still moves up and down
+    (the check compares two loops step by step, not how well they learn). With the defaults an
     epoch is 4 minibatches, the last one smaller (200 = 3 x 64 + 8), as an epoch of Fashion-MNIST
-    ends with a smaller batch.
+    ends with a smaller batch; the test set is 2 batches, 64 and 56 images. The tensors live on
+    ``device`` (the CPU by default), where FashionMNIST keeps its own: on the device of the model.
     """
 
     eval_split = "test"
 
     def __init__(self, num_train: int = 200, num_test: int = 120, batch_size: int = 64, seed: int = 0,
-                 num_classes: int = 3, shape: tuple[int, ...] = (1, 4, 5)) -> None:
+                 num_classes: int = 3, shape: tuple[int, ...] = (1, 4, 5),
+                 device: str | torch.device = "cpu") -> None:
         generator = torch.Generator().manual_seed(8191 + seed)
         num_inputs = math.prod(shape)
         teacher = torch.randn(num_inputs, num_classes, generator=generator)
@@ -414,12 +636,13 @@ class LoopData:
         def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
             X = torch.rand(n, *shape, generator=generator)
             noise = 0.5 * torch.randn(n, num_classes, generator=generator)
-            return X, ((X.reshape(n, -1) - 0.5) @ teacher + noise).argmax(dim=1)
+            return X.to(device), ((X.reshape(n, -1) - 0.5) @ teacher + noise).argmax(dim=1).to(device)
 
         self.X_train, self.y_train = draw(num_train)
         self.X_test, self.y_test = draw(num_test)
         self.batch_size, self.seed = batch_size, seed
         self.num_inputs, self.num_classes = num_inputs, num_classes
+        self.device = torch.device(device)
 
     def train_dataloader(self, epoch: int = 0):
         """Shuffled training batches; the order for ``epoch`` is fixed by ``(seed, epoch)``."""
@@ -439,21 +662,23 @@ class LoopData:
 
     def __repr__(self) -> str:
         return (f"LoopData(train={len(self.X_train)}, test={len(self.X_test)}, batch_size={self.batch_size}, "
-                f"inputs={self.num_inputs}, classes={self.num_classes})")
+                f"inputs={self.num_inputs}, classes={self.num_classes}, device={self.device.type})")
 
 
-LOOP_EPOCHS, LOOP_LR, LOOP_SEED = 3, 0.2, 11
+LOOP_EPOCHS, LOOP_OTHER_EPOCHS, LOOP_LR, LOOP_SEED = 3, 2, 0.2, 11
+LOOP_ACC_TOLERANCE = 1e-6  # float32 rounding of a fraction; one test image is 1/120 ~ 0.0083
 
 
 def _loop_model(seed: int, data: LoopData, lr: float = LOOP_LR):
-    """The model both loops start from: an MLPScratch drawn from ``seed``, without touching the
-    caller's random numbers."""
+    """The model both loops start from: an MLPScratch drawn from ``seed``, on the data's device,
+    without touching the caller's random numbers."""
     from ..models import MLPScratch
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return MLPScratch(num_inputs=data.num_inputs, num_outputs=data.num_classes, num_hiddens=8, lr=lr,
-                          sigma=0.5)
+        model = MLPScratch(num_inputs=data.num_inputs, num_outputs=data.num_classes, num_hiddens=8, lr=lr,
+                           sigma=0.5)
+    return model.to(getattr(data, "device", "cpu"))
 
 
 def _variant(data: LoopData, epochs: Sequence[int], lr: float, *, zero: bool = True, on_test: bool = False,
@@ -474,10 +699,16 @@ def _variant(data: LoopData, epochs: Sequence[int], lr: float, *, zero: bool = T
     return [p.detach() for p in params]
 
 
-def _known_loop_mistakes(data: LoopData, epochs: int, lr: float) -> dict[str, list[torch.Tensor]]:
-    """What the usual mistakes end with, each named with its fix."""
+def _known_loop_mistakes(data: LoopData, epochs: int, lr: float,
+                         asked_before: int | None = None) -> dict[str, list[torch.Tensor]]:
+    """What the usual mistakes end with, each named with its fix (``asked_before``: the epochs a
+    first run asked for, which a loop with that number typed in trains whatever it is asked)."""
     right = list(range(1, epochs + 1))
-    return {
+    mistakes = {}
+    if asked_before is not None:
+        mistakes[f"you trained for {asked_before} epochs when num_epochs = {epochs}: the number of epochs is "
+                 "typed into your loop."] = _variant(data, range(1, asked_before + 1), lr)
+    mistakes.update({
         "the gradients were never reset: backward() adds to .grad, so every step used the sum of all "
         "the gradients so far. Zero them once per step, after the update (your sgd_step does it) or "
         "before loss.backward().": _variant(data, right, lr, zero=False),
@@ -499,49 +730,118 @@ def _known_loop_mistakes(data: LoopData, epochs: int, lr: float) -> dict[str, li
             _variant(data, right, lr, reduction="sum"),
         f"you stepped with a learning rate of 0.1 where the model's is {lr:g}: use model.lr.":
             _variant(data, right, 0.1),
-    }
+    })
+    return mistakes
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and bool(torch.allclose(a, b, atol=1e-5, rtol=1e-4))
 
 
+class _HelperUnwritten(Exception):
+    """The reader's loop is written but calls another fill-in that is still a stub."""
+
+
+def _loop_calling(train: Callable[..., Any]) -> Callable[..., Any]:
+    """``train``, but a stub it calls (``sgd_step``) raises :class:`_HelperUnwritten` with the stub's name,
+    so the check can say which fill-in is missing; a stub ``train`` itself stays a NotWritten."""
+    from .core import NotWritten
+
+    own = getattr(train, "__code__", None)
+
+    @functools.wraps(train)
+    def run(*args: Any) -> Any:
+        try:
+            return train(*args)
+        except NotWritten as unwritten:
+            trace = unwritten.__traceback__
+            while trace is not None and trace.tb_next is not None:
+                trace = trace.tb_next
+            inner = trace.tb_frame.f_code if trace is not None else None
+            if own is not None and inner is not None and inner is not own:
+                raise _HelperUnwritten(inner.co_name) from unwritten
+            raise
+    return run
+
+
+def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: LoopData) -> tuple[int, float]:
+    """Test images that ``model`` with these ``parameters`` classifies right, and the unweighted mean of
+    the test batches' accuracies (a mistake to name)."""
+    with torch.no_grad():
+        for p, value in zip(model.parameters(), parameters):
+            p.copy_(value)
+        model.eval()
+        hits = [(model(X).argmax(dim=1) == y) for X, y in data.test_dataloader()]
+    return int(sum(int(h.sum()) for h in hits)), sum(float(h.float().mean()) for h in hits) / len(hits)
+
+
 @answer_check
-def check_training_loop(train: Callable[..., Any]) -> None:
+def check_training_loop(train: Callable[..., Any], device: str | torch.device | None = None) -> None:
     """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit`.
 
-    Both loops start from one ``MLPScratch`` drawn from the same seed and run a few epochs of
-    minibatch SGD at the model's learning rate on a small :class:`LoopData`. The reader's must
-    end with the same parameters as ``Trainer.fit`` (to float32 rounding: ``torch.optim.SGD``
-    may round ``p - lr * grad`` once where ``p -= lr * p.grad`` rounds twice) and return the test
-    accuracy measured after each epoch, the same as ``fit``'s history. A forward hook records how
-    the model was run: the steps in training mode, the test batches in evaluation mode and
-    without autograd (``torch.no_grad()``). The model arrives in evaluation mode, as ``fit``
-    leaves a model. Names the usual mistakes: gradients never reset, a step before
-    ``backward()``, one epoch or one too few, epochs numbered from 0 or the same order every
-    epoch, the test set used for training, a summed loss, a fixed learning rate, no training or
-    evaluation mode, an evaluation recorded by autograd, an evaluation before the epoch's steps
-    instead of after them, and accuracies in percent.
+    Both loops start from one ``MLPScratch`` drawn from the same seed and run minibatch SGD at the
+    model's learning rate on a small :class:`LoopData`, on ``device`` (by default the one
+    :func:`~mlp_utils.pick_device` picks, where the notebook's data live), for 3 epochs and again for
+    2, so a number of epochs typed into the loop fails. The reader's must end with the same
+    parameters as ``Trainer.fit`` (to float32 rounding: ``torch.optim.SGD`` may round
+    ``p - lr * grad`` once where ``p -= lr * p.grad`` rounds twice) and return the test accuracy after
+    each epoch: exactly (to float32 rounding of the fraction) the fraction of the 120 test images that
+    the reader's own parameters at the end of that epoch classify right. A forward hook records how
+    the model was run: the steps in training mode, the test batches in evaluation mode and without
+    autograd (``torch.no_grad()``). The model arrives in evaluation mode, as ``fit`` leaves a model.
+    ``Trainer.fit`` itself, called inside the loop, is named: the page asks for the loop written out.
+    A loop that calls a fill-in still unwritten (``sgd_step``) is reported as that fill-in not written.
+    Names the usual mistakes: gradients never reset, a step before ``backward()``, one epoch or one
+    too few or a fixed number, epochs numbered from 0 or the same order every epoch, the test set
+    used for training, a summed loss, a fixed learning rate, no training or evaluation mode, an
+    evaluation recorded by autograd, an evaluation before the epoch's steps instead of after them,
+    accuracies in percent or as counts, and a mean of the test batches' accuracies.
     """
     if not callable(train):
         raise AnswerError(f"check_training_loop: pass your function itself, got a {type(train).__name__}")
+    from ..device import pick_device
+
+    device = pick_device(device)
+    data = LoopData(device=device)
+    run = _loop_calling(train)
+    try:
+        steps = _check_loop_once(run, data, LOOP_EPOCHS)
+        try:
+            _check_loop_once(run, data, LOOP_OTHER_EPOCHS, asked_before=LOOP_EPOCHS)
+        except AnswerError as error:
+            raise AnswerError(f"train: right for num_epochs={LOOP_EPOCHS} but not for num_epochs={LOOP_OTHER_EPOCHS}: "
+                              "the epoch loop must run num_epochs times, for epoch in range(1, num_epochs + 1), "
+                              f"with the argument num_epochs, not a fixed number. What differed: {error}") from None
+    except _HelperUnwritten as helper:
+        print(f"○ train: your loop calls {helper.args[0]}, which is not written yet (the fill-in above): write "
+              f"{helper.args[0]} first. Until then the rest of the page uses the reference implementation.")
+        return None
+    print(f"✓ train: the same parameters as Trainer.fit from the same seed after {LOOP_EPOCHS} epochs of {steps} "
+          f"minibatches, and after {LOOP_OTHER_EPOCHS}; after each epoch exactly the test accuracy of your "
+          "parameters at that point; steps in training mode, the evaluation in evaluation mode without autograd")
+
+
+def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
+                     asked_before: int | None = None) -> int:
+    """Run the reader's loop for ``epochs`` epochs beside Trainer.fit; raise :class:`AnswerError` or
+    return the number of minibatches per epoch."""
     from ..trainer import Trainer
 
-    data, epochs = LoopData(), LOOP_EPOCHS
+    device = data.device
     steps = len(data.train_dataloader(1))
     reference = _loop_model(LOOP_SEED, data)
-    start = [p.detach().clone() for p in reference.parameters()]
-    with torch.no_grad():
-        start_acc = float((reference(data.X_test).argmax(dim=1) == data.y_test).float().mean())
     with torch.random.fork_rng(devices=[]):
-        history = Trainer(max_epochs=epochs, device="cpu", progress=False).fit(reference, data)
+        history = Trainer(max_epochs=epochs, device=device, progress=False).fit(reference, data)
     expected = [p.detach() for p in reference.parameters()]
     names = [name for name, _ in reference.named_parameters()]
+    judge = _loop_model(LOOP_SEED, data)  # a copy to recompute accuracies with the reader's parameters
 
     model = _loop_model(LOOP_SEED, data)
+    start = [p.detach().clone() for p in model.parameters()]
     model.eval()  # as Trainer.fit leaves a model: the loop must switch to training mode itself
     test_rows = data.X_test.reshape(len(data.X_test), -1)
     calls: list[tuple[bool, bool, str]] = []
+    epoch_ends: list[list[torch.Tensor]] = []  # the parameters when epoch 2, 3, ... begins
 
     def record(module: torch.nn.Module, inputs: tuple[Any, ...]) -> None:
         X = inputs[0] if inputs else None
@@ -550,12 +850,25 @@ def check_training_loop(train: Callable[..., Any]) -> None:
             rows = X.detach().reshape(-1, data.num_inputs).to(test_rows.device, test_rows.dtype)
             in_test = (rows[:, None, :] == test_rows[None]).all(dim=-1).any(dim=-1)
             split = "test" if bool(in_test.all()) else "train" if not bool(in_test.any()) else "other"
-        calls.append((torch.is_grad_enabled(), module.training, split))
+        grad = torch.is_grad_enabled()
+        trained = sum(1 for g, _, s in calls if g and s == "train")
+        if grad and split == "train" and trained and trained % steps == 0 and len(epoch_ends) < trained // steps:
+            with torch.inference_mode(False), torch.no_grad():
+                epoch_ends.append([p.detach().clone() for p in module.parameters()])
+        calls.append((grad, module.training, split))
+
+    fits: list[bool] = []
+    original_fit = Trainer.fit
+
+    def spied_fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        fits.append(True)
+        return original_fit(self, *args, **kwargs)
 
     hook = model.register_forward_pre_hook(record)
     stepped_early = ("you stepped before loss.backward(): the step changed the parameters in place while "
                      "the loss's graph still needed them (or used a .grad that backward() had not filled "
                      "yet). Per minibatch: the loss, then loss.backward(), then the step.")
+    Trainer.fit = spied_fit  # type: ignore[method-assign]
     try:
         with torch.random.fork_rng(devices=[]):
             result = attempt("train", train, model, data, epochs, copy=False)
@@ -579,7 +892,8 @@ def check_training_loop(train: Callable[..., Any]) -> None:
                               "per minibatch, on a loss computed from that minibatch.") from None
         if "same device" in text:
             raise AnswerError("train: tensors on two devices. The data module serves its batches on the "
-                              "device of the model; do not move them to a fixed device.") from None
+                              f"device of the model ({device.type} here); do not move them to another "
+                              "device.") from None
         raise
     except AttributeError as error:
         raise AnswerError(f"train: {error}. The check passes a small data module with FashionMNIST's "
@@ -587,7 +901,14 @@ def check_training_loop(train: Callable[..., Any]) -> None:
                           "its parameters(), loss() and lr.") from None
     finally:
         hook.remove()
+        Trainer.fit = original_fit  # type: ignore[method-assign]
 
+    if fits:
+        raise AnswerError("train: your function calls Trainer.fit, the shortcut this page takes apart: the "
+                          "exercise asks for the loop written out. For epoch in range(1, num_epochs + 1): "
+                          "model.train(); per minibatch of data.train_dataloader(epoch) the loss, "
+                          "loss.backward() and sgd_step(params, model.lr); then the test accuracy under "
+                          "model.eval() and torch.no_grad().")
     yours = [p.detach() for p in model.parameters()]
     if not all(torch.isfinite(p).all() for p in yours):
         raise AnswerError("train: the parameters became NaN or infinite. Check the learning rate "
@@ -599,7 +920,7 @@ def check_training_loop(train: Callable[..., Any]) -> None:
                               "the step also leaves nothing to step with: zero them after the step or before "
                               "backward().")
         trained_on_test = any(grad and split == "test" for grad, _, split in calls)
-        for message, parameters in _known_loop_mistakes(data, epochs, LOOP_LR).items():
+        for message, parameters in _known_loop_mistakes(data, epochs, LOOP_LR, asked_before).items():
             if all(_close(p, q) for p, q in zip(yours, parameters)):
                 raise AnswerError(f"train: {message}")
         if trained_on_test and not any(grad and split == "train" for grad, _, split in calls):
@@ -631,7 +952,6 @@ def check_training_loop(train: Callable[..., Any]) -> None:
         raise AnswerError("train: the evaluation ran with autograd on, which records a graph for every test "
                           "batch, memory and time for nothing: evaluate inside `with torch.no_grad():`.")
 
-    want = history.eval_acc
     if result is None:
         raise AnswerError("train: your function returned None; return the list of test accuracies, one "
                           "per epoch (did it forget a `return`?).")
@@ -647,30 +967,50 @@ def check_training_loop(train: Callable[..., Any]) -> None:
     if not test_calls:
         raise AnswerError("train: the model never ran on the test batches; after each epoch, measure the "
                           "accuracy on data.test_dataloader().")
-    if len(got) != len(want):
+    if len(got) != epochs:
         hint = (" You evaluated once, at the end: evaluate after every epoch, inside the epoch loop."
                 if len(got) == 1 else "")
         raise AnswerError(f"train: you returned {len(got)} {'accuracy' if len(got) == 1 else 'accuracies'} "
                           f"for {epochs} epochs.{hint}")
-    tolerance = 1.5 / len(data.y_test)  # one test image's worth of rounding in a logit
-    if all(abs(g - w) <= tolerance for g, w in zip(got, want)):
-        print(f"✓ train: the same parameters as Trainer.fit from the same seed after {epochs} epochs of "
-              f"{steps} minibatches, and the same test accuracy after each epoch; steps in training mode, "
-              "the evaluation in evaluation mode without autograd")
-        return
-    if all(abs(g - 100 * w) <= 100 * tolerance for g, w in zip(got, want)):
+
+    # What the reader's own parameters at the end of each epoch classify right: the parameters when
+    # the next epoch's first step began, and the final ones (history's, where the steps were not
+    # counted as expected: they agree with the reader's to float32 rounding).
+    n = len(data.y_test)
+    ends = epoch_ends[:epochs - 1] + [yours] if len(epoch_ends) >= epochs - 1 else None
+    if ends is None:
+        own = [(round(a * n), math.nan) for a in history.eval_acc[:-1]] + [_accuracy(judge, yours, data)]
+    else:
+        own = [_accuracy(judge, parameters, data) for parameters in ends]
+    counts = [c for c, _ in own]
+    fractions = [c / n for c in counts]
+
+    def matches(values: Sequence[float], targets: Sequence[float], tolerance: float = LOOP_ACC_TOLERANCE) -> bool:
+        return all(abs(v - t) <= tolerance for v, t in zip(values, targets))
+
+    if matches(got, fractions):
+        return steps
+    if matches(got, [100 * f for f in fractions], 100 * LOOP_ACC_TOLERANCE):
         raise AnswerError("train: your accuracies are in percent; return fractions, correct / number of "
                           "test images.")
-    if all(abs(g - len(data.y_test) * w) < 0.5 for g, w in zip(got, want)):
+    if matches(got, counts, 0.5):
         raise AnswerError("train: you returned numbers of correct predictions; divide by the number of test "
                           "images (the sum of len(y) over the test batches).")
-    if all(abs(g - w) <= tolerance for g, w in zip(got, [start_acc] + want[:-1])):
+    start_count, _ = _accuracy(judge, start, data)
+    if matches(got, [start_count / n] + fractions[:-1]):
         raise AnswerError("train: each accuracy was measured before its epoch's steps, not after them: "
                           "evaluate at the end of the epoch.")
-    epoch = next(i for i, (g, w) in enumerate(zip(got, want)) if abs(g - w) > tolerance)
-    raise AnswerError(f"train: after epoch {epoch + 1} your test accuracy is {got[epoch]:.4f}, Trainer.fit "
-                      f"measured {want[epoch]:.4f} with the same parameters. The accuracy is the fraction of "
-                      "test images whose largest logit is the true class, over all of data.test_dataloader().")
+    if matches(got, [mean for _, mean in own]):
+        sizes = [len(y) for _, y in data.test_dataloader()]
+        raise AnswerError(f"train: you averaged the accuracies of the test batches, but they hold {sizes} images: "
+                          "the smaller last batch counts as much as a full one. Count the correct predictions "
+                          "over all test batches and divide by the number of test images.")
+    epoch = next(i for i, (g, f) in enumerate(zip(got, fractions)) if abs(g - f) > LOOP_ACC_TOLERANCE)
+    raise AnswerError(f"train: after epoch {epoch + 1} your test accuracy is {got[epoch]:.6g}, but your parameters "
+                      f"at that point classify {counts[epoch]} of the {n} test images right, {counts[epoch]}/{n} = "
+                      f"{fractions[epoch]:.6g}. The accuracy is the number of test images whose largest logit is "
+                      "the true class, over all of data.test_dataloader(), divided by the number of test images "
+                      "(the sum of len(y) over the batches).")
 
 
 __all__ += ["LoopData", "check_training_loop"]
