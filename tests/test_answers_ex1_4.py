@@ -114,6 +114,17 @@ def test_firing_fractions_passes_the_right_answer(capsys, small_data):
     assert "✓ firing_fractions" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("right", [
+    lambda m, X: (m.linears[0](X.flatten(1)) > 0).sum(dim=0) / X.shape[0],
+    lambda m, X: torch.relu(m.linears[0](X.reshape(len(X), -1))).sign().mean(dim=0),
+    lambda m, X: (m.net[:2](X) > 0).double().mean(0),
+    lambda m, X: (m.linears[0](X.flatten(1)) > 0).to(torch.float32).mean(axis=0),
+])
+def test_firing_fractions_accepts_every_right_form(right, capsys, small_data):
+    check_firing_fractions(right, small_data.X_train)
+    assert "✓ <lambda>: matches the reference" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("wrong, words", [
     (lambda m, X: firing_fractions(m, X).mean(), "a single number"),
     (lambda m, X: (m.linears[0](X.flatten(1)) > 0).float().mean(dim=1), "average over the images, dim=0"),
@@ -121,6 +132,8 @@ def test_firing_fractions_passes_the_right_answer(capsys, small_data):
     (lambda m, X: (m.linears[0](X.flatten(1)) > 0).sum(dim=0), "counts"),
     (lambda m, X: (m(X) > 0).float().mean(dim=0), "output layer"),
     (lambda m, X: (m.linears[0](X.flatten(1)) > 0.01).float().mean(dim=0), "entries differ"),
+    # the mean of a boolean tensor: torch refuses it; the hint says how to turn it into numbers
+    (lambda m, X: (m.linears[0](X.flatten(1)) > 0).mean(dim=0), r"\(z > 0\)\.float\(\)\.mean\(dim=0\)"),
 ])
 def test_firing_fractions_names_the_mistake(wrong, words, small_data):
     with pytest.raises(AnswerError, match=words):

@@ -132,12 +132,29 @@ def test_gflop_per_s_passes_the_right_answer(capsys):
     assert "✓ gflop_per_s" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("right", [
+    lambda n, t: 2 * n * n * n / t * 1e-9,
+    lambda n, t: (2 * n ** 3 / 1e9) / t,
+    lambda n, t: 2 * n ** 3 / (t * 1e9),
+    lambda n, t: torch.tensor(2.0 * n ** 3 / t / 1e9, dtype=torch.float64),
+])
+def test_gflop_per_s_accepts_every_right_form(right, capsys):
+    check_gflop_per_s(right)
+    assert "✓ gflop_per_s" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("wrong, named", [
     (lambda n, t: n ** 3 / t / 1e9, "2 FLOP"),
     (lambda n, t: 2 * n ** 3 / t, "FLOP/s; divide by 1e9"),
     (lambda n, t: 2 * n ** 2 / t / 1e9, "2 n\\^2"),
     (lambda n, t: t / (2 * n ** 3 / 1e9), "inverse"),
     (lambda n, t: torch.ones(2), "shape"),
+    # a GFLOP taken as 10^12 or 10^6 FLOP: the hint names the unit, 1e9
+    (lambda n, t: 2 * n ** 3 / t / 1e12, "1000 times too small: a GFLOP is 10\\^9 FLOP, so divide the FLOP per second by 1e9"),
+    (lambda n, t: 2 * n ** 3 / t / 1e6, "1000 times too large: a GFLOP is 10\\^9 FLOP, so divide the FLOP per second by 1e9"),
+    # the time converted to milliseconds, or taken as milliseconds
+    (lambda n, t: 2 * n ** 3 / (t * 1e3) / 1e9, "time in seconds as given"),
+    (lambda n, t: 2 * n ** 3 / (t / 1e3) / 1e9, "time in seconds as given"),
 ])
 def test_gflop_per_s_names_the_mistake(wrong, named):
     with pytest.raises(AnswerError, match=named):

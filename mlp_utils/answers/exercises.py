@@ -176,10 +176,12 @@ def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
          lambda n, t: n ** 3 / t / 1e9),
         ("your numbers are 10^9 times too large: that is FLOP/s; divide by 1e9 for GFLOP/s.",
          lambda n, t: 2 * n ** 3 / t),
-        ("your numbers are 1000 times too small: the time is given in seconds, not milliseconds.",
-         lambda n, t: 2 * n ** 3 / (t * 1e3) / 1e9),
-        ("your numbers are 1000 times too large: divide by the seconds as given, without "
-         "converting to milliseconds.", lambda n, t: 2 * n ** 3 / (t / 1e3) / 1e9),
+        ("your numbers are 1000 times too small: a GFLOP is 10^9 FLOP, so divide the FLOP per "
+         "second by 1e9 (not 1e12), and use the time in seconds as given (not converted to "
+         "milliseconds).", lambda n, t: 2 * n ** 3 / (t * 1e3) / 1e9),
+        ("your numbers are 1000 times too large: a GFLOP is 10^9 FLOP, so divide the FLOP per "
+         "second by 1e9 (not 1e6), and use the time in seconds as given (not divided by 1000).",
+         lambda n, t: 2 * n ** 3 / (t / 1e3) / 1e9),
         ("you counted 2 n^2 FLOP: each of the n^2 outputs is a sum of n products, so the work "
          "is 2 n^3.", lambda n, t: 2 * n ** 2 / t / 1e9),
         ("you returned seconds per GFLOP, the inverse: divide the work by the time.",
@@ -465,7 +467,14 @@ def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any]
     for model, what in ((wide, "a network with 8 hidden units"), (single, "a network with one dead unit")):
         with torch.no_grad():
             expected = (model.linears[0](X.flatten(1)) > 0).float().mean(dim=0)
-            got = attempt("firing_fractions", yours, model, X)
+            try:
+                got = attempt("firing_fractions", yours, model, X)
+            except RuntimeError as error:
+                if "Bool" not in str(error):
+                    raise
+                raise AnswerError(f"{name}: torch cannot average a tensor of booleans (z > 0 is True or "
+                                  "False per entry); turn it into numbers first: (z > 0).float().mean(dim=0)."
+                                  ) from error
         label = f"{name} on {what}"
         if isinstance(got, torch.Tensor):
             got = got.detach().float().to(expected.device)
