@@ -353,6 +353,10 @@ def test_check_cache_bytes_passes_the_right_count(capsys):
     (lambda s, B: 4 * B * (sum(s[:-1]) + s[-1] + sum(s[1:-1])), "pre-activations"),
     (lambda s, B: 4 * sum((a + 1) * c for a, c in zip(s[:-1], s[1:])), "weights and biases"),
     (lambda s, B: "many", "number of bytes"),
+    (lambda s, B: 8 * B * (sum(s[:-1]) + s[-1]), "float64"),
+    (lambda s, B: B * (sum(s[:-1]) + s[-1]) * torch.tensor(0.0, dtype=torch.float64).element_size(), "4 bytes each"),
+    (lambda s, B: 4 * B * (sum(s[:-1]) + s[-1]) + 8 * B, "also counted the labels"),
+    (lambda s, B: 4 * B * (sum(s[:-1]) + s[-1] + 1), "labels, and as float32"),
 ])
 def test_check_cache_bytes_names_the_mistake(wrong, words):
     from mlp_utils.answers import AnswerError, check_cache_bytes

@@ -66,18 +66,25 @@ def test_reference_rejects_bad_arguments(sizes, k) -> None:
 def closed_form(sizes, k, budget):
     fixed = counted_peak(sizes, k, 0)
     per_example = counted_peak(sizes, k, 1) - fixed
-    return (budget - fixed) // per_example
+    return max((budget - fixed) // per_example, 0)
+
+
+def closed_form_with_if(sizes, k, budget):
+    fixed = counted_peak(sizes, k, 0)
+    if budget < fixed:
+        return 0
+    return (budget - fixed) // (counted_peak(sizes, k, 1) - fixed)
 
 
 def with_floor(sizes, k, budget):
     fixed = counted_peak(sizes, k, 0)
-    return math.floor((budget - fixed) / (counted_peak(sizes, k, 1) - fixed))
+    return max(math.floor((budget - fixed) / (counted_peak(sizes, k, 1) - fixed)), 0)
 
 
 def with_int(sizes, k, budget):
     parameters = 4 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
     per_example = 4 * (sum(sizes[:-1]) + sizes[-1]) + 8 + 8 * max(sizes[1:-1])
-    return int((budget - (2 + k) * parameters) / per_example)
+    return max(int((budget - (2 + k) * parameters) / per_example), 0)
 
 
 def by_search(sizes, k, budget):
@@ -93,6 +100,13 @@ def by_search(sizes, k, budget):
 def by_counting(sizes, k, budget):
     b = 0
     while counted_peak(sizes, k, b + 1) <= budget:
+        b += 1
+    return b
+
+
+def by_counting_with_the_reference(sizes, k, budget):
+    b = 0
+    while reference_counted_peak(sizes, k, b + 1) <= budget:
         b += 1
     return b
 
@@ -113,8 +127,9 @@ def with_the_reference(sizes, k, budget):
     return reference_largest_batch(sizes, k, budget)
 
 
-@pytest.mark.parametrize("right", [closed_form, with_floor, with_int, by_search, by_counting, as_numpy,
-                                   as_tensor, as_whole_float, with_the_reference])
+@pytest.mark.parametrize("right", [closed_form, closed_form_with_if, with_floor, with_int, by_search, by_counting,
+                                   by_counting_with_the_reference, as_numpy, as_tensor, as_whole_float,
+                                   with_the_reference])
 def test_check_largest_batch_passes_right_answers(right, capsys) -> None:
     check_largest_batch(right)
     assert "✓ largest_batch" in capsys.readouterr().out
@@ -198,6 +213,40 @@ def numbers_not_bytes(sizes, k, budget):
     return (budget - (2 + k) * P // 4) // (c // 4 + 1 + 2 * n)
 
 
+def strictly_below(sizes, k, budget):
+    fixed = counted_peak(sizes, k, 0)
+    return max(math.ceil((budget - fixed) / (counted_peak(sizes, k, 1) - fixed)) - 1, 0)
+
+
+def counting_strictly_below(sizes, k, budget):
+    b = 0
+    while counted_peak(sizes, k, b + 1) < budget:
+        b += 1
+    return b
+
+
+def not_clamped(sizes, k, budget):
+    fixed = counted_peak(sizes, k, 0)
+    return (budget - fixed) // (counted_peak(sizes, k, 1) - fixed)
+
+
+def not_clamped_floor(sizes, k, budget):
+    fixed = counted_peak(sizes, k, 0)
+    return math.floor((budget - fixed) / (counted_peak(sizes, k, 1) - fixed))
+
+
+def minus_one_sentinel(sizes, k, budget):
+    return -1 if budget < counted_peak(sizes, k, 0) else closed_form(sizes, k, budget)
+
+
+def at_least_one(sizes, k, budget):
+    return max(closed_form(sizes, k, budget), 1)
+
+
+def no_fixed_part_clamped(sizes, k, budget):
+    return max(no_fixed_part(sizes, k, budget), 0)
+
+
 def off_by_a_lot(sizes, k, budget):
     return closed_form(sizes, k, budget) // 2
 
@@ -221,7 +270,14 @@ def returns_nothing(sizes, k, budget):
     (no_labels, "labels"),
     (no_input, "the batch itself"),
     (numbers_not_bytes, "not bytes"),
-    (off_by_a_lot, r"\(budget - fixed\) // per_example"),
+    (strictly_below, r"M\(B\) <= budget, not M\(B\) < budget"),
+    (counting_strictly_below, r"M\(B\) <= budget, not M\(B\) < budget"),
+    (not_clamped, "no batch fits: the answer is 0"),
+    (not_clamped_floor, "no batch fits: the answer is 0"),
+    (minus_one_sentinel, "sentinel such as -1"),
+    (at_least_one, "expected 0"),
+    (no_fixed_part_clamped, "subtract them before dividing"),
+    (off_by_a_lot, r"counted_peak\(sizes, k, 0\) and"),
     (returns_nothing, "whole number"),
 ])
 def test_check_largest_batch_names_the_mistake(wrong, words) -> None:
@@ -240,3 +296,21 @@ def test_check_largest_batch_reports_an_unwritten_stub(capsys) -> None:
 def test_check_largest_batch_wants_the_function() -> None:
     with pytest.raises(AnswerError, match="function itself"):
         check_largest_batch(4017)
+
+
+def test_check_largest_batch_hints_neither_give_the_formula_nor_invite_a_search() -> None:
+    for wrong in (off_by_a_lot, no_fixed_part, rounded_up, first_that_does_not_fit, at_least_one):
+        with pytest.raises(AnswerError) as error:
+            check_largest_batch(wrong)
+        assert "// per_example" not in str(error.value) and "search" not in str(error.value)
+
+
+def test_check_largest_batch_cases_cover_the_edges() -> None:
+    from mlp_utils.answers.memory import ALL_CASES, EXACT_CASE, NOTHING_FITS_CASES
+
+    sizes, k, budget = EXACT_CASE
+    b = reference_largest_batch(sizes, k, budget)
+    assert counted_peak(sizes, k, b) == budget  # met exactly: "M(B) < budget" finds b - 1
+    for sizes, k, budget in NOTHING_FITS_CASES:
+        assert budget < counted_peak(sizes, k, 0) and reference_largest_batch(sizes, k, budget) == 0
+    assert EXACT_CASE in ALL_CASES and all(case in ALL_CASES for case in NOTHING_FITS_CASES)

@@ -564,8 +564,8 @@ CACHE_CASES = (([784, 256, 10], 256), ([784, 256, 256, 10], 64), ([784, 1024, 51
 @answer_check
 def check_cache_bytes(yours: Callable[..., Any]) -> None:
     """Check the reader's ``cache_bytes(sizes, batch_size)`` on several networks and batches,
-    naming the usual slips: 4 bytes per float32 forgotten, the logits or the input left out,
-    the pre-activations counted as well, the weights counted instead."""
+    naming the usual slips: 4 bytes per float32 forgotten or 8 counted (float64), the logits or the
+    input left out, the pre-activations or the labels counted as well, the weights counted instead."""
     if not callable(yours):
         raise AnswerError(f"check_cache_bytes: pass your function itself, got a {type(yours).__name__}")
     expected = torch.tensor([float(reference_cache_bytes(s, b)) for s, b in CACHE_CASES], dtype=torch.float64)
@@ -596,6 +596,17 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
             [floats(s, b, pre=True) for s, b in CACHE_CASES],
         "you counted the weights and biases; the cache holds activations, which grow with the batch.":
             [4.0 * sum((a + 1) * c for a, c in zip(s[:-1], s[1:])) for s, b in CACHE_CASES],
+        "you counted 8 bytes per number, as for float64; the network's activations are float32, "
+        "4 bytes each.":
+            [2 * floats(s, b) for s, b in CACHE_CASES],
+        "you also counted the labels: they are the loss's input, not an activation of the network, "
+        "and ManualMLP's cache does not hold them (autograd keeps them for the loss, 8 bytes each "
+        "as int64, as the page shows next). Count only each linear layer's input and the logits.":
+            [floats(s, b) + 8.0 * b for s, b in CACHE_CASES],
+        "you also counted the labels, and as float32: they are the loss's input, not an activation "
+        "of the network, and ManualMLP's cache does not hold them. Count only each linear layer's "
+        "input and the logits.":
+            [floats(s, b) + 4.0 * b for s, b in CACHE_CASES],
     }
     for message, values in mistakes.items():
         if torch.allclose(got_t, torch.tensor(values, dtype=torch.float64)):

@@ -13,6 +13,7 @@ to a ReLU layer's output and input, alive together in the backward pass).
 """
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Integral
 from typing import Any, Callable, Sequence
@@ -32,18 +33,25 @@ def _check_sizes(sizes: Sequence[int]) -> list[int]:
     return [int(n) for n in sizes]
 
 
-def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
-    """(fixed bytes, bytes per example) of the count, from ManualMLP on the meta device."""
+@functools.lru_cache(maxsize=64)
+def _network_bytes(sizes: tuple[int, ...]) -> tuple[int, int]:
+    """(parameter bytes, cache bytes per example) of ManualMLP(sizes), built once on the meta device."""
     from ..backprop import ManualMLP
 
+    net = ManualMLP(list(sizes), device="meta")
+    _, cache = net.forward_with_cache(torch.empty(1, sizes[0], device="meta"))
+    return int(net.parameter_bytes()), int(cache.nbytes())
+
+
+def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
+    """(fixed bytes, bytes per example) of the count, from ManualMLP on the meta device."""
     sizes = _check_sizes(sizes)
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 0:
         raise ValueError(f"k must be the number of parameter copies the optimizer keeps (0, 1, 2 ...), "
                          f"got {k!r}")
-    net = ManualMLP(sizes, device="meta")
-    _, cache = net.forward_with_cache(torch.empty(1, sizes[0], device="meta"))
-    per_example = int(cache.nbytes()) + 8 + 2 * 4 * max(sizes[1:-1])
-    return (2 + int(k)) * int(net.parameter_bytes()), per_example
+    parameter_bytes, cache_per_example = _network_bytes(tuple(sizes))
+    per_example = cache_per_example + 8 + 2 * 4 * max(sizes[1:-1])
+    return (2 + int(k)) * parameter_bytes, per_example
 
 
 def reference_counted_peak(sizes: Sequence[int], k: int, batch_size: int) -> int:
@@ -59,9 +67,17 @@ def reference_largest_batch(sizes: Sequence[int], k: int, budget: int) -> int:
     return max((int(budget) - fixed) // per_example, 0)
 
 
+# Budgets of which some examples' worth is left over after the last batch that fits: the slips
+# of the formula are told apart on these.
 BUDGET_CASES = (([784, 256, 256, 10], 0, 32 * 2**20), ([784, 256, 256, 10], 2, 32 * 2**20),
                 ([784, 1024, 512, 10], 1, 100_000_000), ([20, 64, 3], 2, 100_000),
                 ([784, 4096, 4096, 10], 2, 2**30))
+# The edges: a budget that holds exactly 1,000 examples after the fixed part of 784-256-256-10 with
+# momentum (3 x 1,077,288 + 1,000 x 7,280 bytes), where "M(B) < budget" finds 999; and budgets
+# that do not even hold the fixed part, where no batch fits and the answer is 0.
+EXACT_CASE = ([784, 256, 256, 10], 1, 3 * 1_077_288 + 1_000 * 7_280)
+NOTHING_FITS_CASES = (([784, 256, 10], 2, 1_000), ([20, 64, 3], 0, 9_000))
+ALL_CASES = BUDGET_CASES + (EXACT_CASE,) + NOTHING_FITS_CASES
 
 
 def _mistakes() -> dict[str, list[int]]:
@@ -78,9 +94,9 @@ def _mistakes() -> dict[str, list[int]]:
         return max(sizes[1:-1])
 
     return {
-        "your batch is one too large: its count M(B) exceeds the budget. Round the division down "
-        "(// or math.floor), and if you searched, return the last batch that fits, not the first "
-        "that does not.":
+        "your batch is one too large: its count M(B) exceeds the budget. The answer is the last "
+        "batch whose count fits, not the first that does not: round the division down (// or "
+        "math.floor), never up or to the nearest.":
             [reference_largest_batch(s, k, b) + 1 for s, k, b in BUDGET_CASES],
         "you divided the whole budget by the bytes per example; the parameters, their gradients "
         "and the optimizer's state take their (2 + k) P bytes first: subtract them before dividing.":
@@ -113,41 +129,73 @@ def _mistakes() -> dict[str, list[int]]:
     }
 
 
+def _as_whole_number(value: Any, call: str) -> int:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (Integral, float)):
+        raise AnswerError(f"{call} returned {value!r}; return a batch size, a whole number")
+    if isinstance(value, float) and not value.is_integer():
+        raise AnswerError(f"{call} returned {value!r}; a batch holds a whole number of examples: round "
+                          f"down, with // or math.floor")
+    return int(value)
+
+
 @answer_check
 def check_largest_batch(yours: Callable[..., Any]) -> None:
     """Check the reader's ``largest_batch(sizes, k, budget)`` on several networks, optimizers and
-    budgets against :func:`reference_largest_batch`, naming the usual slips: rounding up, the
-    fixed part forgotten or only partly counted, the temporaries or labels left out."""
+    budgets against :func:`reference_largest_batch`, naming the usual slips: rounding up, a strict
+    ``<`` where the budget is met exactly, a negative batch (or -1) where not even the fixed part
+    fits, the fixed part forgotten or only partly counted, the temporaries or labels left out."""
     if not callable(yours):
         raise AnswerError(f"check_largest_batch: pass your function itself, got a {type(yours).__name__}")
     got = []
-    for sizes, k, budget in BUDGET_CASES:
+    for sizes, k, budget in ALL_CASES:
         value = attempt("largest_batch", yours, list(sizes), k, budget)
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            value = value.item()
-        if isinstance(value, bool) or not isinstance(value, (Integral, float)):
-            raise AnswerError(f"largest_batch({sizes}, {k}, {budget}) returned {value!r}; return a "
-                              f"batch size, a whole number")
-        if isinstance(value, float) and not value.is_integer():
-            raise AnswerError(f"largest_batch({sizes}, {k}, {budget}) returned {value!r}; a batch "
-                              f"holds a whole number of examples: round down, with // or math.floor")
-        got.append(int(value))
-    expected = [reference_largest_batch(s, k, b) for s, k, b in BUDGET_CASES]
+        got.append(_as_whole_number(value, f"largest_batch({sizes}, {k}, {budget:,})"))
+    expected = [reference_largest_batch(s, k, b) for s, k, b in ALL_CASES]
     if got == expected:
-        print(f"✓ largest_batch: matches the reference on {len(expected)} networks and budgets")
+        print(f"✓ largest_batch: matches the reference on {len(expected)} networks and budgets, among them "
+              f"a budget met exactly and budgets too small for any batch")
         return
+    n = len(BUDGET_CASES)
     for message, values in _mistakes().items():
-        if got == values:
+        if got[:n] == values:
             raise AnswerError(f"largest_batch: {message}")
-    for (sizes, k, budget), mine, right in zip(BUDGET_CASES, got, expected):
+    checks = [(case, mine, right) for case, mine, right in zip(ALL_CASES, got, expected)]
+    for (sizes, k, budget), mine, right in checks[:n]:
         if mine == right + 1:
             raise AnswerError(f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, one too "
                               f"many: the count of {mine:,} examples exceeds the budget. Round down "
                               f"(// or math.floor), never up or to the nearest.")
-        if mine != right:
-            fixed, per_example = _parts(sizes, k)
+    for (sizes, k, budget), mine in zip(ALL_CASES, got):
+        if mine < 0:
+            fixed, _ = _parts(sizes, k)
             raise AnswerError(
-                f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, expected {right:,}. "
-                f"The count's fixed part is {fixed:,} bytes ((2 + k) P) and each example adds "
-                f"{per_example:,} (cache, label, two temporaries); the largest B with "
-                f"fixed + B x per_example <= budget is (budget - fixed) // per_example.")
+                f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, a negative batch. This budget "
+                f"does not even hold the parameters, their gradients and the optimizer's state "
+                f"({fixed:,} bytes), so no batch fits: the answer is 0, the empty batch, not a negative "
+                f"number or a sentinel such as -1 (with a formula, max(..., 0)).")
+    (sizes, k, budget), mine, right = checks[n]
+    if got[:n] == expected[:n] and mine == right - 1:
+        raise AnswerError(
+            f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, one too few: here the count of "
+            f"{right:,} examples is exactly the budget, and a batch whose count equals the budget fits. "
+            f"Ask for M(B) <= budget, not M(B) < budget.")
+    for (sizes, k, budget), mine, right in checks[n + 1:]:
+        if right == 0 and mine > 0:
+            fixed, _ = _parts(sizes, k)
+            raise AnswerError(
+                f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, expected 0: the parameters, "
+                f"their gradients and the optimizer's state alone take {fixed:,} bytes, more than the "
+                f"budget, so no batch fits.")
+    for (sizes, k, budget), mine, right in checks:
+        if mine != right:
+            def count(b: int) -> str:
+                return f"{reference_counted_peak(sizes, k, b):,}"
+            raise AnswerError(
+                f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, expected {right:,}: "
+                f"counted_peak(sizes, k, {right:,}) = {count(right)} bytes fits the budget and "
+                f"counted_peak(sizes, k, {right + 1:,}) = {count(right + 1)} does not, while yours gives "
+                f"counted_peak(sizes, k, {mine:,}) = {count(mine)}. Compare your fixed part and bytes per "
+                f"example with counted_peak(sizes, k, 0) and counted_peak(sizes, k, 1) - "
+                f"counted_peak(sizes, k, 0).")
