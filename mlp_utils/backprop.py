@@ -16,22 +16,20 @@ test it against autograd and put the pieces together:
 linear layer, :meth:`~ManualMLP.backward` walks back from the loss to the first layer with the
 chain rule, and :meth:`~ManualMLP.sgd_step` updates the parameters. No tensor here ever has
 ``requires_grad``; everything runs under ``torch.no_grad()``. :meth:`~ManualMLP.train_step` is
-one step of all three, which is all :class:`~mlp_utils.trainer.Trainer` needs to train it;
-:func:`fit_by_hand` is the same plain loop written out, returning a :class:`~mlp_utils.trainer.History`.
+one step of all three, which is all :class:`~mlp_utils.trainer.Trainer` needs to train it
+(chapter 4 writes its plain loop out in the notebook).
 """
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 
-from .checks import check_choice, check_positive_float, check_positive_int
+from .validate import one_of, positive_float, positive_int
 from .device import pick_device
 from .models import ACTIVATIONS
-from .trainer import EpochRecord, History
 
 __all__ = [
     "LOSSES",
@@ -235,7 +233,7 @@ class ManualMLP:
                  seed: int = 0, lr: float = 0.1, device: str | torch.device | None = None,
                  dtype: torch.dtype = torch.float32, loss: str = "cross_entropy") -> None:
         self._check(layer_sizes, activation, sigma, lr)
-        check_choice("loss", loss, LOSSES)
+        one_of("loss", loss, LOSSES)
         self.layer_sizes, self.activation, self.loss_name = list(layer_sizes), activation, loss
         self.sigma, self.lr, self.seed = sigma, lr, int(seed)
         self.device, self.dtype = pick_device(device), dtype
@@ -247,10 +245,10 @@ class ManualMLP:
         if len(layer_sizes) < 2:
             raise ValueError(f"layer_sizes needs at least 2 sizes (inputs and outputs), got {layer_sizes!r}")
         for size in layer_sizes:
-            check_positive_int("layer_sizes[i]", size)
-        check_choice("activation", activation, BACKWARDS)
-        check_positive_float("sigma", sigma)
-        check_positive_float("lr", lr)
+            positive_int("layer_sizes[i]", size)
+        one_of("activation", activation, BACKWARDS)
+        positive_float("sigma", sigma)
+        positive_float("lr", lr)
 
     def _init_params(self) -> list[Tensor]:
         generator = torch.Generator().manual_seed(self.seed)
@@ -383,47 +381,3 @@ class ManualMLP:
     def parameter_bytes(self) -> int:
         """Bytes held by the parameters (the gradients of a step take as many again)."""
         return sum(p.numel() * p.element_size() for p in self.params)
-
-
-# ----------------------------------------------------------------------------------------------
-# The plain training loop
-# ----------------------------------------------------------------------------------------------
-
-@torch.no_grad()
-def fit_by_hand(model: ManualMLP, data, epochs: int, test: tuple[Tensor, Tensor] | None = None,
-                split: str = "test") -> History:
-    """Train ``model`` for ``epochs`` epochs with the plain loop of the backpropagation chapter.
-
-    Every epoch runs ``model.train_step(X, y)`` on each batch of ``data.train_dataloader(epoch)``,
-    then measures the model's own loss and its accuracy on ``test`` (images, labels), by default
-    ``data``'s whole evaluation split (``split`` names what ``test`` is). Returns a
-    :class:`~mlp_utils.trainer.History`, so runs can be summarized and compared like any other.
-    A non-finite loss stops the run (the history says so).
-    """
-    if not isinstance(model, ManualMLP):
-        raise TypeError(f"fit_by_hand trains a ManualMLP, got {type(model).__name__}; "
-                        "train other models with mlp_utils.Trainer")
-    epochs = check_positive_int("epochs", epochs)
-    if test is None:
-        batches = list(data.eval_dataloader())
-        X_eval, y_eval = torch.cat([X for X, _ in batches]), torch.cat([y for _, y in batches])
-    else:
-        X_eval, y_eval = test
-        if len(X_eval) != len(y_eval) or len(X_eval) == 0:
-            raise ValueError(f"test must be (images, labels) of the same non-zero length, got "
-                             f"{len(X_eval)} images and {len(y_eval)} labels")
-    history = History(split=split)
-    for epoch in range(1, epochs + 1):
-        start, losses = time.perf_counter(), []
-        for X, y in data.train_dataloader(epoch):
-            losses.append(model.train_step(X, y))
-            if not math.isfinite(losses[-1]):
-                history.stopped = "diverged"
-                history.message = (f"The training loss became {losses[-1]} at epoch {epoch}; "
-                                   "try a lower learning rate.")
-                return history
-        accuracy = (model.predict(X_eval) == y_eval.to(model.device)).float().mean().item()
-        history.records.append(EpochRecord(epoch, sum(losses) / len(losses),
-                                           model.loss(model(X_eval), y_eval).item(), accuracy,
-                                           time.perf_counter() - start))
-    return history

@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from .checks import check_positive_int
+from .validate import positive_int
 from .config import course_seed
 from .device import pick_device
 
@@ -80,7 +80,7 @@ class InMemoryData:
         """The same tensors (not copied) served with another batch size or shuffle seed."""
         other = copy.copy(self)
         if batch_size is not None:
-            other.batch_size = check_positive_int("batch_size", batch_size)
+            other.batch_size = positive_int("batch_size", batch_size)
         if seed is not None:
             other.seed = int(seed)
         return other
@@ -243,7 +243,7 @@ class TensorBatches:
         if len(X) != len(y):
             raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
         self.X, self.y = X, y
-        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.batch_size = positive_int("batch_size", batch_size)
         self.shuffle = shuffle
         self.seed = seed
 
@@ -291,12 +291,12 @@ class FashionMNIST(InMemoryData):
                  device: str | torch.device | None = None, seed: int | None = None,
                  validation_size: int = 0, num_train: int | None = None,
                  download: bool = True) -> None:
-        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.batch_size = positive_int("batch_size", batch_size)
         if isinstance(validation_size, bool) or not isinstance(validation_size, int) \
                 or not 0 <= validation_size < 60000:
             raise ValueError(f"validation_size must be an integer in [0, 60000), got {validation_size!r}")
         if num_train is not None:
-            num_train = check_positive_int("num_train", num_train)
+            num_train = positive_int("num_train", num_train)
             if num_train > 60000 - validation_size:
                 raise ValueError(
                     f"num_train={num_train} is more than the {60000 - validation_size} training "

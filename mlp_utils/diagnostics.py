@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checks import check_choice, check_positive_float, check_positive_int
+from .validate import one_of, positive_float, positive_int
 from .trainer import Callback, Trainer
 
 __all__ = ["ActivationStats", "ForgetZeroGrad", "LayerRecord", "OneBatch", "StepLog", "assert_shape", "dead_fraction",
@@ -40,7 +40,7 @@ def _check_tensor(name: str, value: object, min_dim: int = 0) -> torch.Tensor:
 
 def expected_initial_loss(num_classes: int) -> float:
     """``ln(num_classes)``: the cross-entropy of a uniform prediction over balanced classes."""
-    return math.log(check_positive_int("num_classes", num_classes))
+    return math.log(positive_int("num_classes", num_classes))
 
 
 @torch.no_grad()
@@ -124,7 +124,7 @@ class OneBatch:
         self.X, self.y = _check_tensor("X", X, 1), _check_tensor("y", y, 1)
         if len(X) != len(y):
             raise ValueError(f"X and y must hold the same number of examples, got {len(X)} and {len(y)}")
-        self.steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
+        self.steps_per_epoch = positive_int("steps_per_epoch", steps_per_epoch)
 
     def train_dataloader(self, epoch: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return [(self.X, self.y)] * self.steps_per_epoch
@@ -208,9 +208,9 @@ class ActivationStats(Callback):
 
     def __init__(self, every: int = 10, bins: int = 60, threshold: float = 0.97,
                  layer_types: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Tanh, nn.Sigmoid)) -> None:
-        self.every = check_positive_int("every", every)
-        self.bins = check_positive_int("bins", bins)
-        self.threshold = check_positive_float("threshold", threshold)
+        self.every = positive_int("every", every)
+        self.bins = positive_int("bins", bins)
+        self.threshold = positive_float("threshold", threshold)
         if not self.threshold < 1:
             raise ValueError(f"threshold must be below 1 (e.g. 0.97), got {threshold!r}")
         if not isinstance(layer_types, tuple) or not layer_types or \
@@ -267,7 +267,7 @@ class ActivationStats(Callback):
 
     def select(self, kind: str = "activation", step: int | None = None) -> list[LayerRecord]:
         """The records of one ``kind`` at one recorded ``step`` (default: the last one), input side first."""
-        check_choice("kind", kind, ("activation", "gradient"))
+        one_of("kind", kind, ("activation", "gradient"))
         chosen = [r for r in self.records if r.kind == kind]
         if not chosen:
             raise ValueError("nothing recorded yet: fit a model with this callback first")

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import torch
 from tqdm.auto import tqdm
 
-from .checks import check_choice, check_positive_float, check_positive_int
+from .validate import one_of, positive_float, positive_int
 from .config import course_seed, in_notebook
 from .data import InMemoryData
 from .models import ACTIVATIONS, INITIALIZATIONS, DeepMLP
@@ -63,14 +63,14 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in ("num_hiddens", "epochs", "batch_size"):
-            check_positive_int(name, getattr(self, name))
+            positive_int(name, getattr(self, name))
         if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int) or self.num_layers < 0:
             raise ValueError(f"num_layers must be an integer >= 0, got {self.num_layers!r}")
-        check_positive_float("lr", self.lr)
-        check_positive_float("sigma", self.sigma)
-        check_choice("activation", self.activation, ACTIVATIONS)
-        check_choice("init", self.init, INITIALIZATIONS)
-        check_choice("schedule", self.schedule, SCHEDULES)
+        positive_float("lr", self.lr)
+        positive_float("sigma", self.sigma)
+        one_of("activation", self.activation, ACTIVATIONS)
+        one_of("init", self.init, INITIALIZATIONS)
+        one_of("schedule", self.schedule, SCHEDULES)
         if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) \
                 or not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be a number in [0, 1), e.g. 0.9; got {self.momentum!r}")
@@ -181,7 +181,7 @@ class Group:
 def seeds_of(seeds: int | Sequence[int]) -> list[int]:
     """A count of seeds (the first ones of :func:`course_seed`) or a non-empty list, as a list."""
     if isinstance(seeds, int):
-        return [course_seed(i) for i in range(check_positive_int("seeds", seeds))]
+        return [course_seed(i) for i in range(positive_int("seeds", seeds))]
     if not seeds:
         raise ValueError("seeds must be a number of seeds (>= 1) or a non-empty list of seeds")
     return [int(s) for s in seeds]

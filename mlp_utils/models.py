@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checks import check_choice, check_positive_float, check_positive_int
+from .validate import one_of, positive_float, positive_int
 
 __all__ = ["ACTIVATIONS", "INITIALIZATIONS", "Classifier", "DeepMLP", "MLP", "MLPScratch",
            "count_parameters", "relu"]
@@ -92,9 +92,9 @@ class MLPScratch(Classifier):
     def _check(num_inputs, num_outputs, num_hiddens, lr, sigma) -> None:
         for name, value in (("num_inputs", num_inputs), ("num_outputs", num_outputs),
                             ("num_hiddens", num_hiddens)):
-            check_positive_int(name, value)
-        check_positive_float("lr", lr)
-        check_positive_float("sigma", sigma)
+            positive_int(name, value)
+        positive_float("lr", lr)
+        positive_float("sigma", sigma)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Flatten each image to a row of ``num_inputs`` features, then ``relu(X W1 + b1) W2 + b2``."""
@@ -119,9 +119,9 @@ class MLP(Classifier):
 
     @staticmethod
     def _check(num_outputs, num_hiddens, lr) -> None:
-        check_positive_int("num_outputs", num_outputs)
-        check_positive_int("num_hiddens", num_hiddens)
-        check_positive_float("lr", lr)
+        positive_int("num_outputs", num_outputs)
+        positive_int("num_hiddens", num_hiddens)
+        positive_float("lr", lr)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.net(X)
@@ -164,13 +164,13 @@ class DeepMLP(Classifier):
     @staticmethod
     def _check(hidden_sizes, num_outputs, lr, activation, init, sigma, num_inputs) -> None:
         for size in hidden_sizes:
-            check_positive_int("hidden_sizes[i]", size)
-        check_positive_int("num_outputs", num_outputs)
-        check_positive_int("num_inputs", num_inputs)
-        check_positive_float("lr", lr)
-        check_positive_float("sigma", sigma)
-        check_choice("activation", activation, ACTIVATIONS)
-        check_choice("init", init, INITIALIZATIONS)
+            positive_int("hidden_sizes[i]", size)
+        positive_int("num_outputs", num_outputs)
+        positive_int("num_inputs", num_inputs)
+        positive_float("lr", lr)
+        positive_float("sigma", sigma)
+        one_of("activation", activation, ACTIVATIONS)
+        one_of("init", init, INITIALIZATIONS)
 
     @property
     def linears(self) -> list[nn.Linear]:

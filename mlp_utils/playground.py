@@ -19,7 +19,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from tqdm.auto import tqdm
 
-from .checks import check_choice, check_positive_float, check_positive_int
+from .validate import one_of, positive_float, positive_int
 from .config import budget, course_seed, in_notebook
 from .data import InMemoryData, TensorBatches
 from .device import pick_device
@@ -60,9 +60,9 @@ def make_spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
     ``noise`` (in units of the outer radius, 1). Half the points (rounded down) are in arm 0.
     ``seed`` (default :func:`course_seed`) fixes everything.
     """
-    num_points = check_positive_int("num_points", num_points)
+    num_points = positive_int("num_points", num_points)
     _check_noise(noise)
-    check_positive_float("turns", turns)
+    positive_float("turns", turns)
     generator = torch.Generator().manual_seed(course_seed() if seed is None else int(seed))
     y = (torch.arange(num_points) >= num_points // 2).long()
     r = 0.1 + 0.9 * torch.rand(num_points, generator=generator).sqrt()  # even density over the area
@@ -100,11 +100,11 @@ class Playground(InMemoryData):
     def __init__(self, num_train: int = 300, num_test: int = 200,
                  noise: float = 0.2, batch_size: int | None = None, seed: int | None = None,
                  device: str | torch.device | None = None) -> None:
-        self.num_train = check_positive_int("num_train", num_train)
-        self.num_test = check_positive_int("num_test", num_test)
+        self.num_train = positive_int("num_train", num_train)
+        self.num_test = positive_int("num_test", num_test)
         _check_noise(noise)
         self.noise = float(noise)
-        self.batch_size = self.num_train if batch_size is None else check_positive_int("batch_size", batch_size)
+        self.batch_size = self.num_train if batch_size is None else positive_int("batch_size", batch_size)
         self.seed = course_seed() if seed is None else int(seed)
         self.device = pick_device(device)
         X, y = make_spiral(num_train + num_test, noise=noise, seed=self.seed)
@@ -137,7 +137,7 @@ def playground_model(width: int = 16, depth: int = 1, activation: str = "relu", 
     """A :class:`~mlp_utils.models.DeepMLP` for points of the plane: 2 inputs, ``depth`` hidden
     layers of ``width`` units (``depth=0``: a linear model), PyTorch's default initialization
     (random biases, so the hidden units' lines start scattered over the plane)."""
-    width = check_positive_int("width", width)
+    width = positive_int("width", width)
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
         raise ValueError(f"depth must be an integer >= 0 (0 is a linear model), got {depth!r}")
     return DeepMLP((width,) * depth, num_outputs=num_classes, lr=lr, activation=activation,
@@ -226,8 +226,8 @@ def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: tor
 def grid_points(resolution: int = 100, extent: float = EXTENT) -> torch.Tensor:
     """The (resolution * resolution, 2) points of a square grid over [-extent, extent]^2, row by
     row from the bottom (y) and left to right (x) within a row."""
-    resolution = check_positive_int("resolution", resolution)
-    extent = check_positive_float("extent", extent)
+    resolution = positive_int("resolution", resolution)
+    extent = positive_float("extent", extent)
     axis = torch.linspace(-extent, extent, resolution)
     ys, xs = torch.meshgrid(axis, axis, indexing="ij")
     return torch.stack([xs.flatten(), ys.flatten()], dim=1)
@@ -252,7 +252,7 @@ def boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float =
 
 def draw_points(ax: plt.Axes, data: Playground, split: str = "both") -> None:
     """Scatter the training points (filled) and/or test points (hollow), colored by class."""
-    check_choice("split", split, ("train", "test", "both"))
+    one_of("split", split, ("train", "test", "both"))
     for k in range(data.num_classes):
         if split in ("train", "both"):
             X = data.X_train[data.y_train == k].cpu().numpy()
@@ -332,8 +332,8 @@ class BoundarySnapshots(Callback):
     def __init__(self, data: Playground, at: Sequence[int], resolution: int = 100, title: str = "") -> None:
         if not at:
             raise ValueError("at must list at least one epoch, e.g. at=(1, 10, 100)")
-        self.at = sorted({check_positive_int("at[i]", e) for e in at})
-        self.data, self.resolution, self.title = data, check_positive_int("resolution", resolution), title
+        self.at = sorted({positive_int("at[i]", e) for e in at})
+        self.data, self.resolution, self.title = data, positive_int("resolution", resolution), title
         self.snapshots: dict[int, tuple[torch.Tensor, float]] = {}
 
     def on_fit_start(self, trainer: Trainer) -> None:

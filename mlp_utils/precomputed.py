@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 import altair as alt
 from IPython.display import HTML, display
 
-from .checks import check_positive_int
+from .validate import positive_int
 from .config import budget, course_seed
 from .experiments import Settings, combinations, sweep
 
@@ -83,7 +83,7 @@ class Grid:
     labels: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
-        check_positive_int("epochs", self.epochs)
+        positive_int("epochs", self.epochs)
         for name, options in self.values.items():
             if name == "epochs":
                 raise ValueError("the epochs come from the longest run: set Grid(epochs=...), "

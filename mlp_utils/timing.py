@@ -27,7 +27,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import torch
 
-from .checks import check_positive_float, check_positive_int
+from .validate import positive_float, positive_int
 from .device import pick_device
 from .experiments import welch
 
@@ -52,8 +52,8 @@ def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None
     (``Timer`` alone would use one thread). ``cpu_time=True`` reads the calling thread's CPU time
     (``time.thread_time``) instead of the wall clock: what the work itself used, not the time
     other programs held the core. It sees no other thread, so it needs ``num_threads=1``."""
-    min_run_time = check_positive_float("min_run_time", min_run_time)
-    threads = check_positive_int(
+    min_run_time = positive_float("min_run_time", min_run_time)
+    threads = positive_int(
         "num_threads", torch.get_num_threads() if num_threads is None else num_threads)
     if cpu_time and threads != 1:
         raise ValueError(f"cpu_time=True counts only the calling thread's time; pass "
@@ -114,8 +114,8 @@ def compare_times(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> Tim
         raise ValueError(f"x_seconds and y_seconds must hold one time per round each, over at least "
                          f"2 rounds (Welch's t-test needs 2 values a side), got {len(x_seconds)} "
                          f"and {len(y_seconds)}")
-    x = [check_positive_float("x_seconds", v) for v in x_seconds]
-    y = [check_positive_float("y_seconds", v) for v in y_seconds]
+    x = [positive_float("x_seconds", v) for v in x_seconds]
+    y = [positive_float("y_seconds", v) for v in y_seconds]
     ratios = [a / b for a, b in zip(x, y)]
     verdict = welch(y, x)  # y's time "better" (larger) than x's means x is faster
     word = {"better": "faster", "worse": "slower", "tie": "a tie"}[verdict.word]
@@ -172,9 +172,9 @@ def top_other_operator(rows: Sequence[Any], on_gpu: bool = False) -> tuple[str, 
 # Matrix products: the arithmetic, and timing one product
 
 def _mnk(n: int, m: int | None, k: int | None) -> tuple[int, int, int]:
-    n = check_positive_int("n", n)
-    m = n if m is None else check_positive_int("m", m)
-    k = n if k is None else check_positive_int("k", k)
+    n = positive_int("n", n)
+    m = n if m is None else positive_int("m", m)
+    k = n if k is None else positive_int("k", k)
     return n, m, k
 
 
@@ -189,17 +189,17 @@ def matmul_bytes(n: int, m: int | None = None, k: int | None = None, itemsize: i
     """The least memory traffic of ``(n x k) @ (k x m)``: read both inputs and write the output
     once, ``(n k + k m + n m) * itemsize`` bytes. Real kernels move more (blocks are re-read)."""
     n, m, k = _mnk(n, m, k)
-    return (n * k + k * m + n * m) * check_positive_int("itemsize", itemsize)
+    return (n * k + k * m + n * m) * positive_int("itemsize", itemsize)
 
 
 def gflop_per_s(flops: float, seconds: float) -> float:
     """Throughput in GFLOP/s (10^9 floating-point operations per second)."""
-    return flops / check_positive_float("seconds", seconds) / 1e9
+    return flops / positive_float("seconds", seconds) / 1e9
 
 
 def gb_per_s(num_bytes: float, seconds: float) -> float:
     """Bandwidth in GB/s (10^9 bytes per second)."""
-    return num_bytes / check_positive_float("seconds", seconds) / 1e9
+    return num_bytes / positive_float("seconds", seconds) / 1e9
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
     """
     n, m, k = _mnk(n, m, k)
     if batch is not None:
-        batch = check_positive_int("batch", batch)
+        batch = positive_int("batch", batch)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, "
                          f"got {dtype!r}")
@@ -271,10 +271,10 @@ def peak_gflop_per_s(device: str | torch.device | None = None, *,
     chosen = pick_device(device)
     if sizes is None:
         sizes = (1024, 2048) if chosen.type == "cpu" else (2048, 4096, 8192)
-    sizes = [check_positive_int("sizes entry", n) for n in sizes]
+    sizes = [positive_int("sizes entry", n) for n in sizes]
     if not sizes:
         raise ValueError("sizes must name at least one matrix size, got none")
-    rounds = check_positive_int("rounds", rounds)
+    rounds = positive_int("rounds", rounds)
     return max(measure_matmul(n, device=chosen, dtype=dtype, min_run_time=min_run_time,
                               num_threads=num_threads, cpu_time=cpu_time).gflop_per_s
                for _ in range(rounds) for n in sizes)
@@ -287,7 +287,7 @@ def stream_bandwidth(device: str | torch.device | None = None, *, num_bytes: int
     """Measured memory bandwidth of ``device`` in GB/s: ``y.copy_(x)`` over two float32 arrays of
     ``num_bytes`` bytes each, counted as ``2 * num_bytes`` of traffic (read x, write y), as
     STREAM's "copy" does. The default 256 MiB is far larger than any CPU's or GPU's cache."""
-    num_bytes = check_positive_int("num_bytes", num_bytes)
+    num_bytes = positive_int("num_bytes", num_bytes)
     chosen = pick_device(device)
     x = torch.ones(max(num_bytes // 4, 1), device=chosen)
     y = torch.empty_like(x)

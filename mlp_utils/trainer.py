@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .checks import check_positive_int
+from .validate import positive_int
 from .config import in_notebook
 from .device import pick_device
 
@@ -224,7 +224,7 @@ class Trainer:
     def __init__(self, max_epochs: int, device: str | torch.device | None = None,
                  seed: int | None = None, callbacks: Sequence[Callback] = (),
                  progress: bool | None = None, title: str = "") -> None:
-        self.max_epochs = check_positive_int("max_epochs", max_epochs)
+        self.max_epochs = positive_int("max_epochs", max_epochs)
         self.device = pick_device(device)
         self.seed = seed
         self.callbacks = list(callbacks)

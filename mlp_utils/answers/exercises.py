@@ -33,27 +33,27 @@ def train_step_flops(layer_sizes: Sequence[int], batch_size: int) -> int:
     Biases, activations, the loss and the update are a few FLOP per number, negligible next to the
     products, and left out.
     """
-    from ..checks import check_positive_int
-    sizes = [check_positive_int("layer_sizes entry", n) for n in layer_sizes]
+    from ..validate import positive_int
+    sizes = [positive_int("layer_sizes entry", n) for n in layer_sizes]
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {list(layer_sizes)!r}")
-    b = check_positive_int("batch_size", batch_size)
+    b = positive_int("batch_size", batch_size)
     return 3 * _products(sizes, b) - 2 * b * sizes[0] * sizes[1]
 
 
 def kaiming_std(n_in: int, n_out: int) -> float:
     """He/Kaiming's standard deviation for the weights of a ReLU layer: ``sqrt(2 / n_in)``."""
-    from ..checks import check_positive_int
-    check_positive_int("n_out", n_out)
-    return math.sqrt(2 / check_positive_int("n_in", n_in))
+    from ..validate import positive_int
+    positive_int("n_out", n_out)
+    return math.sqrt(2 / positive_int("n_in", n_in))
 
 
 def xavier_std(n_in: int, n_out: int, gain: float = 1.0) -> float:
     """Glorot/Xavier's standard deviation: ``gain * sqrt(2 / (n_in + n_out))`` (as
     ``torch.nn.init.xavier_normal_``; the gain for ReLU is ``sqrt(2)``)."""
-    from ..checks import check_positive_float, check_positive_int
-    total = check_positive_int("n_in", n_in) + check_positive_int("n_out", n_out)
-    return check_positive_float("gain", gain) * math.sqrt(2 / total)
+    from ..validate import positive_float, positive_int
+    total = positive_int("n_in", n_in) + positive_int("n_out", n_out)
+    return positive_float("gain", gain) * math.sqrt(2 / total)
 
 
 def _number(name: str, value: Any, args: str) -> float:

@@ -1,28 +1,30 @@
-"""Argument checks shared by the package: each raises a ``ValueError`` naming the argument."""
+"""Validating the values a learner hands in (settings, sizes, names): each function returns the value
+or raises a ``ValueError`` that names the argument and what it must be. (Claims about measured
+results are checked by :func:`mlp_utils.check`; fill-in answers by :mod:`mlp_utils.answers`.)"""
 from __future__ import annotations
 
 import math
 from numbers import Integral, Real
 from typing import Any, Iterable
 
-__all__ = ["check_choice", "check_positive_float", "check_positive_int"]
+__all__ = ["one_of", "positive_float", "positive_int"]
 
 
-def check_positive_int(name: str, value: object) -> int:
+def positive_int(name: str, value: object) -> int:
     """Return ``value`` as an ``int`` if it is an integer >= 1, else raise ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
 
 
-def check_positive_float(name: str, value: object) -> float:
+def positive_float(name: str, value: object) -> float:
     """Return ``value`` as a ``float`` if it is a finite number > 0, else raise ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
 
 
-def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+def one_of(name: str, value: Any, choices: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
     options = list(choices)
     if value not in options:
