@@ -36,7 +36,8 @@ __all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "s
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 STORE_ENV_VAR = "MLP_COURSE_STORE"  # set by tools/execute_notebooks.py: make the runs and store them
-STORE_DIR = Path(__file__).resolve().parent / "stored"
+# where the runs are stored; tools/learner_seconds.py points a kernel at an empty folder instead
+STORE_DIR = Path(os.environ.get("MLP_COURSE_STORED_DIR") or Path(__file__).resolve().parent / "stored")
 
 
 def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, Any]]],

@@ -8,16 +8,15 @@ run, as a learner's kernel would run it (no ``$MLP_COURSE_STORE``, nothing writt
 * **now**: the precomputed explorers find their runs stored in ``mlp_utils/stored/`` (made by
   ``make execute``) and only draw them;
 * **without stored runs** (how every learner's kernel ran before the runs were stored): the
-  stored files are moved aside for this run, so each explorer trains its grid in the kernel.
+  kernel looks for them in an empty folder (``$MLP_COURSE_STORED_DIR``), so each explorer
+  trains its grid in the kernel. Nothing in the repository is moved or written.
 
-The stored files are put back afterwards, also when a run fails. Prints one row per notebook:
-seconds now, seconds without, and what the stored runs save.
+Prints one row per notebook: seconds now, seconds without, and what the stored runs save.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -26,8 +25,6 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent
-STORED = ROOT / "mlp_utils" / "stored"
 
 
 def run_all(path: Path, timeout: int) -> float:
@@ -49,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for path in args.notebooks:
         now = run_all(path.resolve(), args.timeout)
-        with tempfile.TemporaryDirectory() as aside:
-            shutil.move(str(STORED), aside)
+        with tempfile.TemporaryDirectory() as empty:
+            os.environ["MLP_COURSE_STORED_DIR"] = empty  # the kernel inherits it
             try:
                 without = run_all(path.resolve(), args.timeout)
             finally:
-                shutil.move(str(Path(aside) / STORED.name), str(STORED))
+                del os.environ["MLP_COURSE_STORED_DIR"]
         rows.append((path.name, now, without))
         print(f"{path.name}: {now:.0f} s now, {without:.0f} s without stored runs", flush=True)
     print(f"\n{'notebook':<28}{'now (s)':>9}{'without (s)':>13}{'saved (s)':>11}")
