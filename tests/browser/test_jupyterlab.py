@@ -237,6 +237,16 @@ def lab_all(tmp_path_factory):
         yield {"url": url, "root": root}
 
 
+def _open_alone(page, lab_all, name: str) -> None:
+    """Open ``name`` as the only tab (``?reset`` clears the workspace JupyterLab would restore,
+    such as the previous test's notebook) and wait until it is ready and current."""
+    page.goto(f"{lab_all['url']}/lab/tree/{name}?reset&token={TOKEN}")
+    page.wait_for_function("(name) => window.jupyterapp && jupyterapp.shell.currentWidget && "
+                           "jupyterapp.shell.currentWidget.context && "
+                           "jupyterapp.shell.currentWidget.context.isReady && "
+                           "jupyterapp.shell.currentWidget.context.path.endsWith(name)", arg=name, timeout=90_000)
+
+
 RUN_STATE = """() => {
   const panel = jupyterapp.shell.currentWidget;
   const code = panel.content.widgets.filter(c => c.model.type === 'code');
@@ -255,10 +265,7 @@ def test_run_all_save_shut_down_and_reopen(page, lab_all, name):
     """Every code cell runs with Run All (nothing written in the fill-ins' stubs either way: the
     copies keep the solutions, the notebook tests run the copies without); after a save, a kernel
     shutdown and a reopen, no output points at a widget that is gone."""
-    page.goto(f"{lab_all['url']}/lab/tree/{name}?token={TOKEN}")
-    page.wait_for_function("() => window.jupyterapp && jupyterapp.shell.currentWidget && "
-                           "jupyterapp.shell.currentWidget.context && "
-                           "jupyterapp.shell.currentWidget.context.isReady", timeout=90_000)
+    _open_alone(page, lab_all, name)
     _kernel_idle(page)
     page.evaluate("() => { const panel = jupyterapp.shell.currentWidget; jupyterapp.shell.activateById(panel.id); "
                   "panel.content.activeCellIndex = 0; }")
@@ -277,13 +284,10 @@ def test_run_all_save_shut_down_and_reopen(page, lab_all, name):
     page.evaluate("() => jupyterapp.commands.execute('kernelmenu:shutdown')")
     page.evaluate("() => jupyterapp.commands.execute('application:close-all')")
     page.wait_for_timeout(1000)
-    page.goto(f"{lab_all['url']}/lab/tree/{name}?token={TOKEN}")
-    page.wait_for_function("() => window.jupyterapp && jupyterapp.shell.currentWidget && "
-                           "jupyterapp.shell.currentWidget.context && "
-                           "jupyterapp.shell.currentWidget.context.isReady", timeout=90_000)
+    _open_alone(page, lab_all, name)
     page.wait_for_selector(".jp-OutputArea-output", timeout=60_000)
     page.wait_for_timeout(3000)  # the widget manager restores the saved models
-    text = page.inner_text(".jp-Notebook")
+    text = page.evaluate("() => jupyterapp.shell.currentWidget.node.innerText")
     for raw in RAW_WIDGET_TEXT + WIDGET_ERRORS:
         assert raw not in text, f"{name}, reopened after Run All and a save: the page shows {raw!r}"
     page.evaluate("() => jupyterapp.commands.execute('application:close-all')")
