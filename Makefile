@@ -28,7 +28,7 @@ test: setup data assets browser-deps
 	MLP_COURSE_QUICK=$(QUICK) $(PY) -m pytest -q tests --ignore=tests/browser
 	$(MAKE) --no-print-directory notebooks without-solutions
 	$(VENV)/bin/jupyter-book build . -W --keep-going
-	$(PY) -m pytest -q -n 2 --dist load tests/browser
+	$(PY) -m pytest -q tests/browser
 
 # The unit tests without the slow ones (the Colab install test: a fresh venv and a notebook run).
 unit: setup data
@@ -47,7 +47,7 @@ without-solutions: setup data
 	    $(PY) -m pytest -q $(NBVAL) -p no:cacheprovider _build/without_solutions/chapters
 
 browser: setup assets browser-deps book
-	$(PY) -m pytest -q -n 2 --dist load tests/browser
+	$(PY) -m pytest -q tests/browser
 
 # Re-execute every notebook in place (readers' settings) and save outputs and widget state.
 execute: setup data
