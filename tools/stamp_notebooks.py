@@ -145,7 +145,7 @@ def stamp_claims(cell: nbformat.NotebookNode) -> bool:
                                "code_prompt_show": label, "code_prompt_hide": f"Hide: {label}"}
     cell.metadata["jupyter"] = {**cell.metadata.get("jupyter", {}), "source_hidden": True}
     cell.metadata["cellView"] = "form"
-    first, _, rest = cell.source.partition("\n")
+    first = cell.source.partition("\n")[0]
     if not TITLE.match(first):
         cell.source = f"# @title {CLAIMS_TITLE}\n{cell.source}"
     return dict(cell) != dict(before)
