@@ -19,7 +19,7 @@ COPY_FLAGS := $(if $(filter 1,$(QUICK)),--quick)
 # Two notebooks at a time (one kernel each, one BLAS thread each: TEST_THREADS), whole notebooks per worker.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg -n 2 --dist loadfile
 
-.PHONY: book test unit notebooks without-solutions browser setup data assets browser-deps execute bench lab lock clean
+.PHONY: book test unit notebooks without-solutions browser setup data assets browser-deps execute bench lab lock tag clean
 
 book: setup assets
 	$(VENV)/bin/jupyter-book build . -W --keep-going
@@ -95,6 +95,10 @@ lock:
 	{ sed -n '1,3p' constraints.txt; $(VENV)-lock/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(VENV)-lock
+
+# Tag the commit with the package's version; the notebooks' install cells name this tag.
+tag:
+	git tag "v$$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)"
 
 clean:
 	rm -rf _build _vendor

@@ -1,6 +1,7 @@
 """Every notebook agrees with _config.yml: Colab badge, install cell, kernel name, GPU request."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -140,3 +141,17 @@ def test_a_quick_substitution_that_no_longer_fits_is_an_error():
     stale.cells[0].metadata["quick"] = {"EPOCHS = 10": "EPOCHS = 2"}
     with pytest.raises(quick_copies.QuickError, match="occurs 0 times"):
         quick_copies.shrink(stale, "stale.ipynb")
+
+
+def test_every_install_cell_names_the_tag_of_the_package_version():
+    """The Colab install cell installs the package at ``v<version>``, the version the package
+    itself reports, so a notebook never runs against a newer or older mlp_utils."""
+    import tomllib
+
+    import mlp_utils
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert mlp_utils.__version__ == version, "mlp_utils.__version__ and pyproject.toml disagree"
+    for path in NOTEBOOKS:
+        install = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        refs = re.findall(r"git\+https://github\.com/[\w.-]+/[\w.-]+@([\w.-]+)", install.source)
+        assert refs == [f"v{version}"], f"{path.name}: its install cell names {refs}, not v{version}"

@@ -7,8 +7,10 @@ What is stamped into each ``chapters/*.ipynb``:
 
 * the *Open in Colab* badge (an absolute image URL, so a copy saved to Drive still shows it)
   pointing at this notebook in the repository named by ``repository.url`` and ``branch``;
-* the first code cell, which installs ``mlp_utils`` from that repository on Colab only
-  (installing it never replaces Colab's torch or ipywidgets: its requirements are loose);
+* the first code cell, which installs ``mlp_utils`` from that repository on Colab only, at the
+  tag named after ``pyproject.toml``'s version (``v0.3.0``), so a notebook and the package it
+  imports never drift apart (installing it never replaces Colab's torch or ipywidgets: its
+  requirements are loose);
 * the metadata: the kernel name JupyterLab itself writes, and Colab's request for a GPU;
 * the exercise cells: a cell tagged ``exercise`` holds the reader's stub and its check, which
   says "not written yet" without raising, so Run All reaches the end in every front end; no
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -38,7 +41,7 @@ BADGE = re.compile(r"\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)")
 INSTALL = '''# On Colab, install the course's helper package first (locally, `make` has installed it).
 import sys
 if "google.colab" in sys.modules:
-    %pip install -q "mlp_utils @ git+{url}"'''
+    %pip install -q "mlp_utils @ git+{url}@{ref}"'''
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 COLAB = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
 SOLUTION_TAGS = ("hide-cell",)         # the book shows it behind a toggle, outputs included
@@ -57,6 +60,11 @@ def repository() -> tuple[str, str]:
     return url, branch
 
 
+def package_ref() -> str:
+    """The tag the install cells name: ``v`` and ``pyproject.toml``'s version."""
+    return "v" + tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
 def stamp(notebook: nbformat.NotebookNode, relative: str, url: str, branch: str) -> list[str]:
     """Bring ``notebook`` (at ``relative`` in the repository) in line, in memory; return what changed."""
     changes = []
@@ -72,8 +80,9 @@ def stamp(notebook: nbformat.NotebookNode, relative: str, url: str, branch: str)
     first_code = next(c for c in notebook.cells if c.cell_type == "code")
     if "google.colab" not in first_code.source:
         raise SystemExit(f"{relative}: its first code cell is not the Colab install cell")
-    if first_code.source != INSTALL.format(url=url):
-        first_code.source, changes = INSTALL.format(url=url), changes + ["install cell"]
+    install = INSTALL.format(url=url, ref=package_ref())
+    if first_code.source != install:
+        first_code.source, changes = install, changes + ["install cell"]
     metadata = notebook.metadata
     if metadata.get("kernelspec") != KERNELSPEC:
         metadata["kernelspec"], changes = dict(KERNELSPEC), changes + ["kernelspec"]
