@@ -19,4 +19,4 @@ __all__ = [
     "confusion_matrix", "count_parameters", "course_seed", "describe_device", "evaluate",
     "pick_device", "relu", "repeat", "sweep", "todo", "train",
 ]
-__version__ = "0.2.0"
+__version__ = "0.3.0"
