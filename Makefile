@@ -58,11 +58,13 @@ bench: setup data
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml tools/jupyter/overrides.json
+$(STAMP): requirements.txt constraints.txt pyproject.toml _ext/pyproject.toml tools/jupyter/overrides.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps -e .
+	# the book's Vega-Lite renderer, registered with myst-nb through its entry point
+	$(PY) -m pip install -q --no-deps -e _ext
 	# JupyterLab in this venv: widget state saved with the notebook, no news pop-up
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp tools/jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json

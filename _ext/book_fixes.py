@@ -17,7 +17,8 @@ each page's copy of that URL points to ``static/colab-badge.svg`` instead.
 
 4. Precomputed explorers (``mlp_utils.precomputed``) are stored as Vega-Lite 5 outputs, the MIME
 type JupyterLab and Colab draw themselves. myst-nb has no renderer for it, so this extension adds
-one (:class:`VegaLiteOutput`, through myst-nb's mime-renderer hook): the output becomes its
+one (:class:`VegaLiteOutput`, registered under myst-nb's entry point group
+``myst_nb.mime_renderers`` by ``_ext/pyproject.toml``, which ``make setup`` installs): the output becomes its
 description and a ``vegaEmbed`` call. A page that has one gets the vendored
 Vega, Vega-Lite and vega-embed scripts (before RequireJS, so they define globals rather than
 anonymous AMD modules), and ``explorers.css``, which hides the retraining widget in that cell's
@@ -31,7 +32,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import myst_nb.core.render as myst_nb_render
 from docutils import nodes
 from sphinx.application import Sphinx
 
@@ -95,15 +95,6 @@ class VegaLiteOutput:
         return [nodes.raw(text=markup, format="html", classes=["output", "text_html"])]
 
 
-_load_mime_renders = myst_nb_render.load_mime_renders
-
-
-def _with_vegalite() -> list:
-    return [*_load_mime_renders(), VegaLiteOutput]
-
-
-# myst-nb looks its mime renderers up through this module-level function (normally entry points)
-myst_nb_render.load_mime_renders = _with_vegalite
 VEGA_SCRIPTS = ("offline/vega/vega.min.js", "offline/vega/vega-lite.min.js", "offline/vega/vega-embed.min.js")
 
 
