@@ -16,6 +16,7 @@ rebind one. Those appended cells' outputs are not compared, only that they run.
 from __future__ import annotations
 
 import nbformat
+from nbconvert.preprocessors import TagRemovePreprocessor
 
 
 def strip(notebook: nbformat.NotebookNode) -> int:
@@ -24,9 +25,11 @@ def strip(notebook: nbformat.NotebookNode) -> int:
     cells = notebook.cells
     rerun = [nbformat.from_dict(dict(cells[i + 1])) for i, c in enumerate(cells[:-1])
              if "exercise" in c.metadata.get("tags", []) and "solution" in cells[i + 1].metadata.get("tags", [])]
-    kept = [c for c in cells if "solution" not in c.metadata.get("tags", [])]
+    before = len(cells)
+    notebook, _ = TagRemovePreprocessor(remove_cell_tags={"solution"}).preprocess(notebook, {})
+    kept = notebook.cells
     for cell in rerun:
         cell.metadata["tags"] = ["nbval-ignore-output"]
     header = nbformat.v4.new_markdown_cell("Each fill-in's solution again, after the whole page has run.")
     notebook.cells = kept + ([header] + rerun if rerun else [])
-    return len(cells) - len(kept)
+    return before - len(kept)
