@@ -1,15 +1,6 @@
-"""Training from settings, repeated over seeds, and the one rule for comparing results.
-
-:class:`Settings` is the course's one table of defaults (the reference run: one hidden layer of
-256 ReLU units, weights from N(0, 0.01^2), SGD with learning rate 0.1, batch 256, 10 epochs).
-:func:`train` builds a :class:`~mlp_utils.models.DeepMLP` from settings and fits it with the one
-:class:`~mlp_utils.trainer.Trainer`; :func:`repeat` does so over several seeds, and :func:`sweep`
-over a grid of settings. Every explorer, sweep, search and the benchmark start here.
-
-Float32 training is chaotic: another CPU, BLAS library or thread count changes the digits of a
-seeded run within a few epochs, so one run is one sample. :func:`compare` decides between two
-groups of runs by the rule stated in :data:`RULE`.
-"""
+"""Training from :class:`Settings` (:func:`train`, over seeds :func:`repeat`, over a grid
+:func:`sweep`), and the one rule for comparing groups of runs (:func:`compare`, :data:`RULE`).
+Every training of the course starts here; one float32 run is one sample, hence the seeds."""
 from __future__ import annotations
 
 import dataclasses
@@ -25,14 +16,12 @@ import torch
 from tqdm.auto import tqdm
 
 from .validate import one_of, positive_float, positive_int
-from .config import course_seed, in_notebook
+from .config import course_seed, in_notebook, seed_or_default
 from .data import InMemoryData
 from .models import ACTIVATIONS, INITIALIZATIONS, DeepMLP
 from .trainer import Callback, History, LRSchedule, Trainer
 
 __all__ = ["RULE", "Settings", "check", "compare", "repeat", "sweep", "train", "welch"]
-
-SCHEDULES = ("constant", "linear")
 
 RULE = ("Two settings differ only when Welch's t-test says so at the 95% level: the difference "
         "of their mean accuracies over seeds, divided by its standard error "
@@ -44,11 +33,8 @@ RULE = ("Two settings differ only when Welch's t-test says so at the 95% level: 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that defines one training run except the seed, with the course's defaults.
-
-    ``schedule="linear"`` lowers the learning rate after every epoch, to ``lr / epochs`` in the
-    last one; ``"constant"`` keeps it. ``momentum`` (SGD's) is off by default.
-    """
+    """Everything that defines one run except the seed; the defaults are the reference run.
+    ``schedule="linear"`` lowers the rate after every epoch, to ``lr / epochs`` in the last."""
 
     num_hiddens: int = 256
     num_layers: int = 1
@@ -70,7 +56,7 @@ class Settings:
         positive_float("sigma", self.sigma)
         one_of("activation", self.activation, ACTIVATIONS)
         one_of("init", self.init, INITIALIZATIONS)
-        one_of("schedule", self.schedule, SCHEDULES)
+        one_of("schedule", self.schedule, ("constant", "linear"))
         if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) \
                 or not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be a number in [0, 1), e.g. 0.9; got {self.momentum!r}")
@@ -90,8 +76,7 @@ class Settings:
                 if getattr(self, f.name) != getattr(default, f.name)}
 
     def build(self, num_inputs: int = 784, num_outputs: int = 10) -> DeepMLP:
-        """A fresh model of these settings (initialized from PyTorch's current random state), for
-        examples of ``num_inputs`` features and ``num_outputs`` classes."""
+        """A fresh model of these settings, drawn from PyTorch's current random state."""
         return DeepMLP((self.num_hiddens,) * self.num_layers, num_outputs=num_outputs, lr=self.lr,
                        activation=self.activation, init=self.init, sigma=self.sigma,
                        num_inputs=num_inputs, momentum=self.momentum)
@@ -117,27 +102,18 @@ class Run:
         return self.history.final_acc
 
 
-def linear_decay(epochs: int) -> Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]:
-    """The ``"linear"`` schedule: the rate of epoch ``e`` (from 0) is ``lr * (epochs - e) / epochs``."""
-    return lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: (epochs - e) / epochs)
-
-
 def train(settings: Settings, data: InMemoryData, seed: int | None = None,
           callbacks: Sequence[Callback] = (), progress: bool = False, title: str = "",
           measure: Callable[[DeepMLP], Mapping[str, float]] | None = None) -> Run:
-    """Train one model of ``settings`` on ``data`` under ``seed`` (default: :func:`course_seed`):
-    every training in the course (sweeps, explorers, the playground, the search) comes here.
-
-    The seed fixes the initial weights and the order of the batches. ``measure(model)``, if
-    given, adds measurements of the trained model to the run (say, its test accuracy).
-    """
-    seed = course_seed() if seed is None else int(seed)
+    """Train one model of ``settings`` on ``data``; ``seed`` (default :func:`course_seed`) fixes the
+    initial weights and the batch order. ``measure(model)`` adds measurements to the run."""
+    seed, epochs = seed_or_default(seed), settings.epochs
     callbacks = list(callbacks)
-    if settings.schedule == "linear":
-        callbacks.append(LRSchedule(linear_decay(settings.epochs)))
+    if settings.schedule == "linear":  # the rate of epoch e (from 0) is lr * (epochs - e) / epochs
+        callbacks.append(LRSchedule(lambda e: (epochs - e) / epochs))
     torch.manual_seed(seed)
     model = settings.build(num_inputs=data.X_train[0].numel(), num_outputs=data.num_classes)
-    history = Trainer(max_epochs=settings.epochs, device=data.device, callbacks=callbacks,
+    history = Trainer(max_epochs=epochs, device=data.device, callbacks=callbacks,
                       progress=progress, title=title).fit(
         model, data.view(batch_size=settings.batch_size, seed=seed))
     return Run(settings, seed, model, history, dict(measure(model)) if measure else {})
@@ -179,11 +155,9 @@ class Group:
 
 
 def seeds_of(seeds: int | Sequence[int]) -> list[int]:
-    """A count of seeds (the first ones of :func:`course_seed`) or a non-empty list, as a list."""
+    """A count of seeds (the first ones of :func:`course_seed`) or a list, as a list."""
     if isinstance(seeds, int):
         return [course_seed(i) for i in range(positive_int("seeds", seeds))]
-    if not seeds:
-        raise ValueError("seeds must be a number of seeds (>= 1) or a non-empty list of seeds")
     return [int(s) for s in seeds]
 
 
@@ -195,12 +169,9 @@ def repeat(settings: Settings, data: InMemoryData, seeds: int | Sequence[int] = 
 
 @dataclass
 class Verdict:
-    """The outcome of :func:`compare`: ``word`` is "better", "worse" or "tie" (for ``a`` vs ``b``).
-
-    ``margin`` is the smallest difference the rule would call real for these spreads: the
-    critical t value times the standard error of the difference; ``dof`` the Welch–Satterthwaite
-    degrees of freedom and ``p`` the two-sided p-value of Welch's t-test.
-    """
+    """The outcome of :func:`compare`: ``word`` "better", "worse" or "tie" (``a`` against ``b``);
+    ``margin``, the smallest difference the rule calls real (critical t times the standard error);
+    ``dof``, the Welch–Satterthwaite degrees of freedom; ``p``, Welch's two-sided p-value."""
 
     word: str
     difference: float
@@ -214,12 +185,8 @@ class Verdict:
 
 
 def welch(a: Sequence[float], b: Sequence[float]) -> Verdict:
-    """Welch's two-sided t-test at 95% on two samples: ``a`` better, worse or tied with ``b``.
-
-    ``scipy.stats.ttest_ind(equal_var=False)`` gives the p-value and the degrees of freedom;
-    the margin is ``t.ppf(0.975, dof)`` standard errors. Two samples with no spread at all
-    differ exactly when their means do.
-    """
+    """Welch's two-sided t-test at 95% (``scipy.stats.ttest_ind(equal_var=False)``): ``a`` better,
+    worse or tied with ``b``. Two samples with no spread differ exactly when their means do."""
     from scipy import stats
 
     if len(a) < 2 or len(b) < 2:
@@ -251,11 +218,7 @@ def compare(a: Group, b: Group, metric: str = "acc") -> Verdict:
 
 
 def check(condition: bool, claim: str) -> None:
-    """Assert a sentence of the text from the numbers just measured, and print it with a tick.
-
-    A rerun (another machine, seed or thread count) whose numbers no longer support the claim
-    fails here instead of leaving the prose wrong.
-    """
+    """Assert a sentence of the text from the numbers just measured, and print it with a tick."""
     if not condition:
         raise AssertionError(f"The text says: {claim!r}. This run's numbers do not support it; "
                              "the text and the measurement disagree.")
@@ -337,14 +300,9 @@ class Results:
 def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data: InMemoryData,
           base: Settings = Settings(), seeds: int | Sequence[int] = 3, progress: bool | None = None,
           **train_options: Any) -> Results:
-    """Train every setting of ``grid`` over ``seeds`` and collect the :class:`Results`.
-
-    ``grid`` is a dict of value lists (every combination is tried) or a list of dicts; each
-    names only what differs from ``base``.
-    """
+    """Train every setting of ``grid`` (a dict of value lists, every combination tried, or a list
+    of dicts; each names what differs from ``base``) over ``seeds``, as :class:`Results`."""
     changes = combinations(grid) if isinstance(grid, Mapping) else [dict(g) for g in grid]
-    if not changes:
-        raise ValueError("the sweep has no settings to try")
     settings_list = [base.replace(**change) for change in changes]
     seed_list = seeds_of(seeds)
     show = in_notebook() if progress is None else progress

@@ -1,9 +1,5 @@
-"""The models of the course: a classifier base, the from-scratch MLP, the concise MLP, and
-:class:`DeepMLP` for the exercises (any depth, activation and initialization).
-
-:data:`ACTIVATIONS` is the course's one table of activation functions; the hand-written
-backward passes in :mod:`mlp_utils.backprop` are keyed by the same names.
-"""
+"""The models: a classifier base, the from-scratch MLP, the concise MLP, and :class:`DeepMLP`
+(any depth, activation and initialization, named in :data:`ACTIVATIONS` and :data:`INITIALIZATIONS`)."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -12,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .validate import one_of, positive_float, positive_int
+from .validate import one_of
 
 __all__ = ["ACTIVATIONS", "INITIALIZATIONS", "Classifier", "DeepMLP", "MLP", "MLPScratch",
            "count_parameters", "relu"]
@@ -42,11 +38,8 @@ def count_parameters(model: nn.Module) -> int:
 
 
 class Classifier(nn.Module):
-    """Base class for the classifiers: loss, accuracy and optimizer in one place.
-
-    A subclass sets ``self.lr`` and defines ``forward`` to return logits of shape
-    (batch, num_classes). :class:`~mlp_utils.trainer.Trainer` needs nothing else.
-    """
+    """Base class of the classifiers: a subclass sets ``self.lr`` and defines ``forward`` (logits);
+    :class:`~mlp_utils.trainer.Trainer` needs nothing else."""
 
     lr: float
     momentum: float = 0.0
@@ -71,30 +64,16 @@ class Classifier(nn.Module):
 
 
 class MLPScratch(Classifier):
-    """A one-hidden-layer MLP with every parameter written out by hand.
-
-    ``W1`` (num_inputs x num_hiddens) and ``W2`` (num_hiddens x num_outputs) are drawn from
-    N(0, sigma^2); the biases ``b1`` and ``b2`` start at zero. All four are ``nn.Parameter``,
-    so autograd tracks them and ``parameters()`` hands them to the optimizer.
-    """
+    """A one-hidden-layer MLP with its parameters written out: weights from N(0, sigma^2), biases 0."""
 
     def __init__(self, num_inputs: int, num_outputs: int, num_hiddens: int, lr: float,
                  sigma: float = 0.01) -> None:
         super().__init__()
-        self._check(num_inputs, num_outputs, num_hiddens, lr, sigma)
         self.num_inputs, self.lr = num_inputs, lr
         self.W1 = nn.Parameter(torch.randn(num_inputs, num_hiddens) * sigma)
         self.b1 = nn.Parameter(torch.zeros(num_hiddens))
         self.W2 = nn.Parameter(torch.randn(num_hiddens, num_outputs) * sigma)
         self.b2 = nn.Parameter(torch.zeros(num_outputs))
-
-    @staticmethod
-    def _check(num_inputs, num_outputs, num_hiddens, lr, sigma) -> None:
-        for name, value in (("num_inputs", num_inputs), ("num_outputs", num_outputs),
-                            ("num_hiddens", num_hiddens)):
-            positive_int(name, value)
-        positive_float("lr", lr)
-        positive_float("sigma", sigma)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Flatten each image to a row of ``num_inputs`` features, then ``relu(X W1 + b1) W2 + b2``."""
@@ -104,52 +83,30 @@ class MLPScratch(Classifier):
 
 
 class MLP(Classifier):
-    """The concise MLP: ``nn.Sequential(Flatten, LazyLinear, ReLU, LazyLinear)``.
-
-    The lazy layers learn their input width from the first batch they see, so the number
-    of inputs is never written down.
-    """
+    """The concise MLP: ``nn.Sequential(Flatten, LazyLinear, ReLU, LazyLinear)``; the lazy layers
+    learn their input width from the first batch."""
 
     def __init__(self, num_outputs: int, num_hiddens: int, lr: float) -> None:
         super().__init__()
-        self._check(num_outputs, num_hiddens, lr)
         self.lr = lr
         self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(num_hiddens), nn.ReLU(),
                                  nn.LazyLinear(num_outputs))
-
-    @staticmethod
-    def _check(num_outputs, num_hiddens, lr) -> None:
-        positive_int("num_outputs", num_outputs)
-        positive_int("num_hiddens", num_hiddens)
-        positive_float("lr", lr)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.net(X)
 
 
 class DeepMLP(Classifier):
-    """An MLP with any number of hidden layers, built from explicit ``nn.Linear`` layers.
-
-    Args:
-        hidden_sizes: the width of each hidden layer, e.g. ``(256,)`` or ``(256, 128, 100)``;
-            ``()`` gives softmax regression.
-        num_outputs: classes.
-        lr: SGD learning rate.
-        activation: a name in :data:`ACTIVATIONS`.
-        init: ``"normal"`` draws weights from N(0, sigma^2); ``"zeros"`` sets every weight to 0;
-            ``"xavier"`` and ``"kaiming"`` use Glorot's and He's normal schemes; ``"pytorch"``
-            keeps PyTorch's default. Biases start at zero except with ``"pytorch"``.
-        sigma: the standard deviation for ``init="normal"``.
-        num_inputs: features per example (784 for flattened 28x28 images).
-        momentum: SGD's momentum in :meth:`configure_optimizers` (0: plain SGD).
-    """
+    """An MLP with ``hidden_sizes`` hidden layers (``()``: softmax regression). ``init``: "normal"
+    (N(0, sigma^2)), "zeros", "xavier" or "kaiming" (normal schemes), biases 0; or "pytorch" (its default)."""
 
     def __init__(self, hidden_sizes: Sequence[int], num_outputs: int = 10, lr: float = 0.1,
                  activation: str = "relu", init: str = "normal", sigma: float = 0.01,
                  num_inputs: int = 784, momentum: float = 0.0) -> None:
         super().__init__()
         hidden_sizes = (hidden_sizes,) if isinstance(hidden_sizes, int) else tuple(hidden_sizes)
-        self._check(hidden_sizes, num_outputs, lr, activation, init, sigma, num_inputs)
+        one_of("activation", activation, ACTIVATIONS)
+        one_of("init", init, INITIALIZATIONS)
         self.hidden_sizes, self.lr, self.momentum = hidden_sizes, lr, float(momentum)
         self.activation, self.init, self.sigma = activation, init, sigma
         widths = [num_inputs, *hidden_sizes, num_outputs]
@@ -160,17 +117,6 @@ class DeepMLP(Classifier):
                 layers.append(ACTIVATIONS[activation]())
         self.net = nn.Sequential(*layers)
         self.reset_parameters()
-
-    @staticmethod
-    def _check(hidden_sizes, num_outputs, lr, activation, init, sigma, num_inputs) -> None:
-        for size in hidden_sizes:
-            positive_int("hidden_sizes[i]", size)
-        positive_int("num_outputs", num_outputs)
-        positive_int("num_inputs", num_inputs)
-        positive_float("lr", lr)
-        positive_float("sigma", sigma)
-        one_of("activation", activation, ACTIVATIONS)
-        one_of("init", init, INITIALIZATIONS)
 
     @property
     def linears(self) -> list[nn.Linear]:

@@ -1,28 +1,18 @@
-"""The one training loop of the course, with callbacks for everything around it.
-
-:class:`Trainer` fits every model of the course: the autograd models of :mod:`mlp_utils.models`
-(through their ``training_step`` and ``configure_optimizers``) and the hand-written
-:class:`~mlp_utils.backprop.ManualMLP` (through its ``train_step``). Each epoch ends with an
-evaluation on the data module's evaluation split, named in the :class:`History` ("val" or
-"test"). A non-finite loss or Ctrl-C stops the run and keeps the epochs completed so far.
-
-The loop draws nothing: a progress bar, live curves (:class:`mlp_utils.plots.LiveCurves`),
-learning-rate schedules and Optuna's pruning are :class:`Callback` objects.
-"""
+"""The one training loop of the course (:class:`Trainer`); bars, plots, schedules and pruning
+are :class:`Callback` objects around it. A non-finite loss or Ctrl-C stops a run early."""
 from __future__ import annotations
 
 import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .validate import positive_int
 from .config import in_notebook
 from .device import pick_device
 
@@ -30,16 +20,6 @@ __all__ = ["Callback", "EpochRecord", "History", "LRSchedule", "OnEpoch", "Train
            "evaluate"]
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
-
-
-class DataModule(Protocol):
-    """What the trainer needs from data: training batches per epoch and an evaluation split."""
-
-    eval_split: str
-
-    def train_dataloader(self, epoch: int = 0) -> Batches: ...
-
-    def eval_dataloader(self) -> Batches: ...
 
 
 @dataclass(frozen=True)
@@ -55,13 +35,8 @@ class EpochRecord:
 
 @dataclass
 class History:
-    """Per-epoch measurements of one ``fit``, and why it stopped if it stopped early.
-
-    ``split`` names the data the evaluation columns were measured on: ``"val"`` (a validation
-    split carved from the training set) or ``"test"``. ``stopped`` is ``None`` for a run that
-    finished, ``"diverged"`` when the loss became NaN or infinite, and ``"interrupted"`` after
-    Ctrl-C; ``message`` then explains.
-    """
+    """Per-epoch measurements of one ``fit``. ``split`` names the evaluation data ("val" or
+    "test"); ``stopped`` is ``None``, ``"diverged"`` or ``"interrupted"``, and ``message`` says why."""
 
     split: str = "test"
     records: list[EpochRecord] = field(default_factory=list)
@@ -138,17 +113,9 @@ def confusion_matrix(model: Callable[[torch.Tensor], torch.Tensor], batches: Bat
     return matrix
 
 
-# ----------------------------------------------------------------------------------------------
-# Callbacks
-# ----------------------------------------------------------------------------------------------
-
 class Callback:
-    """Something done around the loop; override the hooks you need.
-
-    Each hook gets the trainer, whose ``model``, ``optimizer`` (``None`` for a model with its own
-    ``train_step``), ``max_epochs``, ``steps_per_epoch`` and ``history`` are set during ``fit``.
-    An exception raised by a hook (say, Optuna's ``TrialPruned``) stops training and propagates.
-    """
+    """Something done around the loop; override the hooks you need. Each gets the trainer (its
+    ``model``, ``optimizer``, ``max_epochs``, ``steps_per_epoch``, ``history``); an exception stops it."""
 
     def on_fit_start(self, trainer: "Trainer") -> None: ...
 
@@ -159,7 +126,7 @@ class Callback:
     def on_fit_end(self, trainer: "Trainer") -> None: ...
 
 
-class ProgressBar(Callback):
+class _ProgressBar(Callback):
     """A tqdm.auto bar over every step of the run, with the latest loss and accuracy."""
 
     def on_fit_start(self, trainer: "Trainer") -> None:
@@ -178,16 +145,13 @@ class ProgressBar(Callback):
 
 
 class LRSchedule(Callback):
-    """Steps a ``torch.optim.lr_scheduler`` made by ``factory(optimizer)`` after every epoch."""
+    """Multiplies the learning rate of epoch ``e`` (from 0) by ``factor(e)`` (``LambdaLR``)."""
 
-    def __init__(self, factory: Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]) -> None:
-        self.factory = factory
+    def __init__(self, factor: Callable[[int], float]) -> None:
+        self.factor = factor
 
     def on_fit_start(self, trainer: "Trainer") -> None:
-        if trainer.optimizer is None:
-            raise TypeError(f"LRSchedule needs a model with configure_optimizers(); "
-                            f"{type(trainer.model).__name__} updates its parameters itself")
-        self.scheduler = self.factory(trainer.optimizer)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(trainer.optimizer, self.factor)
 
     def on_epoch_end(self, trainer: "Trainer", record: EpochRecord) -> None:
         self.scheduler.step()
@@ -203,43 +167,28 @@ class OnEpoch(Callback):
         self.function(record)
 
 
-# ----------------------------------------------------------------------------------------------
-# The trainer
-# ----------------------------------------------------------------------------------------------
-
 class Trainer:
-    """Fits a model to a data module, one minibatch step at a time, measuring every epoch.
-
-    Args:
-        max_epochs: how many passes over the training data.
-        device: force a device for ``nn.Module`` models; ``None`` picks CUDA, then MPS, then
-            the CPU. A :class:`~mlp_utils.backprop.ManualMLP` stays on its own device.
-        seed: if given, seeds PyTorch's generator at the start of ``fit`` (lazy layers are
-            initialized inside ``fit``), so two runs give the same history on one machine.
-        callbacks: extras around the loop (live curves, schedules, pruning).
-        progress: add a :class:`ProgressBar`; ``None`` means "only in a notebook".
-        title: a name for the bar and the live plot.
-    """
+    """Fits a model (a :class:`~mlp_utils.models.Classifier`, or one with its own ``train_step``)
+    to a data module for ``max_epochs`` epochs, evaluating after each. ``device=None`` picks one
+    (a ManualMLP stays on its own); ``progress`` adds a bar (``None``: only in a notebook)."""
 
     def __init__(self, max_epochs: int, device: str | torch.device | None = None,
-                 seed: int | None = None, callbacks: Sequence[Callback] = (),
-                 progress: bool | None = None, title: str = "") -> None:
-        self.max_epochs = positive_int("max_epochs", max_epochs)
+                 callbacks: Sequence[Callback] = (), progress: bool | None = None, title: str = "") -> None:
+        self.max_epochs = max_epochs
         self.device = pick_device(device)
-        self.seed = seed
         self.callbacks = list(callbacks)
         if any(not isinstance(c, Callback) for c in self.callbacks):
             raise TypeError("callbacks must be mlp_utils.trainer.Callback objects; wrap a function "
                             "in OnEpoch(function)")
         if in_notebook() if progress is None else progress:
-            self.callbacks.insert(0, ProgressBar())
+            self.callbacks.insert(0, _ProgressBar())
         self.title = title
 
     def _emit(self, hook: str, *args: object) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(self, *args)
 
-    def _prepare(self, model, data: DataModule) -> Callable[[torch.Tensor, torch.Tensor], float]:
+    def _prepare(self, model, data: Any) -> Callable[[torch.Tensor, torch.Tensor], float]:
         """Put ``model`` on its device and return its step: ``(X, y) -> loss before the update``."""
         if callable(getattr(model, "train_step", None)):  # gradients by hand (ManualMLP)
             self.optimizer, self.device = None, model.device
@@ -265,10 +214,9 @@ class Trainer:
             return value
         return step
 
-    def fit(self, model, data: DataModule) -> History:
-        """Train ``model`` on ``data`` for ``max_epochs`` epochs and return the :class:`History`."""
-        if self.seed is not None:
-            torch.manual_seed(self.seed)
+    def fit(self, model, data: Any) -> History:
+        """Train ``model`` on ``data`` (``train_dataloader(epoch)``, ``eval_dataloader()``,
+        ``eval_split``) for ``max_epochs`` epochs and return the :class:`History`."""
         self.model, self.history = model, History(split=data.eval_split)
         step = self._prepare(model, data)
         self.steps_per_epoch = len(data.train_dataloader(0))
@@ -284,7 +232,7 @@ class Trainer:
                 model.eval()
         return self.history
 
-    def _loop(self, step: Callable[[torch.Tensor, torch.Tensor], float], data: DataModule) -> None:
+    def _loop(self, step: Callable[[torch.Tensor, torch.Tensor], float], data: Any) -> None:
         for epoch in range(1, self.max_epochs + 1):
             start, total, count = time.perf_counter(), 0.0, 0
             for number, (X, y) in enumerate(data.train_dataloader(epoch), start=1):
@@ -298,8 +246,8 @@ class Trainer:
                 total, count = total + loss * len(y), count + len(y)
                 self._emit("on_step_end", loss)
             eval_loss, eval_acc = evaluate(self.model, data.eval_dataloader())
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
+            if self.device.type != "cpu":
+                torch.accelerator.synchronize(self.device)
             record = EpochRecord(epoch, total / count, eval_loss, eval_acc, time.perf_counter() - start)
             self.history.records.append(record)
             self._emit("on_epoch_end", record)

@@ -23,7 +23,8 @@ def test_fit_returns_a_history_and_learns(small_data):
 
 
 def test_same_loop_fits_the_concise_model(small_data):
-    history = Trainer(max_epochs=2, progress=False, seed=0).fit(
+    torch.manual_seed(0)
+    history = Trainer(max_epochs=2, progress=False).fit(
         MLP(num_outputs=10, num_hiddens=64, lr=0.1), small_data)
     assert history.final_acc > 0.5
 
@@ -32,21 +33,17 @@ def test_two_seeded_runs_are_identical_on_cpu(small_data):
     def run():
         torch.manual_seed(3)
         model = MLPScratch(784, 10, 64, lr=0.1)
-        return Trainer(max_epochs=2, device="cpu", progress=False, seed=3).fit(model, small_data)
+        return Trainer(max_epochs=2, device="cpu", progress=False).fit(model, small_data)
 
     first, second = run(), run()
     assert first.train_loss == second.train_loss
     assert first.eval_acc == second.eval_acc
-    # the concise model's lazy layers are initialized inside fit, under the trainer's seed
-    a = Trainer(max_epochs=1, progress=False, seed=5).fit(MLP(10, 32, 0.1), small_data)
-    b = Trainer(max_epochs=1, progress=False, seed=5).fit(MLP(10, 32, 0.1), small_data)
-    assert a.train_loss == b.train_loss
+    # the concise model's lazy layers are initialized inside fit, from the current random state
+    def concise():
+        torch.manual_seed(5)
+        return Trainer(max_epochs=1, progress=False).fit(MLP(10, 32, 0.1), small_data)
 
-
-@pytest.mark.parametrize("value", [0, -1, 1.5, None])
-def test_bad_max_epochs(value):
-    with pytest.raises(ValueError, match="max_epochs"):
-        Trainer(max_epochs=value)
+    assert concise().train_loss == concise().train_loss
 
 
 def test_bad_device_is_explained():
@@ -121,13 +118,10 @@ def test_lr_scheduler_steps_once_per_epoch_and_on_epoch_sees_each_record(small_d
     optimizers, epochs_seen = [], []
     model = MLPScratch(784, 10, 32, lr=0.4)
 
-    def factory(optimizer):
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda finished: 0.5 ** finished)
-
     def on_epoch(record):
         epochs_seen.append(record.epoch)
 
-    trainer = Trainer(max_epochs=3, progress=False, callbacks=[LRSchedule(factory), OnEpoch(on_epoch)])
+    trainer = Trainer(max_epochs=3, progress=False, callbacks=[LRSchedule(lambda finished: 0.5 ** finished), OnEpoch(on_epoch)])
 
     original_configure = model.configure_optimizers
 
@@ -203,12 +197,9 @@ def test_callback_hooks_run_in_order_and_fit_end_runs_even_after_an_exception(sm
     assert calls.count("step") == 2 * steps and [c for c in calls if isinstance(c, tuple)][1:] == [("epoch", 1), ("epoch", 2)]
 
 
-def test_callbacks_must_be_callback_objects_and_schedules_need_an_optimizer(small_data):
+def test_callbacks_must_be_callback_objects():
     with pytest.raises(TypeError, match="OnEpoch"):
         Trainer(max_epochs=1, callbacks=[print])
-    schedule = LRSchedule(lambda optimizer: torch.optim.lr_scheduler.StepLR(optimizer, 1))
-    with pytest.raises(TypeError, match="configure_optimizers"):
-        Trainer(max_epochs=1, progress=False, callbacks=[schedule]).fit(ManualMLP([784, 8, 10], device="cpu"), small_data)
 
 
 def test_the_history_names_the_split_it_measured():
