@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from mlp_utils.answers import AnswerError, cmp, cmp_known, cmp_relu_grad, cmp_softmax_ce_grad
+from mlp_utils.answers import AnswerError, cmp, cmp_relu_grad, cmp_softmax_ce_grad
 
 
 @pytest.fixture(scope="module")
@@ -119,15 +119,19 @@ def test_dZ_mistakes_are_named(net, make_wrong, words):
         cmp_relu_grad("dZ", make_wrong(dH, Z), dH, net["Z"], net["Z"].grad)
 
 
-def test_cmp_known_ignores_a_mistake_that_equals_the_reference(capsys):
+def test_cmp_ignores_a_named_mistake_that_equals_the_reference(capsys):
     reference = torch.tensor([1.0, 2.0])
-    cmp_known("x", reference.clone(), reference, {"never shown": reference.clone()})
+    cmp("x", reference.clone(), reference, mistakes=[("never shown", reference.clone())])
     assert "✓ x" in capsys.readouterr().out
 
 
-def test_cmp_known_falls_back_to_cmp():
+def test_cmp_names_a_mistake_and_falls_back_to_its_own_report():
+    with pytest.raises(AnswerError, match="x: the named one"):
+        cmp("x", torch.ones(2), torch.zeros(2), mistakes=[("the named one", torch.ones(2))])
     with pytest.raises(AnswerError, match="shape"):
-        cmp_known("x", torch.zeros(3), torch.zeros(2), {"other": torch.ones(2)})
+        cmp("x", torch.zeros(3), torch.zeros(2), mistakes={"other": torch.ones(2)})
+    with pytest.raises(AnswerError, match="x: a function of the inputs"):
+        cmp("x", lambda a: a + 1, lambda a: a, torch.zeros(2), mistakes=[("a function of the inputs", lambda a: a + 1)])
 
 
 # ---- the reader's functions: run on the chapter's batch and on a second, smaller one ---------

@@ -339,10 +339,11 @@ def _cache_bytes(sizes, B):
 
 
 def test_check_cache_bytes_passes_the_right_count(capsys):
-    from mlp_utils.answers import check_cache_bytes, reference_cache_bytes
+    from mlp_utils.answers import check_cache_bytes
+    from mlp_utils.answers.chapters import _cache_bytes as reference
 
-    assert reference_cache_bytes([784, 256, 10], 256) == 4 * 256 * (784 + 256 + 10)
-    check_cache_bytes(_cache_bytes)
+    assert reference([784, 256, 10], 256) == 4 * 256 * (784 + 256 + 10)
+    check_cache_bytes(reference)
     assert "✓ cache_bytes" in capsys.readouterr().out
 
 

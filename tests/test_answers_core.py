@@ -67,7 +67,7 @@ def test_cmp_calls_the_readers_function_on_copies(capsys):
     with pytest.raises(AnswerError, match="changed its input 1 in place"):
         cmp("relu", in_place, RELU, X)
     assert torch.equal(X, before), "the caller's tensor must not change"
-    with pytest.raises(AnswerError, match="expected your function itself"):
+    with pytest.raises(AnswerError, match="pass your function itself"):
         from mlp_utils.answers import attempt
         attempt("relu", RELU)
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from mlp_utils.answers import (AnswerError, check_largest_batch, reference_counted_peak,
-                               reference_largest_batch, todo)
+from mlp_utils.answers import AnswerError, check_largest_batch, reference_largest_batch, todo
+from mlp_utils.answers.memory import _counted_peak
 from mlp_utils.backprop import ManualMLP
 
 
@@ -27,18 +27,18 @@ def counted_peak(sizes, k, batch_size):
 
 @pytest.mark.parametrize("sizes", [[784, 256, 10], [784, 256, 256, 10], [20, 64, 3], [784, 1024, 512, 128, 10]])
 @pytest.mark.parametrize("k", [0, 1, 2])
-def test_reference_counted_peak_adds_the_parts(sizes, k) -> None:
+def test__counted_peak_adds_the_parts(sizes, k) -> None:
     for batch in (0, 1, 7, 256):
-        assert reference_counted_peak(sizes, k, batch) == counted_peak(sizes, k, batch)
+        assert _counted_peak(sizes, k, batch) == counted_peak(sizes, k, batch)
     # the parameters as ManualMLP and torch count them
     net = ManualMLP(sizes, device="meta")
-    assert reference_counted_peak(sizes, k, 0) == (2 + k) * net.parameter_bytes()
+    assert _counted_peak(sizes, k, 0) == (2 + k) * net.parameter_bytes()
 
 
-def test_reference_counted_peak_of_the_chapters_network() -> None:
+def test__counted_peak_of_the_chapters_network() -> None:
     # 784-256-256-10: 269,322 parameters; per example 784 + 256 + 256 + 10 cached floats, a label,
     # and two temporaries of 256 floats
-    assert reference_counted_peak([784, 256, 256, 10], 2, 1000) == (
+    assert _counted_peak([784, 256, 256, 10], 2, 1000) == (
         4 * 4 * 269_322 + 1000 * (4 * 1306 + 8 + 8 * 256))
 
 
@@ -47,7 +47,7 @@ def test_reference_counted_peak_of_the_chapters_network() -> None:
 def test_reference_largest_batch_is_the_last_that_fits(sizes, k, budget) -> None:
     b = reference_largest_batch(sizes, k, budget)
     assert b > 0
-    assert reference_counted_peak(sizes, k, b) <= budget < reference_counted_peak(sizes, k, b + 1)
+    assert _counted_peak(sizes, k, b) <= budget < _counted_peak(sizes, k, b + 1)
 
 
 def test_reference_largest_batch_is_zero_when_nothing_fits() -> None:
@@ -106,7 +106,7 @@ def by_counting(sizes, k, budget):
 
 def by_counting_with_the_reference(sizes, k, budget):
     b = 0
-    while reference_counted_peak(sizes, k, b + 1) <= budget:
+    while _counted_peak(sizes, k, b + 1) <= budget:
         b += 1
     return b
 
@@ -278,7 +278,7 @@ def returns_nothing(sizes, k, budget):
     (at_least_one, "expected 0"),
     (no_fixed_part_clamped, "subtract them before dividing"),
     (off_by_a_lot, r"counted_peak\(sizes, k, 0\) and"),
-    (returns_nothing, "whole number"),
+    (returns_nothing, "forget a `return`"),
 ])
 def test_check_largest_batch_names_the_mistake(wrong, words) -> None:
     with pytest.raises(AnswerError, match=words):

@@ -268,7 +268,7 @@ def _check_sgd_once(sgd_step: Callable[..., Any], lr: float, seed: int) -> None:
     optimizer.step()
     optimizer.zero_grad()
     try:
-        attempt("sgd_step", sgd_step, yours, lr, copy=False)
+        attempt("sgd_step", sgd_step, yours, lr, copy=False, returns=False)
     except RuntimeError as error:
         if "in-place" in str(error) or "leaf Variable" in str(error):
             raise AnswerError("sgd_step: PyTorch refused to change a parameter in place because autograd "
@@ -547,7 +547,7 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
 # Chapter 9 (memory): the bytes the forward pass of training keeps
 # ----------------------------------------------------------------------------------------------
 
-def reference_cache_bytes(sizes: Sequence[int], batch_size: int) -> int:
+def _cache_bytes(sizes: Sequence[int], batch_size: int) -> int:
     """Bytes of float32 activations a training step keeps for an MLP of layer ``sizes``: every
     linear layer's input (batch_size x its width) and the logits, as ``ManualMLP``'s cache."""
     from ..backprop import ManualMLP
@@ -568,7 +568,7 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
     input left out, the pre-activations or the labels counted as well, the weights counted instead."""
     if not callable(yours):
         raise AnswerError(f"check_cache_bytes: pass your function itself, got a {type(yours).__name__}")
-    expected = torch.tensor([float(reference_cache_bytes(s, b)) for s, b in CACHE_CASES], dtype=torch.float64)
+    expected = torch.tensor([float(_cache_bytes(s, b)) for s, b in CACHE_CASES], dtype=torch.float64)
     got = []
     for sizes, batch in CACHE_CASES:
         value = attempt("cache_bytes", yours, list(sizes), batch)
@@ -614,7 +614,7 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
     cmp("cache_bytes", got_t, expected, exact=True)
 
 
-__all__ += ["check_cache_bytes", "reference_cache_bytes"]
+__all__ += ["check_cache_bytes", "_cache_bytes"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -882,7 +882,7 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
     Trainer.fit = spied_fit  # type: ignore[method-assign]
     try:
         with torch.random.fork_rng(devices=[]):
-            result = attempt("train", train, model, data, epochs, copy=False)
+            result = attempt("train", train, model, data, epochs, copy=False, returns=False)
     except TypeError as error:
         if "NoneType" in str(error):
             raise AnswerError("train: the step found a parameter's .grad empty (None): it came before "

@@ -43,6 +43,10 @@ class _Unwritten(Exception):
     """Carries a :class:`NotWritten` from the reader's function up to :func:`answer_check`."""
 
 
+class _NotAFunction(AnswerError, TypeError):
+    """A check received a value where it needs the reader's function itself."""
+
+
 def todo(hint: str) -> NotWritten:
     """The error an exercise stub raises: ``raise todo("...")``, with a hint on what to write."""
     return NotWritten(f"Your turn: {hint} (the solution is in the next cell, hidden).")
@@ -59,24 +63,24 @@ def _same(a: Any, b: Any) -> bool:
 def _copy(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_copy(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_copy(v) for v in value] if isinstance(value, list) else tuple(_copy(v) for v in value)
     return value
 
 
-def attempt(name: str, function: Any, *inputs: Any, copy: bool = True) -> Any:
+def attempt(name: str, function: Any, *inputs: Any, copy: bool = True, returns: bool = True) -> Any:
     """Call the reader's ``function`` on copies of ``inputs`` and return what it returns.
 
-    A stub that is still unwritten ends the calling check quietly (see :func:`answer_check`);
-    a function that changes an input tensor in place is an :class:`AnswerError`, since the
-    caller's data would change with it. ``copy=False`` hands over the inputs themselves, for a
-    function whose job is to change them (an optimizer step).
+    The one place that guards every call of the reader's code: a value passed instead of the
+    function, a stub that is still unwritten (it ends the calling check quietly, see
+    :func:`answer_check`), a result of None where a value is due (``returns=False`` for a function
+    that only changes its inputs), and an input tensor changed in place (the caller's data would
+    change with it). ``copy=False`` hands over the inputs themselves, for a function whose job is
+    to change them (an optimizer step).
     """
     if not callable(function):
-        raise AnswerError(f"{name}: expected your function itself, got a {type(function).__name__}. "
-                          f"Pass the function's name without calling it.")
+        raise _NotAFunction(f"{name}: pass your function itself, not its value (got a "
+                            f"{type(function).__name__}): its name, without calling it.")
     copies = [_copy(v) for v in inputs] if copy else list(inputs)
     try:
         result = function(*copies)
@@ -84,6 +88,8 @@ def attempt(name: str, function: Any, *inputs: Any, copy: bool = True) -> Any:
         raise _Unwritten(name) from unwritten
     if type(result).__module__ == "numpy" and getattr(result, "shape", None) == ():
         result = result.item()  # a numpy scalar (np.float64, np.bool_ ...): its Python value
+    if returns and result is None:
+        raise AnswerError(f"{name}: your code returned None; did it forget a `return`?")
     for number, (before, after) in enumerate(zip(inputs, copies) if copy else ()):
         if not _same(before, after):
             raise AnswerError(f"{name}: your function changed its input {number + 1} in place (for "
@@ -108,6 +114,73 @@ def answer_check(check: F) -> F:
                   "reference implementation.")
             return None
     return wrapper  # type: ignore[return-value]
+
+
+# ----------------------------------------------------------------------------------------------
+# The engine: cases plus named wrong formulas
+# ----------------------------------------------------------------------------------------------
+
+Mistakes = Sequence[tuple[str, Any]]
+
+
+def _number(call: str, value: Any) -> float:
+    """The reader's value as one float, or an AnswerError saying what it was instead."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise AnswerError(f"{call} returned a tensor of shape {_shape(value)}; expected one number")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise AnswerError(f"{call} returned a {type(value).__name__}; expected a number")
+    return float(value)
+
+
+def _args(case: Sequence[Any]) -> str:
+    return "(" + ", ".join(f"{a:g}" if isinstance(a, float) else repr(a) for a in case) + ")"
+
+
+def _numbers_differ(call: str, value: float, expected: float) -> str:
+    ratio = f" ({value / expected:.4g} times the reference)" if expected else ""
+    return f"{call} returned {value:.6g}, expected {expected:.6g}{ratio}."
+
+
+def check_cases(name: str, yours: Any, cases: Sequence[Sequence[Any]], reference: Callable[..., Any],
+                mistakes: Mistakes = (), also_right: Mistakes = (), *,
+                value: Callable[[str, Any], Any] = _number, same: Callable[[Any, Any], bool] | None = None,
+                differ: Callable[[str, Any, Any], str] = _numbers_differ, calls: Sequence[str] | None = None,
+                tick: str | None = None, rtol: float = 1e-6, copy: bool = True) -> None:
+    """Call ``yours(*case)`` for every case (through :func:`attempt`); pass when every result agrees
+    with ``reference(*case)``, or with the formula of an ``also_right`` pair (whose note is printed).
+
+    Otherwise raise :class:`AnswerError` with the explanation of the first named mistake whose
+    formula agrees with the reader on every case (a formula may return None for a case it says
+    nothing about), else with ``differ(call, yours, expected)`` for the first case that differs.
+    ``value(call, result)`` turns a result into what is compared (by default one number, compared
+    with ``math.isclose(rel_tol=rtol)``; ``same(a, b)`` compares otherwise); ``calls`` names the
+    cases in messages (by default ``name(args)``). Prints ``tick`` (or a default) when it passes.
+    """
+    same = same or (lambda a, b: math.isclose(a, b, rel_tol=rtol, abs_tol=0.0))
+    calls = calls or [f"{name}{_args(case)}" for case in cases]
+    got = [value(call, attempt(name, yours, *case, copy=copy)) for call, case in zip(calls, cases)]
+
+    def agrees(formula: Callable[..., Any]) -> bool:
+        answers = [(mine, formula(*case)) for case, mine in zip(cases, got)]
+        said = [(mine, its) for mine, its in answers if its is not None]
+        return bool(said) and all(same(mine, its) for mine, its in said)
+
+    if agrees(reference):
+        print(tick or f"✓ {name}: matches the reference at {len(cases)} inputs")
+        return
+    for note, formula in also_right:
+        if agrees(formula):
+            print(f"✓ {name}: matches at {len(cases)} inputs ({note})")
+            return
+    for explanation, formula in mistakes:
+        if agrees(formula):
+            raise AnswerError(f"{name}: {explanation}")
+    for call, case, mine in zip(calls, cases, got):
+        expected = reference(*case)
+        if not same(mine, expected):
+            raise AnswerError(differ(call, mine, expected))
 
 
 def _shape(t: torch.Tensor) -> str:
@@ -202,19 +275,59 @@ def _value_mistake(yours: torch.Tensor, expected: torch.Tensor, close: Callable[
     return ""
 
 
-@answer_check
-def cmp(name: str, yours: Any, expected: Any, *inputs: Any, atol: float = 1e-5, rtol: float = 1e-4,
-        exact: bool = False) -> None:
+def _tensor_verdict(name: str, yours: Any, expected: torch.Tensor, mistakes: Mistakes | dict = (),
+                    atol: float = 1e-5, rtol: float = 1e-4, exact: bool = False) -> tuple[bool, str]:
+    """(True, how close) when ``yours`` matches ``expected``; else (False, the message that says
+    what is wrong: the type, the shape, NaNs, a named mistake, or the entries that differ)."""
+    if isinstance(yours, torch.Tensor):
+        yours = yours.detach()
+    yours = _as_tensor(name, yours, expected)
+    expected = expected.detach()
+    if yours.shape != expected.shape:
+        return False, _shape_mistake(name, yours, expected)
+    yours = yours.to(expected.device)
+    if not torch.is_floating_point(yours) and torch.is_floating_point(expected):
+        yours = yours.to(expected.dtype)
+    bad = ~torch.isfinite(yours) if torch.is_floating_point(yours) else torch.zeros_like(yours, dtype=torch.bool)
+    if bad.any():
+        where = _index(int(bad.flatten().nonzero()[0]), yours.shape)
+        return False, (f"{name}: {int(bad.sum())} of {yours.numel()} entries are NaN or infinite (the first "
+                       f"at index {where}). Look for a division by zero, a log of 0, or an exp of a large number.")
+    yours = yours.to(expected.dtype)
+
+    def close(candidate: torch.Tensor, target: torch.Tensor = expected) -> bool:
+        return bool(torch.equal(candidate, target) if exact else torch.allclose(candidate, target, atol=atol, rtol=rtol))
+
+    difference = (yours - expected).abs()
+    largest = difference.max().item() if difference.numel() else 0.0
+    if close(yours):
+        return True, "exactly" if largest == 0 else f"largest difference {largest:.2g}"
+    for why, wrong in (mistakes.items() if isinstance(mistakes, dict) else mistakes):
+        wrong = wrong.detach().to(expected.device, expected.dtype)
+        if wrong.shape == expected.shape and not close(wrong) and close(yours, wrong):
+            return False, f"{name}: {why}"
+    wrong = difference > (0 if exact else atol + rtol * expected.abs())
+    first = _index(int(wrong.flatten().nonzero()[0]), yours.shape) if yours.dim() else ()
+    at = f" at index {first}" if first else ""
+    return False, (f"{name}: {int(wrong.sum())} of {yours.numel()} entries differ; the first{at} is "
+                   f"{yours[first].item():.6g}, expected {expected[first].item():.6g}; the largest difference "
+                   f"is {largest:.3g}." + _value_mistake(yours, expected, close))
+
+
+def _cmp(name: str, yours: Any, expected: Any, *inputs: Any, mistakes: Mistakes | dict = (), atol: float = 1e-5,
+        rtol: float = 1e-4, exact: bool = False) -> str:
     """Compare the reader's ``yours`` with the reference ``expected``; print a tick or raise.
 
     ``yours`` is the reader's function, called on copies of ``inputs`` (see :func:`attempt`),
     or a tensor already computed; ``expected`` is a tensor, or a reference function called on
-    the same ``inputs``.
+    the same ``inputs``. ``mistakes`` pairs an explanation (what went wrong and how to fix it)
+    with the tensor that mistake gives, or a function of ``inputs`` that computes it.
 
     Passes when every entry agrees to ``atol + rtol * |expected|`` (bitwise with ``exact=True``).
     Otherwise raises :class:`AnswerError` whose message says what is wrong: the type, the
-    shape (with the likely cause), NaNs, or the largest difference, where it is, and how many
-    entries are wrong, naming a known mistake when one explains the numbers.
+    shape (with the likely cause), NaNs, the explanation of a named mistake the answer matches,
+    or the largest difference, where it is, and how many entries are wrong, naming a generic
+    mistake (a sign, a transpose, a factor) when one explains the numbers.
     """
     if callable(yours) and not isinstance(yours, torch.Tensor):
         yours = attempt(name, yours, *inputs)
@@ -222,39 +335,17 @@ def cmp(name: str, yours: Any, expected: Any, *inputs: Any, atol: float = 1e-5, 
         expected = expected(*inputs)
     if not isinstance(expected, torch.Tensor):
         raise TypeError(f"cmp: the reference must be a tensor, got {type(expected).__name__}")
-    if isinstance(yours, torch.nn.Parameter) or (isinstance(yours, torch.Tensor) and yours.requires_grad):
-        yours = yours.detach()
-    yours = _as_tensor(name, yours, expected)
-    expected = expected.detach()
-    if yours.shape != expected.shape:
-        raise AnswerError(_shape_mistake(name, yours, expected))
-    if yours.device != expected.device:
-        yours = yours.to(expected.device)
-    if not torch.is_floating_point(yours) and torch.is_floating_point(expected):
-        yours = yours.to(expected.dtype)
-    bad = ~torch.isfinite(yours) if torch.is_floating_point(yours) else torch.zeros_like(yours, dtype=torch.bool)
-    if bad.any():
-        where = _index(int(bad.flatten().nonzero()[0]), yours.shape)
-        raise AnswerError(f"{name}: {int(bad.sum())} of {yours.numel()} entries are NaN or infinite "
-                          f"(the first at index {where}). Look for a division by zero, a log of 0, or "
-                          "an exp of a large number.")
-    yours = yours.to(expected.dtype)
+    pairs = mistakes.items() if isinstance(mistakes, dict) else mistakes
+    named = [(why, wrong(*inputs) if callable(wrong) else wrong) for why, wrong in pairs]
+    right, text = _tensor_verdict(name, yours, expected, named, atol, rtol, exact)
+    if not right:
+        raise AnswerError(text)
+    return f"✓ {name}: matches the reference ({text})"
 
-    def close(candidate: torch.Tensor) -> bool:
-        if exact:
-            return torch.equal(candidate, expected)
-        return torch.allclose(candidate, expected, atol=atol, rtol=rtol)
 
-    difference = (yours - expected).abs()
-    largest = difference.max().item() if difference.numel() else 0.0
-    if close(yours):
-        how = "exactly" if largest == 0 else f"largest difference {largest:.2g}"
-        print(f"✓ {name}: matches the reference ({how})")
-        return
-    wrong = difference > (0 if exact else atol + rtol * expected.abs())
-    first = _index(int(wrong.flatten().nonzero()[0]), yours.shape) if yours.dim() else ()
-    at = f" at index {first}" if first else ""
-    report = (f"{name}: {int(wrong.sum())} of {yours.numel()} entries differ; the first{at} is "
-              f"{yours[first].item():.6g}, expected {expected[first].item():.6g}; "
-              f"the largest difference is {largest:.3g}.")
-    raise AnswerError(report + _value_mistake(yours, expected, close))
+@answer_check
+def cmp(name: str, yours: Any, expected: Any, *inputs: Any, **options: Any) -> None:
+    print(_cmp(name, yours, expected, *inputs, **options))
+
+
+cmp.__doc__ = _cmp.__doc__

@@ -568,7 +568,7 @@ def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
 
     def yours_or_pruned(trial: Any) -> Any:  # an unwritten stub ends the trial quietly
         try:
-            return attempt("objective", yours, trial, copy=False)
+            return attempt("objective", yours, trial, copy=False, returns=False)
         except _Unwritten:
             unwritten.append(True)
             raise optuna.TrialPruned() from None

@@ -22,7 +22,7 @@ import torch
 
 from .core import AnswerError, answer_check, attempt
 
-__all__ = ["check_largest_batch", "reference_counted_peak", "reference_largest_batch"]
+__all__ = ["check_largest_batch", "_counted_peak", "reference_largest_batch"]
 
 
 def _check_sizes(sizes: Sequence[int]) -> list[int]:
@@ -54,14 +54,14 @@ def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
     return (2 + int(k)) * parameter_bytes, per_example
 
 
-def reference_counted_peak(sizes: Sequence[int], k: int, batch_size: int) -> int:
+def _counted_peak(sizes: Sequence[int], k: int, batch_size: int) -> int:
     """The count M(B) of a training step's peak, in bytes (see the module's docstring)."""
     fixed, per_example = _parts(sizes, k)
     return fixed + int(batch_size) * per_example
 
 
 def reference_largest_batch(sizes: Sequence[int], k: int, budget: int) -> int:
-    """The largest batch size B with ``reference_counted_peak(sizes, k, B) <= budget`` (0 when not
+    """The largest batch size B with ``_counted_peak(sizes, k, B) <= budget`` (0 when not
     even the parameters, their gradients and the optimizer's state fit)."""
     fixed, per_example = _parts(sizes, k)
     return max((int(budget) - fixed) // per_example, 0)
@@ -191,7 +191,7 @@ def check_largest_batch(yours: Callable[..., Any]) -> None:
     for (sizes, k, budget), mine, right in checks:
         if mine != right:
             def count(b: int) -> str:
-                return f"{reference_counted_peak(sizes, k, b):,}"
+                return f"{_counted_peak(sizes, k, b):,}"
             raise AnswerError(
                 f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, expected {right:,}: "
                 f"counted_peak(sizes, k, {right:,}) = {count(right)} bytes fits the budget and "

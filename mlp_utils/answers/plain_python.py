@@ -175,11 +175,11 @@ def backward_one_example(x: list, t: list, h: list, y_hat: list, w2: Matrix) -> 
 _CALL_ERRORS = (IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError, OverflowError)
 
 
-def _call(name: str, function: Callable[..., Any], *inputs: Any, hint: str = "") -> Any:
+def _call(name: str, function: Callable[..., Any], *inputs: Any, hint: str = "", returns: bool = True) -> Any:
     """``attempt`` (an unwritten stub ends the check quietly), with a Python error in the reader's
     code turned into an :class:`AnswerError` that says where it happened and what to look at."""
     try:
-        return attempt(name, function, *inputs, copy=False)
+        return attempt(name, function, *inputs, copy=False, returns=returns)
     except _CALL_ERRORS as error:
         raise AnswerError(f"{name} raised {type(error).__name__}: {error}. {hint}".rstrip()) from error
 
@@ -410,7 +410,7 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
                      "(self.X). dX[n][i] = sum_j dZ[n][j] W[i][j].")
     _call("Linear.forward", layer.forward, X_first, hint=forward_hint)
     parameters = copy.deepcopy((getattr(layer, "W", None), getattr(layer, "b", None)))
-    _call("Linear.backward", layer.backward, dZ_first, hint=backward_hint)
+    _call("Linear.backward", layer.backward, dZ_first, hint=backward_hint, returns=False)
     if (getattr(layer, "W", None), getattr(layer, "b", None)) != parameters:
         raise AnswerError("Linear.backward changed the layer's weights or bias (self.W, self.b): backward only "
                           "computes the gradients and stores them in self.dW and self.db; the optimizer (SGD, "
@@ -419,7 +419,7 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
     _compare("Linear.forward", Z, Zt.detach(), {
         "the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].": _t(X) @ _t(W),
     }, what=" (a row per example, a column per output)", entry="Z")
-    dX = _call("Linear.backward", layer.backward, dZ, hint=backward_hint)
+    dX = _call("Linear.backward", layer.backward, dZ, hint=backward_hint, returns=False)
     if (X_first, dZ_first, X, dZ) != inputs:
         raise AnswerError("Linear: your code changed a list it was given (an input X or the gradient dZ) in "
                           "place; the caller's data changed with it. Build new lists instead.")
@@ -460,7 +460,7 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
     }, what=" (X's shape: a row per example, a column per input)", entry="dX")
     quiet = _call("Linear(W, b, input_grad=False)", Linear_, copy.deepcopy(W), copy.deepcopy(b), False)
     _call("Linear.forward", quiet.forward, copy.deepcopy(X))
-    none = _call("Linear.backward", quiet.backward, copy.deepcopy(dZ))
+    none = _call("Linear.backward", quiet.backward, copy.deepcopy(dZ), returns=False)
     if none is not None:
         _compare("Linear.backward with input_grad=False", none, Xt.grad, entry="dX")
     _compare("Linear.dW with input_grad=False", quiet.dW, Wt.grad, entry="dW")
@@ -592,7 +592,7 @@ def _check_sgd_once(SGD_: type, lr: float, seed: int) -> None:
     for step in (1, 2):
         params = [l for l in layers if isinstance(l, _Params)]
         before = [(_t(l.W), _t(l.b), _t(l.dW), _t(l.db)) for l in params]
-        _call("SGD.step", optimizer.step, hint="Only the layers with parameters have W, b, dW and db.")
+        _call("SGD.step", optimizer.step, hint="Only the layers with parameters have W, b, dW and db.", returns=False)
         for number, (layer, (W, b, dW, db)) in enumerate(zip(params, before)):
             for what, value, old, grad in (("W", layer.W, W, dW), ("b", layer.b, b, db)):
                 name = f"layers[{2 * number}].{what} after step {step}"
@@ -633,7 +633,7 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
     optimizer = SGD(layers, lr)
     try:
         result = attempt("train_epoch", train_epoch_, layers, SquaredError(), optimizer, copy.deepcopy(batches),
-                         copy=False)
+                         copy=False, returns=False)
     except TypeError as error:
         if _raised_in(error, SGD.step):
             skipped = [number for number, layer in enumerate(layers)

@@ -5,38 +5,31 @@ from typing import Any, Callable
 
 import torch
 
-from .backprop import cmp_known
-from .core import AnswerError, answer_check, attempt
+from .core import _cmp, answer_check, attempt
 
 __all__ = ["check_unit_contributions"]
 
-# ----------------------------------------------------------------------------------------------
-# Chapter 7 (the 2-D playground): each hidden unit's ramp
-# ----------------------------------------------------------------------------------------------
 
 @answer_check
 def check_unit_contributions(yours: Callable[..., Any], X: torch.Tensor, W: torch.Tensor,
                              b: torch.Tensor, v: torch.Tensor) -> None:
-    """Check the reader's ``unit_contributions(X, W, b, v)``: entry ``[n, j]`` must be
-    ``v_j * relu(w_j . x_n + b_j)``, one column per hidden unit (see
+    """Check the reader's ``unit_contributions(X, W, b, v)`` (chapter 7's playground): entry ``[n, j]``
+    must be ``v_j * relu(w_j . x_n + b_j)``, one column per hidden unit (see
     :func:`mlp_utils.playground.unit_contributions`), naming the usual mistakes."""
     from ..playground import unit_contributions
 
-    if not callable(yours):
-        raise AnswerError(f"check_unit_contributions: pass your function itself, got a {type(yours).__name__}")
     X, W, b, v = (t.detach() for t in (X, W, b, v))
-    expected = unit_contributions(X, W, b, v)
     Z = X @ W.T + b
-    mistakes = {
-        "you left out the ReLU: each unit contributes v_j * relu(w_j . x + b_j), which is 0 on one "
-        "side of the unit's line, not a plane that keeps going.": Z * v,
-        "you applied the ReLU after multiplying by v_j: relu(v_j * z) is never negative, so a unit "
-        "could never vote for class 0. Take relu(z) first, then multiply by v_j.": torch.relu(Z * v),
-        "you forgot the hidden bias b_j: without it every unit's line passes through the origin. "
-        "Use relu(X @ W.T + b) * v.": torch.relu(X @ W.T) * v,
-        "you left out the output weights v: multiply each unit's relu(w_j . x + b_j) by its "
-        "v_j (column j by v[j]; broadcasting does it: relu(...) * v).": torch.relu(Z),
-        "you added the output weights instead of multiplying by them: relu(X @ W.T + b) * v.":
-            torch.relu(Z) + v,
-    }
-    cmp_known("unit_contributions", attempt("unit_contributions", yours, X, W, b, v), expected, mistakes)
+    mistakes = [
+        ("you left out the ReLU: each unit contributes v_j * relu(w_j . x + b_j), which is 0 on one "
+         "side of the unit's line, not a plane that keeps going.", Z * v),
+        ("you applied the ReLU after multiplying by v_j: relu(v_j * z) is never negative, so a unit "
+         "could never vote for class 0. Take relu(z) first, then multiply by v_j.", torch.relu(Z * v)),
+        ("you forgot the hidden bias b_j: without it every unit's line passes through the origin. "
+         "Use relu(X @ W.T + b) * v.", torch.relu(X @ W.T) * v),
+        ("you left out the output weights v: multiply each unit's relu(w_j . x + b_j) by its "
+         "v_j (column j by v[j]; broadcasting does it: relu(...) * v).", torch.relu(Z)),
+        ("you added the output weights instead of multiplying by them: relu(X @ W.T + b) * v.", torch.relu(Z) + v),
+    ]
+    print(_cmp("unit_contributions", attempt("unit_contributions", yours, X, W, b, v), unit_contributions(X, W, b, v),
+               mistakes=mistakes))
