@@ -216,7 +216,7 @@ def test_init_std_passes_the_right_answers(capsys):
     ("xavier", lambda i, o, g=1.0: g * math.sqrt(2 / (i * o)), "multiplied the fans"),
     ("xavier", lambda i, o, g=1.0: g * g * 2 / (i + o), "variance"),
     ("xavier", lambda i, o, g=1.0: g * math.sqrt(2 / i), "Kaiming"),
-    ("kaiming", 0.05, "pass the function itself"),
+    ("kaiming", 0.05, "pass your function itself"),
 ])
 def test_init_std_names_the_mistake(name, wrong, named):
     with pytest.raises(AnswerError, match=named):

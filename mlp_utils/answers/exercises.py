@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+import operator
 from numbers import Real
 from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, _Unwritten, _as_tensor, _shape, answer_check, attempt, cmp
+from .core import AnswerError, _cmp, _Unwritten, answer_check, attempt, check_cases, cmp
 
 __all__ = ["check_derivative", "check_failed", "check_firing_fractions", "check_gflop_per_s", "check_init_std", "check_mlp_builder", "check_objective", "check_parameter_count", "check_step_flops", "kaiming_std", "train_step_flops", "xavier_std"]
 
@@ -54,55 +55,6 @@ def xavier_std(n_in: int, n_out: int, gain: float = 1.0) -> float:
     from ..validate import positive_float, positive_int
     total = positive_int("n_in", n_in) + positive_int("n_out", n_out)
     return positive_float("gain", gain) * math.sqrt(2 / total)
-
-
-def _number(name: str, value: Any, args: str) -> float:
-    """The reader's return value as a float, or an AnswerError saying what it was instead."""
-    if value is None:
-        raise AnswerError(f"{name}{args} returned None; did it forget a `return`?")
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise AnswerError(f"{name}{args} returned a tensor of shape {_shape(value)}; "
-                              "expected one number")
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise AnswerError(f"{name}{args} returned a {type(value).__name__}; expected a number")
-    return float(value)
-
-
-def _check_numbers(name: str, yours: Callable[..., Any], cases: Sequence[tuple],
-                   reference: Callable[..., float], mistakes: Sequence[tuple[str, Callable[..., float]]],
-                   also_right: Sequence[tuple[str, Callable[..., float]]] = (), rtol: float = 1e-6) -> None:
-    """Call ``yours(*case)`` for every case; pass if all agree with ``reference`` (or with one
-    of ``also_right``, whose note is printed); else name the first mistake that explains every
-    case, or report the first case that differs."""
-    if not callable(yours):
-        raise AnswerError(f"{name}: pass the function itself (without calling it), got a "
-                          f"{type(yours).__name__}")
-    got = []
-    for case in cases:
-        args = "(" + ", ".join(f"{a:g}" if isinstance(a, float) else repr(a) for a in case) + ")"
-        got.append((args, _number(name, attempt(name, yours, *case), args)))
-
-    def agrees(formula: Callable[..., float]) -> bool:
-        return all(math.isclose(value, formula(*case), rel_tol=rtol, abs_tol=0.0)
-                   for case, (_, value) in zip(cases, got))
-
-    if agrees(reference):
-        print(f"✓ {name}: matches the reference at {len(cases)} inputs")
-        return
-    for note, formula in also_right:
-        if agrees(formula):
-            print(f"✓ {name}: matches at {len(cases)} inputs ({note})")
-            return
-    for explanation, formula in mistakes:
-        if agrees(formula):
-            raise AnswerError(f"{name}: {explanation}")
-    for case, (args, value) in zip(cases, got):
-        expected = reference(*case)
-        if not math.isclose(value, expected, rel_tol=rtol, abs_tol=0.0):
-            ratio = f" ({value / expected:.4g} times the reference)" if expected else ""
-            raise AnswerError(f"{name}{args} returned {value:.6g}, expected {expected:.6g}{ratio}.")
 
 
 def _products(sizes: Sequence[int], b: int) -> int:
@@ -159,7 +111,7 @@ def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
          "2 b n_in n_out; sum that over consecutive pairs of sizes.",
          lambda s, b: 6 * b * math.prod(s)),
     ]
-    _check_numbers("train_step_flops", yours, cases, train_step_flops, mistakes)
+    check_cases("train_step_flops", yours, cases, train_step_flops, mistakes)
 
 
 @answer_check
@@ -187,7 +139,7 @@ def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
         ("you returned seconds per GFLOP, the inverse: divide the work by the time.",
          lambda n, t: t / (2 * n ** 3 / 1e9)),
     ]
-    _check_numbers("gflop_per_s", yours, cases, reference, mistakes)
+    check_cases("gflop_per_s", yours, cases, reference, mistakes)
 
 
 @answer_check
@@ -210,7 +162,7 @@ def check_init_std(name: str, yours: Callable[..., Any]) -> None:
             ("that is Xavier's standard deviation, sqrt(2 / (n_in + n_out)); Kaiming's uses n_in "
              "alone.", lambda i, o: math.sqrt(2 / (i + o))),
         ]
-        _check_numbers("kaiming_std", yours, cases, kaiming_std, mistakes)
+        check_cases("kaiming_std", yours, cases, kaiming_std, mistakes)
     elif name == "xavier":
         root2 = math.sqrt(2)
         cases = [(784, 256, 1.0), (256, 10, 1.0), (256, 256, root2), (100, 300, 5 / 3)]
@@ -230,7 +182,7 @@ def check_init_std(name: str, yours: Callable[..., Any]) -> None:
             ("that is Kaiming's sqrt(2 / n_in) (times the gain); Xavier's uses n_in + n_out.",
              lambda i, o, g: g * math.sqrt(2 / i)),
         ]
-        _check_numbers("xavier_std", yours, cases, xavier_std, mistakes)
+        check_cases("xavier_std", yours, cases, xavier_std, mistakes)
     else:
         raise ValueError(f"check_init_std: name must be 'kaiming' or 'xavier', got {name!r}")
 
@@ -276,36 +228,29 @@ def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
     from ..models import ACTIVATIONS
     if name not in ACTIVATIONS:
         raise ValueError(f"check_derivative: name must be one of {list(ACTIVATIONS)}, got {name!r}")
-    if not callable(yours):
-        raise AnswerError(f"{name}': pass the function itself (without calling it), got a "
-                          f"{type(yours).__name__}")
     x = torch.linspace(-4, 4, 81)
     point = x.clone().requires_grad_(True)
     activation = ACTIVATIONS[name]()
     (expected,) = torch.autograd.grad(activation(point).sum(), point)
-    value = _as_tensor(f"{name}'", attempt(f"{name}_prime", yours, x), expected)
-    if isinstance(value, torch.Tensor) and value.shape == expected.shape and torch.is_floating_point(value):
-        value = value.detach().to(expected.dtype)
-
-        def close(candidate: torch.Tensor) -> bool:
-            return bool(torch.allclose(value, candidate, atol=1e-5, rtol=1e-4))
-
-        if not close(expected):
-            with torch.no_grad():
-                itself = activation(x)
-            if close(itself):
-                raise AnswerError(f"{name}': you returned the activation {name}(x) itself, not its "
-                                  "derivative.")
-            for explanation, candidate in _derivative_mistakes(name, x):
-                if close(candidate):
-                    raise AnswerError(f"{name}': {explanation}")
-    cmp(f"{name}' (against autograd)", value, expected)
+    with torch.no_grad():
+        itself = [(f"you returned the activation {name}(x) itself, not its derivative.", activation(x))]
+    print(_cmp(f"{name}' (against autograd)", attempt(f"{name}_prime", yours, x), expected,
+               mistakes=itself + _derivative_mistakes(name, x)))
 
 
 # ---------------------------------------------------------------------------------------------
 # Exercises 1-4 (hidden units, depth, a single neuron, the learning rate): topic-specific checks.
 # ---------------------------------------------------------------------------------------------
 
+
+
+def _whole(call: str, value: Any, what: str = "a parameter count is a whole number") -> int:
+    """The reader's value as an int, or an AnswerError saying it is not a whole number."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real) or value != int(value):
+        raise AnswerError(f"{call} returned {value!r}; {what}.")
+    return int(value)
 
 
 @answer_check
@@ -318,43 +263,25 @@ def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (
     """
     from ..models import DeepMLP, count_parameters
 
-    if not callable(yours):
-        raise TypeError(f"check_parameter_count: pass your function itself, not its value "
-                        f"(got a {type(yours).__name__}); e.g. check_parameter_count(mlp_parameters)")
-    name = getattr(yours, "__name__", "your function")
-    for width in widths:
-        expected = count_parameters(DeepMLP((width,)))
-        got = attempt("mlp_parameters", yours, width)
-        if got is None:
-            raise AnswerError(f"{name}({width}) returned None; did it forget a `return`?")
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            got = got.item()
-        if isinstance(got, bool) or not isinstance(got, (int, float)) or got != int(got):
-            raise AnswerError(f"{name}({width}) returned {got!r}; a parameter count is a whole number.")
-        got = int(got)
-        if got == expected:
-            continue
-        h = width
-        mistakes = {
-            784 * h + 10 * h: "only the weights: each of the two layers also has a bias vector, "
-                              f"b1 with {h} entries and b2 with 10",
-            784 * h + h * 10 + 10: f"the hidden layer's bias b1 ({h} entries, one per hidden unit) is missing",
-            784 * h + h + h * 10: "the output layer's bias b2 (10 entries, one per class) is missing",
-            784 * h + h: "only the first layer: the second layer (W2, h x 10, and b2, 10) is missing",
-            h * 10 + 10: "only the second layer: the first layer (W1, 784 x h, and b1, h) is missing",
-            784 * h * 10: "you multiplied the layers' sizes: the layers' parameters add up, "
-                          "(784 + 1) h for the first plus (h + 1) 10 for the second",
-            784 * h * 10 + h + 10: "you multiplied the layers' sizes: the layers' parameters add up",
-            (784 + 1) * (h + 1) * 10: "you multiplied the layers' sizes: the layers' parameters add up",
-            28 * h + h + h * 10 + 10: "28 inputs: a flattened 28x28 image has 28 * 28 = 784 features",
-        }
-        hint = mistakes.get(got)
-        message = f"{name}({width}) = {got:,}, but the built network has {expected:,} parameters"
-        if hint:
-            raise AnswerError(f"{message}: {hint}.")
-        raise AnswerError(f"{message} (off by {got - expected:+,}). Count, per layer, the weight "
-                          "matrix (inputs x outputs) and the bias vector (one per output).")
-    print(f"✓ {name}: matches the built networks for widths {', '.join(map(str, widths))}")
+    multiplied = "you multiplied the layers' sizes: the layers' parameters add up"
+    mistakes = [
+        ("only the weights: each of the two layers also has a bias vector, b1 with h entries and b2 with 10.",
+         lambda h: 784 * h + 10 * h),
+        ("the hidden layer's bias b1 (h entries, one per hidden unit) is missing.", lambda h: 784 * h + h * 10 + 10),
+        ("the output layer's bias b2 (10 entries, one per class) is missing.", lambda h: 784 * h + h + h * 10),
+        ("only the first layer: the second layer (W2, h x 10, and b2, 10) is missing.", lambda h: 784 * h + h),
+        ("only the second layer: the first layer (W1, 784 x h, and b1, h) is missing.", lambda h: h * 10 + 10),
+        (f"{multiplied}, (784 + 1) h for the first plus (h + 1) 10 for the second.", lambda h: 784 * h * 10),
+        (f"{multiplied}.", lambda h: 784 * h * 10 + h + 10),
+        (f"{multiplied}.", lambda h: (784 + 1) * (h + 1) * 10),
+        ("28 inputs: a flattened 28x28 image has 28 * 28 = 784 features.", lambda h: 28 * h + h + h * 10 + 10),
+    ]
+    check_cases("mlp_parameters", yours, [(h,) for h in widths], lambda h: count_parameters(DeepMLP((h,))),
+                mistakes, value=_whole, same=operator.eq,
+                differ=lambda call, got, want: (
+                    f"{call} = {got:,}, but the built network has {want:,} parameters (off by {got - want:+,}). "
+                    "Count, per layer, the weight matrix (inputs x outputs) and the bias vector (one per output)."),
+                tick=f"✓ mlp_parameters: matches the built networks for widths {', '.join(map(str, widths))}")
 
 
 @answer_check
@@ -372,16 +299,11 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
 
     from ..models import DeepMLP, count_parameters
 
-    if not callable(yours):
-        raise TypeError(f"check_mlp_builder: pass your function itself, not a network "
-                        f"(got a {type(yours).__name__}); e.g. check_mlp_builder(build_mlp)")
     name = getattr(yours, "__name__", "your function")
     X = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     for sizes in cases:
         call = f"{name}({list(sizes)})"
         net = attempt("build_mlp", yours, list(sizes))
-        if net is None:
-            raise AnswerError(f"{call} returned None; did it forget a `return`?")
         if not isinstance(net, nn.Module):
             raise AnswerError(f"{call} returned a {type(net).__name__}; return the network, an "
                               "nn.Module such as nn.Sequential(...).")
@@ -450,9 +372,6 @@ def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any]
     """
     from ..models import DeepMLP
 
-    if not callable(yours):
-        raise TypeError("check_firing_fractions: pass your function itself, "
-                        "e.g. check_firing_fractions(firing_fractions, data.X_val)")
     name = getattr(yours, "__name__", "your function")
     X = X[:500]
     generator_state = torch.random.get_rng_state()
@@ -528,21 +447,21 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
     guess over 10 classes). The cases include the usual traps: NaN compares False with every
     number, and a loss that spikes and then recovers is still learning.
     """
-    if not callable(yours):
-        raise TypeError("check_failed: pass your function itself, e.g. check_failed(failed)")
-    name = getattr(yours, "__name__", "your function")
-    for label, losses, expected, why in _FAILED_CASES:
-        got = attempt("failed", yours, list(losses))
-        if got is None:
-            raise AnswerError(f"{name}: returned None for {label} {losses}; did it forget a `return`?")
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            got = bool(got.item())
-        if not isinstance(got, bool):
-            raise AnswerError(f"{name}: returned {got!r} ({type(got).__name__}) for {label}; "
+    table = {str(losses): (expected, label, why) for label, losses, expected, why in _FAILED_CASES}
+
+    def boolean(call: str, value: Any) -> bool:
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = bool(value.item())
+        if not isinstance(value, bool):
+            raise AnswerError(f"failed: returned {value!r} ({type(value).__name__}) for {table[call][1]}; "
                               "return True or False.")
-        if got != expected:
-            raise AnswerError(f"{name}({losses}) = {got}, expected {expected} ({label}): {why}.")
-    print(f"✓ {name}: right on all {len(_FAILED_CASES)} cases (learning, a recovered spike, stuck, NaN, inf)")
+        return value
+
+    check_cases("failed", yours, [(list(losses),) for _, losses, _, _ in _FAILED_CASES],
+                lambda losses: table[str(losses)][0], value=boolean, same=operator.eq,
+                calls=list(table), differ=lambda call, got, want: (
+                    f"failed({call}) = {got}, expected {want} ({table[call][1]}): {table[call][2]}."),
+                tick=f"✓ failed: right on all {len(_FAILED_CASES)} cases (learning, a recovered spike, stuck, NaN, inf)")
 
 
 # ----------------------------------------------------------------------------------------------
