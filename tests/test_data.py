@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from mlp_utils import CLASS_NAMES, FashionMNIST, FashionMNISTError
+from mlp_utils import CLASS_NAMES, FashionMNIST
+from mlp_utils.data import FashionMNISTError
 from mlp_utils import data as data_module
-from mlp_utils.data import RAW_FILES, TensorBatches, locate_raw_files
+from mlp_utils.data import RAW_FILES, _locate_raw_files
 
 
 def test_sizes_shapes_dtypes_and_range(data):
@@ -68,8 +69,6 @@ def test_validation_split_is_carved_from_training_set(data):
 def test_text_labels(data):
     assert data.text_labels([0, 9, 7]) == ["t-shirt", "ankle boot", "sneaker"]
     assert data.text_labels(torch.tensor([1])) == [CLASS_NAMES[1]]
-    with pytest.raises(ValueError, match="outside 0..9"):
-        data.text_labels([10])
 
 
 def test_show_images_draws_a_labelled_grid(data):
@@ -92,8 +91,6 @@ def test_a_view_shares_the_tensors_with_another_batch_size_and_seed(data):
     assert data.batch_size == 256 and len(data.train_dataloader(1)) == 235
     first = next(iter(view.train_dataloader(1)))[1]
     assert not torch.equal(first[:256], next(iter(data.train_dataloader(1)))[1])
-    with pytest.raises(ValueError, match="batch_size"):
-        data.view(batch_size=0)
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -106,11 +103,6 @@ def test_a_view_shares_the_tensors_with_another_batch_size_and_seed(data):
 def test_bad_arguments_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=name):
         FashionMNIST(device="cpu", **kwargs)
-
-
-def test_tensor_batches_rejects_mismatched_lengths():
-    with pytest.raises(ValueError, match="same length"):
-        TensorBatches(torch.zeros(3, 1), torch.zeros(2), batch_size=2)
 
 
 # --- error paths, on synthetic files -------------------------------------------------------------
@@ -133,7 +125,7 @@ def isolated(tmp_path, monkeypatch):
     """Run from an empty folder with no $FASHION_MNIST_DIR and no Debian copy to fall back on."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
-    monkeypatch.setattr(data_module, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(data_module, "_DEBIAN_DIR", tmp_path / "no-debian")
     return tmp_path
 
 
@@ -173,7 +165,7 @@ def test_incomplete_folder_names_the_missing_files(isolated, monkeypatch):
 
 def test_nothing_found_lists_the_places_tried(isolated):
     with pytest.raises(FashionMNISTError) as error:
-        locate_raw_files(download=False)
+        _locate_raw_files(download=False)
     message = str(error.value)
     assert "download=False" in message and "no-debian" in message and "FASHION_MNIST_DIR" in message
 
@@ -186,7 +178,7 @@ def test_failed_download_is_one_clear_error(isolated, monkeypatch):
 
     monkeypatch.setattr(TorchvisionFashionMNIST, "download", refuse)
     with pytest.raises(FashionMNISTError, match=r"(?s)download into data failed.*run once with a network connection"):
-        locate_raw_files(download=True)
+        _locate_raw_files(download=True)
 
 
 def test_search_order_env_var_then_torchvision_layout_then_debian(isolated, monkeypatch):
@@ -196,11 +188,11 @@ def test_search_order_env_var_then_torchvision_layout_then_debian(isolated, monk
     copy = isolated / "copy"
     shutil.copytree(debian, copy)
     monkeypatch.setenv("FASHION_MNIST_DIR", str(copy))
-    assert locate_raw_files(download=False)["train_images"].parent == copy
+    assert _locate_raw_files(download=False)["train_images"].parent == copy
     monkeypatch.delenv("FASHION_MNIST_DIR")
     layout = isolated / "data" / "FashionMNIST" / "raw"
     shutil.copytree(debian, layout)
-    assert locate_raw_files(download=False)["train_images"].parent == Path("data/FashionMNIST/raw")
+    assert _locate_raw_files(download=False)["train_images"].parent == Path("data/FashionMNIST/raw")
     # an explicit root wins over everything, and may hold uncompressed files
     plain = isolated / "plain"
     plain.mkdir()
