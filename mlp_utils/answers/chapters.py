@@ -4,11 +4,12 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import operator
 from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, answer_check, attempt, cmp
+from .core import AnswerError, answer_check, attempt, check_cases, cmp
 
 __all__ = ["check_flatten", "check_mlp_net", "check_parameters", "check_sgd_step", "class_means"]
 
@@ -561,57 +562,51 @@ CACHE_CASES = (([784, 256, 10], 256), ([784, 256, 256, 10], 64), ([784, 1024, 51
                ([20, 3, 2], 7))
 
 
+def _floats(sizes: Sequence[int], b: int, inputs: bool = True, logits: bool = True, pre: bool = False) -> float:
+    """Bytes of float32 numbers: each linear layer's input (or only the hidden ones), the logits, the
+    pre-activations, for a batch of ``b``."""
+    n = sum(b * w for w in (sizes[:-1] if inputs else sizes[1:-1]))
+    n += b * sizes[-1] if logits else 0
+    n += sum(b * w for w in sizes[1:-1]) if pre else 0
+    return 4.0 * n
+
+
+def _bytes(call: str, value: Any) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise AnswerError(f"{call} returned {value!r}; return a number of bytes")
+    return float(value)
+
+
 @answer_check
 def check_cache_bytes(yours: Callable[..., Any]) -> None:
-    """Check the reader's ``cache_bytes(sizes, batch_size)`` on several networks and batches,
-    naming the usual slips: 4 bytes per float32 forgotten or 8 counted (float64), the logits or the
-    input left out, the pre-activations or the labels counted as well, the weights counted instead."""
-    if not callable(yours):
-        raise AnswerError(f"check_cache_bytes: pass your function itself, got a {type(yours).__name__}")
-    expected = torch.tensor([float(_cache_bytes(s, b)) for s, b in CACHE_CASES], dtype=torch.float64)
-    got = []
-    for sizes, batch in CACHE_CASES:
-        value = attempt("cache_bytes", yours, list(sizes), batch)
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            value = value.item()
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise AnswerError(f"cache_bytes({sizes}, {batch}) returned {value!r}; return a number of bytes")
-        got.append(float(value))
-    got_t = torch.tensor(got, dtype=torch.float64)
-
-    def floats(sizes: Sequence[int], b: int, inputs: bool = True, logits: bool = True, pre: bool = False) -> float:
-        n = sum(b * w for w in (sizes[:-1] if inputs else sizes[1:-1]))
-        n += b * sizes[-1] if logits else 0
-        n += sum(b * w for w in sizes[1:-1]) if pre else 0
-        return 4.0 * n
-    mistakes = {
-        "you counted numbers, not bytes: each float32 takes 4 bytes.":
-            [floats(s, b) / 4 for s, b in CACHE_CASES],
-        "you left out the logits: the softmax's gradient needs them, B x 10 floats more.":
-            [floats(s, b, logits=False) for s, b in CACHE_CASES],
-        "you left out the input X: the first layer's weight gradient X^T dZ needs it.":
-            [floats(s, b, inputs=False) for s, b in CACHE_CASES],
-        "you also counted the pre-activations Z: a ReLU's derivative can be read from its output "
-        "H, which is kept anyway as the next layer's input.":
-            [floats(s, b, pre=True) for s, b in CACHE_CASES],
-        "you counted the weights and biases; the cache holds activations, which grow with the batch.":
-            [4.0 * sum((a + 1) * c for a, c in zip(s[:-1], s[1:])) for s, b in CACHE_CASES],
-        "you counted 8 bytes per number, as for float64; the network's activations are float32, "
-        "4 bytes each.":
-            [2 * floats(s, b) for s, b in CACHE_CASES],
-        "you also counted the labels: they are the loss's input, not an activation of the network, "
-        "and ManualMLP's cache does not hold them (autograd keeps them for the loss, 8 bytes each "
-        "as int64, as the page shows next). Count only each linear layer's input and the logits.":
-            [floats(s, b) + 8.0 * b for s, b in CACHE_CASES],
-        "you also counted the labels, and as float32: they are the loss's input, not an activation "
-        "of the network, and ManualMLP's cache does not hold them. Count only each linear layer's "
-        "input and the logits.":
-            [floats(s, b) + 4.0 * b for s, b in CACHE_CASES],
-    }
-    for message, values in mistakes.items():
-        if torch.allclose(got_t, torch.tensor(values, dtype=torch.float64)):
-            raise AnswerError(f"cache_bytes: {message}")
-    cmp("cache_bytes", got_t, expected, exact=True)
+    """Check the reader's ``cache_bytes(sizes, batch_size)`` (chapter 9) on several networks and
+    batches, naming the usual slips: 4 bytes per float32 forgotten or 8 counted (float64), the logits
+    or the input left out, the pre-activations or the labels counted as well, the weights counted
+    instead."""
+    labels = "they are the loss's input, not an activation of the network, and ManualMLP's cache does not hold them"
+    mistakes = [
+        ("you counted numbers, not bytes: each float32 takes 4 bytes.", lambda s, b: _floats(s, b) / 4),
+        ("you left out the logits: the softmax's gradient needs them, B x 10 floats more.",
+         lambda s, b: _floats(s, b, logits=False)),
+        ("you left out the input X: the first layer's weight gradient X^T dZ needs it.",
+         lambda s, b: _floats(s, b, inputs=False)),
+        ("you also counted the pre-activations Z: a ReLU's derivative can be read from its output "
+         "H, which is kept anyway as the next layer's input.", lambda s, b: _floats(s, b, pre=True)),
+        ("you counted the weights and biases; the cache holds activations, which grow with the batch.",
+         lambda s, b: 4.0 * sum((a + 1) * c for a, c in zip(s[:-1], s[1:]))),
+        ("you counted 8 bytes per number, as for float64; the network's activations are float32, "
+         "4 bytes each.", lambda s, b: 2 * _floats(s, b)),
+        (f"you also counted the labels: {labels} (autograd keeps them for the loss, 8 bytes each as int64, "
+         "as the page shows next). Count only each linear layer's input and the logits.",
+         lambda s, b: _floats(s, b) + 8.0 * b),
+        (f"you also counted the labels, and as float32: {labels}. Count only each linear layer's input and "
+         "the logits.", lambda s, b: _floats(s, b) + 4.0 * b),
+    ]
+    check_cases("cache_bytes", yours, [(list(s), b) for s, b in CACHE_CASES], _cache_bytes, mistakes,
+                value=_bytes, same=operator.eq, tick=f"✓ cache_bytes: matches the reference on {len(CACHE_CASES)} "
+                "networks and batch sizes")
 
 
 __all__ += ["check_cache_bytes", "_cache_bytes"]

@@ -147,7 +147,7 @@ def check_cases(name: str, yours: Any, cases: Sequence[Sequence[Any]], reference
                 mistakes: Mistakes = (), also_right: Mistakes = (), *,
                 value: Callable[[str, Any], Any] = _number, same: Callable[[Any, Any], bool] | None = None,
                 differ: Callable[[str, Any, Any], str] = _numbers_differ, calls: Sequence[str] | None = None,
-                tick: str | None = None, rtol: float = 1e-6, copy: bool = True) -> None:
+                tick: str | None = None, rtol: float = 1e-6, copy: bool = True, returns: bool = True) -> None:
     """Call ``yours(*case)`` for every case (through :func:`attempt`); pass when every result agrees
     with ``reference(*case)``, or with the formula of an ``also_right`` pair (whose note is printed).
 
@@ -160,7 +160,7 @@ def check_cases(name: str, yours: Any, cases: Sequence[Sequence[Any]], reference
     """
     same = same or (lambda a, b: math.isclose(a, b, rel_tol=rtol, abs_tol=0.0))
     calls = calls or [f"{name}{_args(case)}" for case in cases]
-    got = [value(call, attempt(name, yours, *case, copy=copy)) for call, case in zip(calls, cases)]
+    got = [value(call, attempt(name, yours, *case, copy=copy, returns=returns)) for call, case in zip(calls, cases)]
 
     def agrees(formula: Callable[..., Any]) -> bool:
         answers = [(mine, formula(*case)) for case, mine in zip(cases, got)]

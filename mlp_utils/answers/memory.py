@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from numbers import Integral
 from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, answer_check, attempt
+from .core import AnswerError, answer_check, check_cases
 
 __all__ = ["check_largest_batch", "_counted_peak", "reference_largest_batch"]
 
@@ -80,56 +81,52 @@ NOTHING_FITS_CASES = (([784, 256, 10], 2, 1_000), ([20, 64, 3], 0, 9_000))
 ALL_CASES = BUDGET_CASES + (EXACT_CASE,) + NOTHING_FITS_CASES
 
 
-def _mistakes() -> dict[str, list[int]]:
-    """Each usual slip, with the answers it gives on BUDGET_CASES."""
-    def answers(formula: Callable[..., float]) -> list[int]:
-        values = []
-        for sizes, k, budget in BUDGET_CASES:
+def _mistakes() -> list[tuple[str, Callable[..., int | None]]]:
+    """Each usual slip, with the answer it gives on a case of BUDGET_CASES (None on the edges)."""
+    def slip(formula: Callable[..., float]) -> Callable[..., int | None]:
+        def answer(sizes: Sequence[int], k: int, budget: int) -> int | None:
+            if (list(sizes), k, budget) not in [(list(s), kk, b) for s, kk, b in BUDGET_CASES]:
+                return None
             P = 4 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))  # parameter bytes
             c = 4 * (sum(sizes[:-1]) + sizes[-1])  # cache bytes per example
-            values.append(math.floor(formula(P, c, sizes, k, budget)))
-        return values
+            return math.floor(formula(P, c, sizes, k, budget, max(sizes[1:-1])))
+        return answer
 
-    def n(sizes: Sequence[int]) -> int:
-        return max(sizes[1:-1])
-
-    return {
-        "your batch is one too large: its count M(B) exceeds the budget. The answer is the last "
-        "batch whose count fits, not the first that does not: round the division down (// or "
-        "math.floor), never up or to the nearest.":
-            [reference_largest_batch(s, k, b) + 1 for s, k, b in BUDGET_CASES],
-        "you divided the whole budget by the bytes per example; the parameters, their gradients "
-        "and the optimizer's state take their (2 + k) P bytes first: subtract them before dividing.":
-            answers(lambda P, c, s, k, b: b / (c + 8 + 8 * n(s))),
-        "your bytes per example include the fixed part: counted_peak(sizes, k, 1) is the fixed part "
-        "plus one example, so subtract counted_peak(sizes, k, 0) from it.":
-            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / ((2 + k) * P + c + 8 + 8 * n(s))),
-        "you left out the optimizer's state: the fixed part is (2 + k) P, parameters, gradients and "
-        "k copies of state.":
-            answers(lambda P, c, s, k, b: (b - 2 * P) / (c + 8 + 8 * n(s))),
-        "you left out the gradients: the fixed part is (2 + k) P, parameters, their gradients (as "
-        "large again) and k copies of optimizer state.":
-            answers(lambda P, c, s, k, b: (b - (1 + k) * P) / (c + 8 + 8 * n(s))),
-        "you left out the temporaries: the backward pass holds two gradients as wide as the widest "
-        "hidden layer per example, 2 x 4 n_max bytes.":
-            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c + 8)),
-        "you counted one temporary per example; the backward pass holds two at once (the gradients "
-        "with respect to a ReLU layer's output and input), 2 x 4 n_max bytes.":
-            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c + 8 + 4 * n(s))),
-        "you counted temporaries for every hidden layer; they are freed layer by layer, so only the "
-        "widest layer's two count: 2 x 4 n_max bytes, with n_max = max(sizes[1:-1]).":
-            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c + 8 + 8 * sum(s[1:-1]))),
-        "you left out the labels: each example's int64 label, 8 bytes, is kept for the loss.":
-            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c + 8 * n(s))),
-        "you left out the input: the cache holds each linear layer's input, the batch itself "
-        "included (sizes[0] floats per example).":
-            answers(lambda P, c, s, k, b: (b - (2 + k) * P) / (c - 4 * s[0] + 8 + 8 * n(s))),
-        "you counted numbers, not bytes: each float32 takes 4 bytes (and each int64 label 8).":
-            answers(lambda P, c, s, k, b: (b - (2 + k) * P / 4) / (c / 4 + 1 + 2 * n(s))),
-    }
+    return [
+        ("your batch is one too large: its count M(B) exceeds the budget. The answer is the last "
+         "batch whose count fits, not the first that does not: round the division down (// or "
+         "math.floor), never up or to the nearest.",
+         slip(lambda P, c, s, k, b, n: reference_largest_batch(s, k, b) + 1)),
+        ("you divided the whole budget by the bytes per example; the parameters, their gradients "
+         "and the optimizer's state take their (2 + k) P bytes first: subtract them before dividing.",
+         slip(lambda P, c, s, k, b, n: b / (c + 8 + 8 * n))),
+        ("your bytes per example include the fixed part: counted_peak(sizes, k, 1) is the fixed part "
+         "plus one example, so subtract counted_peak(sizes, k, 0) from it.",
+         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / ((2 + k) * P + c + 8 + 8 * n))),
+        ("you left out the optimizer's state: the fixed part is (2 + k) P, parameters, gradients and "
+         "k copies of state.", slip(lambda P, c, s, k, b, n: (b - 2 * P) / (c + 8 + 8 * n))),
+        ("you left out the gradients: the fixed part is (2 + k) P, parameters, their gradients (as "
+         "large again) and k copies of optimizer state.",
+         slip(lambda P, c, s, k, b, n: (b - (1 + k) * P) / (c + 8 + 8 * n))),
+        ("you left out the temporaries: the backward pass holds two gradients as wide as the widest "
+         "hidden layer per example, 2 x 4 n_max bytes.", slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8))),
+        ("you counted one temporary per example; the backward pass holds two at once (the gradients "
+         "with respect to a ReLU layer's output and input), 2 x 4 n_max bytes.",
+         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 + 4 * n))),
+        ("you counted temporaries for every hidden layer; they are freed layer by layer, so only the "
+         "widest layer's two count: 2 x 4 n_max bytes, with n_max = max(sizes[1:-1]).",
+         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 + 8 * sum(s[1:-1])))),
+        ("you left out the labels: each example's int64 label, 8 bytes, is kept for the loss.",
+         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 * n))),
+        ("you left out the input: the cache holds each linear layer's input, the batch itself "
+         "included (sizes[0] floats per example).",
+         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c - 4 * s[0] + 8 + 8 * n))),
+        ("you counted numbers, not bytes: each float32 takes 4 bytes (and each int64 label 8).",
+         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P / 4) / (c / 4 + 1 + 2 * n))),
+    ]
 
 
-def _as_whole_number(value: Any, call: str) -> int:
+def _batch_size(call: str, value: Any) -> int:
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (Integral, float)):
@@ -146,56 +143,37 @@ def check_largest_batch(yours: Callable[..., Any]) -> None:
     budgets against :func:`reference_largest_batch`, naming the usual slips: rounding up, a strict
     ``<`` where the budget is met exactly, a negative batch (or -1) where not even the fixed part
     fits, the fixed part forgotten or only partly counted, the temporaries or labels left out."""
-    if not callable(yours):
-        raise AnswerError(f"check_largest_batch: pass your function itself, got a {type(yours).__name__}")
-    got = []
-    for sizes, k, budget in ALL_CASES:
-        value = attempt("largest_batch", yours, list(sizes), k, budget)
-        got.append(_as_whole_number(value, f"largest_batch({sizes}, {k}, {budget:,})"))
-    expected = [reference_largest_batch(s, k, b) for s, k, b in ALL_CASES]
-    if got == expected:
-        print(f"✓ largest_batch: matches the reference on {len(expected)} networks and budgets, among them "
-              f"a budget met exactly and budgets too small for any batch")
-        return
-    n = len(BUDGET_CASES)
-    for message, values in _mistakes().items():
-        if got[:n] == values:
-            raise AnswerError(f"largest_batch: {message}")
-    checks = [(case, mine, right) for case, mine, right in zip(ALL_CASES, got, expected)]
-    for (sizes, k, budget), mine, right in checks[:n]:
-        if mine == right + 1:
-            raise AnswerError(f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, one too "
-                              f"many: the count of {mine:,} examples exceeds the budget. Round down "
-                              f"(// or math.floor), never up or to the nearest.")
-    for (sizes, k, budget), mine in zip(ALL_CASES, got):
+    cases = {f"largest_batch({sizes}, {k}, {budget:,})": (list(sizes), k, budget) for sizes, k, budget in ALL_CASES}
+    edge = dict(zip(cases, ["budget"] * len(BUDGET_CASES) + ["exact"] + ["nothing"] * len(NOTHING_FITS_CASES)))
+
+    def differ(call: str, mine: int, right: int) -> str:
+        sizes, k, budget = cases[call]
+        fixed, _ = _parts(sizes, k)
+        if mine == right + 1 and edge[call] == "budget":
+            return (f"{call} returned {mine:,}, one too many: the count of {mine:,} examples exceeds the budget. "
+                    "Round down (// or math.floor), never up or to the nearest.")
         if mine < 0:
-            fixed, _ = _parts(sizes, k)
-            raise AnswerError(
-                f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, a negative batch. This budget "
-                f"does not even hold the parameters, their gradients and the optimizer's state "
-                f"({fixed:,} bytes), so no batch fits: the answer is 0, the empty batch, not a negative "
-                f"number or a sentinel such as -1 (with a formula, max(..., 0)).")
-    (sizes, k, budget), mine, right = checks[n]
-    if got[:n] == expected[:n] and mine == right - 1:
-        raise AnswerError(
-            f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, one too few: here the count of "
-            f"{right:,} examples is exactly the budget, and a batch whose count equals the budget fits. "
-            f"Ask for M(B) <= budget, not M(B) < budget.")
-    for (sizes, k, budget), mine, right in checks[n + 1:]:
-        if right == 0 and mine > 0:
-            fixed, _ = _parts(sizes, k)
-            raise AnswerError(
-                f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, expected 0: the parameters, "
-                f"their gradients and the optimizer's state alone take {fixed:,} bytes, more than the "
-                f"budget, so no batch fits.")
-    for (sizes, k, budget), mine, right in checks:
-        if mine != right:
-            def count(b: int) -> str:
-                return f"{_counted_peak(sizes, k, b):,}"
-            raise AnswerError(
-                f"largest_batch({sizes}, {k}, {budget:,}) returned {mine:,}, expected {right:,}: "
-                f"counted_peak(sizes, k, {right:,}) = {count(right)} bytes fits the budget and "
-                f"counted_peak(sizes, k, {right + 1:,}) = {count(right + 1)} does not, while yours gives "
-                f"counted_peak(sizes, k, {mine:,}) = {count(mine)}. Compare your fixed part and bytes per "
-                f"example with counted_peak(sizes, k, 0) and counted_peak(sizes, k, 1) - "
-                f"counted_peak(sizes, k, 0).")
+            return (f"{call} returned {mine:,}, a negative batch. This budget does not even hold the parameters, "
+                    f"their gradients and the optimizer's state ({fixed:,} bytes), so no batch fits: the answer "
+                    "is 0, the empty batch, not a negative number or a sentinel such as -1 (with a formula, "
+                    "max(..., 0)).")
+        if edge[call] == "exact" and mine == right - 1:
+            return (f"{call} returned {mine:,}, one too few: here the count of {right:,} examples is exactly the "
+                    "budget, and a batch whose count equals the budget fits. Ask for M(B) <= budget, not "
+                    "M(B) < budget.")
+        if right == 0:
+            return (f"{call} returned {mine:,}, expected 0: the parameters, their gradients and the optimizer's "
+                    f"state alone take {fixed:,} bytes, more than the budget, so no batch fits.")
+
+        def count(b: int) -> str:
+            return f"{_counted_peak(sizes, k, b):,}"
+        return (f"{call} returned {mine:,}, expected {right:,}: counted_peak(sizes, k, {right:,}) = {count(right)} "
+                f"bytes fits the budget and counted_peak(sizes, k, {right + 1:,}) = {count(right + 1)} does not, "
+                f"while yours gives counted_peak(sizes, k, {mine:,}) = {count(mine)}. Compare your fixed part and "
+                "bytes per example with counted_peak(sizes, k, 0) and counted_peak(sizes, k, 1) - "
+                "counted_peak(sizes, k, 0).")
+
+    check_cases("largest_batch", yours, list(cases.values()), reference_largest_batch, _mistakes(),
+                value=_batch_size, same=operator.eq, differ=differ, calls=list(cases),
+                tick=f"✓ largest_batch: matches the reference on {len(cases)} networks and budgets, among them "
+                     "a budget met exactly and budgets too small for any batch")
