@@ -30,28 +30,11 @@ def test_expected_initial_loss():
     assert expected_initial_loss(1) == 0.0
 
 
-@pytest.mark.parametrize("value", [0, -3, 2.5, True, "10"])
-def test_expected_initial_loss_bad_argument(value):
-    with pytest.raises(ValueError, match="num_classes"):
-        expected_initial_loss(value)
-
-
 def test_initial_loss_small_and_large_init(batch):
     X, y = batch
     torch.manual_seed(0)
     assert initial_loss(MLPScratch(784, 10, 64, lr=0.1), X, y) == pytest.approx(math.log(10), abs=0.01)
     assert initial_loss(MLPScratch(784, 10, 64, lr=0.1, sigma=1.0), X, y) > 10
-
-
-def test_initial_loss_bad_arguments(batch):
-    X, y = batch
-    model = MLPScratch(784, 10, 16, lr=0.1)
-    with pytest.raises(ValueError, match="same number of examples"):
-        initial_loss(model, X, y[:3])
-    with pytest.raises(TypeError, match="X must be a torch.Tensor"):
-        initial_loss(model, X.tolist(), y)
-    with pytest.raises(TypeError, match="callable"):
-        initial_loss("model", X, y)
 
 
 # --- dead fraction -----------------------------------------------------------------------------
@@ -67,11 +50,6 @@ def test_dead_fraction():
 def test_dead_fraction_bad_shape(H):
     with pytest.raises(ValueError, match=r"\(examples, units\) matrix"):
         dead_fraction(H)
-
-
-def test_dead_fraction_not_a_tensor():
-    with pytest.raises(TypeError, match="H must be a torch.Tensor"):
-        dead_fraction([[0.0, 1.0]])
 
 
 # --- the reader's dead_fraction: the check catches each typical mistake -------------------------
@@ -113,10 +91,6 @@ def test_assert_shape():
         assert_shape("t", t, (4, 3, 1))
     with pytest.raises(AssertionError, match=r"torch.max\(X, 0\)"):
         assert_shape("H", torch.max(t, 0), (4, 3))
-    with pytest.raises(ValueError, match="shape must be a sequence"):
-        assert_shape("t", t, "43")
-    with pytest.raises(ValueError, match="shape must be a sequence"):
-        assert_shape("t", t, (4, -1))
 
 
 def test_examples_touched_finds_mixing(batch):
@@ -134,12 +108,6 @@ def test_examples_touched_finds_mixing(batch):
         examples_touched(lambda X: model(X).sum(dim=0), X[:16])
 
 
-@pytest.mark.parametrize("index", [16, -17, 1.0, True])
-def test_examples_touched_bad_index(batch, index):
-    with pytest.raises(ValueError, match="index must be an integer"):
-        examples_touched(lambda X: X, batch[0][:16], index=index)
-
-
 # --- one batch, the step log and the zero_grad bug ---------------------------------------------
 
 def test_one_batch_overfits(batch):
@@ -153,16 +121,6 @@ def test_one_batch_overfits(batch):
     assert all(n > 0 for n in log.grad_norms)
 
 
-def test_one_batch_bad_arguments(batch):
-    X, y = batch
-    with pytest.raises(ValueError, match="same number of examples"):
-        OneBatch(X, y[:5])
-    with pytest.raises(ValueError, match="steps_per_epoch"):
-        OneBatch(X, y, steps_per_epoch=0)
-    with pytest.raises(TypeError, match="y must be a torch.Tensor"):
-        OneBatch(X, list(y))
-
-
 def test_forget_zero_grad_accumulates(batch):
     X, y = batch
     norms = {}
@@ -174,13 +132,6 @@ def test_forget_zero_grad_accumulates(batch):
         norms[name] = log.grad_norms
     assert norms["bug"][0] == pytest.approx(norms["correct"][0])  # the first step is the same
     assert norms["bug"][-1] > 5 * norms["correct"][-1]  # then the same batch's gradient adds up
-
-
-def test_callbacks_need_an_autograd_model(small_data):
-    from mlp_utils import ManualMLP
-    for callback in (ForgetZeroGrad(), StepLog(), ActivationStats()):
-        with pytest.raises(TypeError, match="ManualMLP"):
-            Trainer(max_epochs=1, callbacks=[callback], progress=False).fit(ManualMLP([784, 8, 10]), small_data)
 
 
 # --- activation statistics ---------------------------------------------------------------------
@@ -221,13 +172,6 @@ def test_activation_stats_relu_dead_fraction(batch):
 
 
 def test_activation_stats_bad_arguments(small_data):
-    for kwargs, error, match in (({"every": 0}, ValueError, "every"), ({"bins": -2}, ValueError, "bins"),
-                                 ({"threshold": 1.5}, ValueError, "threshold must be below 1"),
-                                 ({"threshold": 0}, ValueError, "threshold"),
-                                 ({"layer_types": (int,)}, TypeError, "layer_types"),
-                                 ({"layer_types": ()}, TypeError, "layer_types")):
-        with pytest.raises(error, match=match):
-            ActivationStats(**kwargs)
     stats = ActivationStats()
     with pytest.raises(ValueError, match="nothing recorded yet"):
         stats.select()
@@ -236,8 +180,6 @@ def test_activation_stats_bad_arguments(small_data):
     with pytest.raises(ValueError, match="no activation modules"):
         Trainer(max_epochs=1, callbacks=[stats], progress=False).fit(
             Settings(num_layers=0).build(), small_data)
-    with pytest.raises(TypeError, match="ActivationStats"):
-        plot_histograms("stats")
 
 
 def test_activation_stats_unknown_step(batch):
