@@ -1,21 +1,6 @@
-"""Timing for exercises 6 and 7, built on ``torch.utils.benchmark``.
-
-* :func:`time_train_step` times a whole training step; :func:`measure_matmul` times one matrix
-  product and turns its median into GFLOP/s and GB/s with :func:`matmul_flops`,
-  :func:`matmul_bytes`, :func:`gflop_per_s` and :func:`gb_per_s`; :func:`peak_gflop_per_s` is
-  the highest rate of a few large products, the ceiling for a training step's GFLOP/s.
-* :func:`compare_times` turns the times of two things, measured in the same rounds, into a ratio
-  with its spread over the rounds, and decides by the book's one rule, Welch's t-test at 95%
-  over the rounds (:func:`mlp_utils.experiments.welch`), the rule the book applies to accuracies.
-* :func:`operator_times`, :func:`product_share` and :func:`top_other_operator` read a
-  ``torch.profiler`` table: each operator's own time, on a CPU or a CUDA GPU, counted once.
-* :func:`stream_bandwidth` measures the memory bandwidth with a large copy;
-  :func:`describe_memory` adds what the device reports about its memory bus.
-
-``Timer.blocked_autorange`` runs the statement in blocks until ``min_run_time`` seconds have
-passed and reports the median and interquartile range per call; its clock waits for CUDA kernels
-to finish. Timings depend on the machine and on what else it is doing: print them, never copy them.
-"""
+"""Timing for exercises 6 and 7 with ``torch.utils.benchmark`` (median and IQR per call): training
+steps, matrix products and their GFLOP/s and GB/s, the peak rate, the memory bandwidth, the
+operators' own times from a ``torch.profiler`` table, and two timings compared by the book's rule."""
 from __future__ import annotations
 
 import logging
@@ -27,7 +12,6 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import torch
 
-from .validate import positive_float, positive_int
 from .device import pick_device
 from .experiments import welch
 
@@ -48,13 +32,9 @@ __all__ = ["PRODUCTS", "compare_times", "describe_memory", "matmul_bytes", "matm
 
 def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None, label: str,
              cpu_time: bool = False) -> benchmark.Measurement:
-    """``Timer.blocked_autorange`` on ``fn()`` with this process's thread count by default
-    (``Timer`` alone would use one thread). ``cpu_time=True`` reads the calling thread's CPU time
-    (``time.thread_time``) instead of the wall clock: what the work itself used, not the time
-    other programs held the core. It sees no other thread, so it needs ``num_threads=1``."""
-    min_run_time = positive_float("min_run_time", min_run_time)
-    threads = positive_int(
-        "num_threads", torch.get_num_threads() if num_threads is None else num_threads)
+    """``Timer.blocked_autorange`` on ``fn()`` with this process's thread count by default.
+    ``cpu_time=True`` reads the calling thread's CPU time (``time.thread_time``), not the wall clock."""
+    threads = torch.get_num_threads() if num_threads is None else num_threads
     if cpu_time and threads != 1:
         raise ValueError(f"cpu_time=True counts only the calling thread's time; pass "
                          f"num_threads=1 with it (got num_threads={threads})")
@@ -65,36 +45,17 @@ def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None
 
 def time_train_step(step: Callable[[], Any], *, warmup: int = 3, min_run_time: float = 0.3,
                     num_threads: int | None = None, cpu_time: bool = False) -> benchmark.Measurement:
-    """Seconds per call of ``step()``, a whole training step (forward, loss, backward, update).
-
-    ``step`` runs ``warmup`` times untimed first, so lazy layers, optimizer state and allocator
-    caches exist. The result is a ``torch.utils.benchmark.Measurement``: ``.median`` and
-    ``.iqr`` in seconds. The parameters keep changing while it is timed, as in real training.
-    ``cpu_time=True`` (CPU only, with ``num_threads=1``) measures CPU time instead of wall time.
-    """
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be an integer >= 0 (untimed steps first), got {warmup!r}")
-    if not callable(step):
-        raise ValueError(f"step must be a function of no arguments, got {type(step).__name__}")
+    """Seconds per call of ``step()``, a whole training step, after ``warmup`` untimed calls: a
+    ``Measurement`` with ``.median`` and ``.iqr`` in seconds."""
     for _ in range(warmup):
         step()
     return _measure(step, min_run_time, num_threads, "training step", cpu_time)
 
 
-class TimeComparison(NamedTuple):
-    """Two things timed side by side in several rounds, compared by :func:`compare_times`.
-
-    ``ratio`` is the mean time of x over the mean time of y; ``low`` and ``high`` the smallest and
-    largest ratio of a single round; ``verdict`` "faster", "slower" or "a tie" for x against y;
-    ``p`` the two-sided p-value of Welch's t-test on the two sets of round times.
-    """
-
-    ratio: float
-    low: float
-    high: float
-    rounds: int
-    verdict: str
-    p: float
+class TimeComparison(NamedTuple("_Times", [("ratio", float), ("low", float), ("high", float), ("rounds", int),
+                                          ("verdict", str), ("p", float)])):
+    """Of :func:`compare_times`: mean time of x over that of y, the lowest and highest ratio of one
+    round, the verdict ("faster", "slower" or "a tie") for x, and Welch's p on the round times."""
 
     def __str__(self) -> str:
         return (f"{self.ratio:.2f}x (rounds {self.low:.2f}-{self.high:.2f}, Welch's p = "
@@ -102,20 +63,13 @@ class TimeComparison(NamedTuple):
 
 
 def compare_times(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> TimeComparison:
-    """Is x faster than y? Times of both, one per round, judged by the book's one rule.
-
-    The rule is the one for accuracies (:func:`mlp_utils.experiments.welch`): Welch's two-sided
-    t-test at 95% on the two samples, here the round times of x and of y. x is "faster" when its
-    mean time is lower and the test calls the difference real, "slower" when it is higher, and
-    otherwise the two are "a tie". Round ``i`` must time x and y side by side, so that the range
-    of the per-round ratios ``x_seconds[i] / y_seconds[i]`` shows how much the ratio moved.
-    """
+    """Is x faster than y? Their times, one per round (round ``i`` times both side by side), judged
+    by the book's one rule (:func:`mlp_utils.experiments.welch`, Welch's t-test at 95%)."""
     if len(x_seconds) != len(y_seconds) or len(x_seconds) < 2:
         raise ValueError(f"x_seconds and y_seconds must hold one time per round each, over at least "
                          f"2 rounds (Welch's t-test needs 2 values a side), got {len(x_seconds)} "
                          f"and {len(y_seconds)}")
-    x = [positive_float("x_seconds", v) for v in x_seconds]
-    y = [positive_float("y_seconds", v) for v in y_seconds]
+    x, y = list(x_seconds), list(y_seconds)
     ratios = [a / b for a, b in zip(x, y)]
     verdict = welch(y, x)  # y's time "better" (larger) than x's means x is faster
     word = {"better": "faster", "worse": "slower", "tie": "a tie"}[verdict.word]
@@ -130,14 +84,9 @@ PRODUCTS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul"})
 
 
 def operator_times(rows: Sequence[Any], on_gpu: bool = False) -> dict[str, float]:
-    """Each profiled operator's own time, in microseconds, from ``prof.key_averages()``.
-
-    On a CPU it is the operator's self CPU time. With ``on_gpu`` it is its self device time: the
-    GPU time of the kernels the operator launched itself, not those of the operators it called
-    (``device_time_total`` would count ``aten::mm``'s kernel again under ``aten::matmul``). Only
-    operator rows count (device type CPU, where a profile records what the program called); the
-    rows of the kernels themselves (device type CUDA) would count every kernel a second time.
-    """
+    """Each profiled operator's own time in microseconds, from ``prof.key_averages()``: self CPU time,
+    or with ``on_gpu`` self device time (its own kernels, counted once). Only operator rows count
+    (device type CPU); the kernels' own rows would count every kernel a second time."""
     attribute = "self_device_time_total" if on_gpu else "self_cpu_time_total"
     times: dict[str, float] = {}
     for row in rows:
@@ -172,15 +121,11 @@ def top_other_operator(rows: Sequence[Any], on_gpu: bool = False) -> tuple[str, 
 # Matrix products: the arithmetic, and timing one product
 
 def _mnk(n: int, m: int | None, k: int | None) -> tuple[int, int, int]:
-    n = positive_int("n", n)
-    m = n if m is None else positive_int("m", m)
-    k = n if k is None else positive_int("k", k)
-    return n, m, k
+    return n, n if m is None else m, n if k is None else k
 
 
 def matmul_flops(n: int, m: int | None = None, k: int | None = None) -> int:
-    """Floating-point operations of ``(n x k) @ (k x m)``: ``2 n m k`` (a multiply and an add
-    for each of the ``k`` terms of each of the ``n m`` outputs). ``m`` and ``k`` default to ``n``."""
+    """Floating-point operations of ``(n x k) @ (k x m)``: ``2 n m k``. ``m`` and ``k`` default to ``n``."""
     n, m, k = _mnk(n, m, k)
     return 2 * n * m * k
 
@@ -189,17 +134,12 @@ def matmul_bytes(n: int, m: int | None = None, k: int | None = None, itemsize: i
     """The least memory traffic of ``(n x k) @ (k x m)``: read both inputs and write the output
     once, ``(n k + k m + n m) * itemsize`` bytes. Real kernels move more (blocks are re-read)."""
     n, m, k = _mnk(n, m, k)
-    return (n * k + k * m + n * m) * positive_int("itemsize", itemsize)
+    return (n * k + k * m + n * m) * itemsize
 
 
 def gflop_per_s(flops: float, seconds: float) -> float:
     """Throughput in GFLOP/s (10^9 floating-point operations per second)."""
-    return flops / positive_float("seconds", seconds) / 1e9
-
-
-def gb_per_s(num_bytes: float, seconds: float) -> float:
-    """Bandwidth in GB/s (10^9 bytes per second)."""
-    return num_bytes / positive_float("seconds", seconds) / 1e9
+    return flops / seconds / 1e9
 
 
 @dataclass(frozen=True)
@@ -222,21 +162,9 @@ def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
                    device: str | torch.device | None = None, dtype: torch.dtype = torch.float32,
                    min_run_time: float = 0.2, num_threads: int | None = None,
                    cpu_time: bool = False, seed: int = 0, batch: int | None = None) -> MatmulResult:
-    """Time ``torch.matmul(A, B, out=C)`` for random ``A`` (n x k) and ``B`` (k x m).
-
-    ``m`` and ``k`` default to ``n`` (a square product). ``C`` is allocated beforehand, so only
-    the product is timed. ``device=None`` uses :func:`~mlp_utils.device.pick_device`'s choice;
-    ``cpu_time`` is as in :func:`time_train_step`. With ``batch``, ``A`` is a batch of matrices,
-    shape ``(batch, n, k)``, times the one ``B``, as a linear layer applies its weights to a batch
-    of inputs: ``batch`` times the FLOP of one ``(n x k) @ (k x m)`` product, and its bytes are
-    ``A``, ``B`` and ``C`` once each.
-    """
+    """Time ``torch.matmul(A, B, out=C)`` for random ``A`` (n x k), or (batch, n, k), and ``B`` (k x m);
+    the bytes count ``A``, ``B`` and ``C`` once each."""
     n, m, k = _mnk(n, m, k)
-    if batch is not None:
-        batch = positive_int("batch", batch)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, "
-                         f"got {dtype!r}")
     chosen = pick_device(device)
     generator = torch.Generator().manual_seed(seed)
     rows = () if batch is None else (batch,)
@@ -251,30 +179,19 @@ def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
     flops = copies * matmul_flops(n, m, k)
     num_bytes = (A.numel() + B.numel() + C.numel()) * A.element_size()
     return MatmulResult(n, m, k, timing.median, timing.iqr, gflop_per_s(flops, timing.median),
-                        gb_per_s(num_bytes, timing.median), copies)
+                        num_bytes / timing.median / 1e9, copies)
 
 
 def peak_gflop_per_s(device: str | torch.device | None = None, *,
                      sizes: Sequence[int] | None = None, rounds: int = 3,
                      dtype: torch.dtype = torch.float32, min_run_time: float = 0.2,
                      num_threads: int | None = None, cpu_time: bool = False) -> float:
-    """The peak matrix-product throughput measured on ``device``: the highest GFLOP/s of
-    :func:`measure_matmul` over large square products of ``sizes``, each timed ``rounds`` times.
-
-    The default sizes are 1024 and 2048 on a CPU, 2048, 4096 and 8192 on a GPU: large enough for
-    the library to reach its best rate, small enough to time in a second or so. Other programs can
-    only slow a measurement down, so the highest one is the best estimate of the peak. Any
-    computation whose work is mostly such products, a training step of an MLP for one, runs below
-    it: a step whose FLOP count divided by its time comes out above it has its FLOP count wrong.
-    Measure it with the same ``num_threads`` and ``cpu_time`` as what it bounds.
-    """
+    """The highest GFLOP/s of :func:`measure_matmul` over square products of ``sizes`` (default 1024
+    and 2048 on a CPU, 2048 to 8192 on a GPU), each timed ``rounds`` times: the ceiling of a
+    training step's rate (other programs only slow a measurement down)."""
     chosen = pick_device(device)
     if sizes is None:
         sizes = (1024, 2048) if chosen.type == "cpu" else (2048, 4096, 8192)
-    sizes = [positive_int("sizes entry", n) for n in sizes]
-    if not sizes:
-        raise ValueError("sizes must name at least one matrix size, got none")
-    rounds = positive_int("rounds", rounds)
     return max(measure_matmul(n, device=chosen, dtype=dtype, min_run_time=min_run_time,
                               num_threads=num_threads, cpu_time=cpu_time).gflop_per_s
                for _ in range(rounds) for n in sizes)
@@ -284,19 +201,17 @@ def peak_gflop_per_s(device: str | torch.device | None = None, *,
 
 def stream_bandwidth(device: str | torch.device | None = None, *, num_bytes: int = 256 * 2**20,
                      min_run_time: float = 0.3, num_threads: int | None = None) -> float:
-    """Measured memory bandwidth of ``device`` in GB/s: ``y.copy_(x)`` over two float32 arrays of
-    ``num_bytes`` bytes each, counted as ``2 * num_bytes`` of traffic (read x, write y), as
-    STREAM's "copy" does. The default 256 MiB is far larger than any CPU's or GPU's cache."""
-    num_bytes = positive_int("num_bytes", num_bytes)
+    """Measured memory bandwidth in GB/s: ``y.copy_(x)`` over two float32 arrays of ``num_bytes``
+    each (far larger than any cache), counted as ``2 * num_bytes`` of traffic, as STREAM's "copy"."""
     chosen = pick_device(device)
     x = torch.ones(max(num_bytes // 4, 1), device=chosen)
     y = torch.empty_like(x)
     timing = _measure(lambda: y.copy_(x), min_run_time, num_threads, "stream copy")
-    return gb_per_s(2 * x.numel() * 4, timing.median)
+    return 2 * x.numel() * 4 / timing.median / 1e9
 
 
 @dataclass(frozen=True)
-class MemoryInfo:
+class _MemoryInfo:
     """What :func:`describe_memory` found; ``None`` where the device does not report it."""
 
     device: str
@@ -319,21 +234,16 @@ class MemoryInfo:
 
 
 def describe_memory(device: str | torch.device | None = None, *,
-                    min_run_time: float = 0.3) -> MemoryInfo:
-    """The memory bus of ``device`` as far as it reports it, and its measured copy bandwidth.
-
-    A CUDA GPU reports its bus width and memory clock through
-    ``torch.cuda.get_device_properties`` (in recent torch versions); the theoretical bandwidth is
-    then ``2 * clock * width / 8`` (two transfers per clock). A CPU reports neither to programs,
-    so only the measured bandwidth (:func:`stream_bandwidth`) is given there.
-    """
+                    min_run_time: float = 0.3) -> _MemoryInfo:
+    """The memory bus as far as the device reports it (a CUDA GPU: width and clock, theoretical
+    bandwidth ``2 * clock * width / 8``; a CPU: nothing), and the measured copy bandwidth."""
     chosen = pick_device(device)
     measured = stream_bandwidth(chosen, min_run_time=min_run_time)
     if chosen.type != "cuda":
-        return MemoryInfo(chosen.type, platform.processor() or platform.machine() or chosen.type,
+        return _MemoryInfo(chosen.type, platform.processor() or platform.machine() or chosen.type,
                           None, None, None, measured)
     props = torch.cuda.get_device_properties(chosen)
     width = getattr(props, "memory_bus_width", None) or None
     clock_hz = (getattr(props, "memory_clock_rate", 0) or 0) * 1e3 or None  # reported in kHz
     theoretical = 2 * clock_hz * width / 8 / 1e9 if width and clock_hz else None
-    return MemoryInfo("cuda", props.name, width, clock_hz, theoretical, measured)
+    return _MemoryInfo("cuda", props.name, width, clock_hz, theoretical, measured)

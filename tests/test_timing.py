@@ -20,7 +20,6 @@ from mlp_utils.timing import (
     product_share,
     top_other_operator,
     describe_memory,
-    gb_per_s,
     gflop_per_s,
     matmul_bytes,
     matmul_flops,
@@ -37,7 +36,6 @@ def test_matmul_flops_and_bytes_known_cases() -> None:
     assert matmul_bytes(2, 3, 4) == (2 * 4 + 4 * 3 + 2 * 3) * 4  # A, B and C once, float32
     assert matmul_bytes(10, itemsize=2) == 3 * 100 * 2
     assert gflop_per_s(matmul_flops(1000), 2.0) == pytest.approx(1.0)
-    assert gb_per_s(3e9, 1.5) == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("n, m, k", [(1024, None, None), (2, 3, 4), (7, 1, 33), (256, 10, 784)])
@@ -238,29 +236,12 @@ def test_memory_on_the_cpu_reports_a_measured_bandwidth_only() -> None:
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: matmul_flops(0), "n must be an integer >= 1"),
-    (lambda: matmul_flops(4, 2.5), "m must be an integer >= 1"),
-    (lambda: matmul_bytes(4, 4, True), "k must be an integer >= 1"),
-    (lambda: matmul_bytes(4, itemsize=0), "itemsize must be an integer >= 1"),
-    (lambda: gflop_per_s(1.0, 0.0), "seconds must be a positive"),
-    (lambda: gb_per_s(1.0, float("nan")), "seconds must be a positive"),
     (lambda: compare_times([1.0], [1.0]), "at least 2 rounds"),
     (lambda: compare_times([1.0, 2.0], [1.0]), "one time per round each"),
-    (lambda: compare_times([1.0, -1.0], [1.0, 1.0]), "x_seconds must be a positive"),
     (lambda: product_share([_row("aten::mm")]), "no operator time"),
     (lambda: top_other_operator([_row("aten::mm", self_cpu=1.0)]), "outside the matrix products"),
-    (lambda: measure_matmul(8, device="cpu", dtype=torch.int32), "dtype must be a floating-point"),
-    (lambda: measure_matmul(8, device="cpu", min_run_time=0), "min_run_time must be a positive"),
-    (lambda: measure_matmul(8, device="cpu", batch=0), "batch must be an integer >= 1"),
     (lambda: measure_matmul(8, device="tpu?"), "device='tpu\\?' is not a device name"),
-    (lambda: time_train_step(lambda: None, warmup=-1), "warmup must be an integer >= 0"),
-    (lambda: time_train_step(42), "step must be a function"),  # type: ignore[arg-type]
-    (lambda: time_train_step(lambda: None, num_threads=0), "num_threads must be an integer >= 1"),
     (lambda: time_train_step(lambda: None, num_threads=2, cpu_time=True), "pass num_threads=1"),
-    (lambda: stream_bandwidth("cpu", num_bytes=-1), "num_bytes must be an integer >= 1"),
-    (lambda: peak_gflop_per_s("cpu", sizes=()), "sizes must name at least one"),
-    (lambda: peak_gflop_per_s("cpu", sizes=(0,)), "sizes entry must be an integer >= 1"),
-    (lambda: peak_gflop_per_s("cpu", sizes=(8,), rounds=0), "rounds must be an integer >= 1"),
 ])
 def test_bad_arguments_name_the_argument(call, match) -> None:
     with pytest.raises(ValueError, match=match):
