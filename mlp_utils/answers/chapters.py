@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, answer_check, attempt, check_cases, cmp
+from .core import AnswerError, _again, answer_check, attempt, check_cases, cmp
 
 __all__ = ["check_flatten", "check_mlp_net", "check_parameters", "check_sgd_step", "class_means"]
 
@@ -218,13 +218,10 @@ def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs
         other_sigma = 3 * sigma
         with torch.random.fork_rng(devices=[]):
             second = attempt("init_params", function, *other, other_sigma)
-        try:
-            _check_parameter_values(second, *other, other_sigma)
-        except AnswerError as error:
-            raise AnswerError(f"init_params: right for sizes {(num_inputs, num_hiddens, num_outputs)} and sigma "
-                              f"{sigma:g}, but not for sizes {other} and sigma {other_sigma:g}: build every shape "
-                              "from the arguments num_inputs, num_hiddens and num_outputs, and scale by the "
-                              f"argument sigma, not by fixed numbers. What differed: {error}") from None
+        _again(f"init_params: right for sizes {(num_inputs, num_hiddens, num_outputs)} and sigma {sigma:g}, but not "
+               f"for sizes {other} and sigma {other_sigma:g}: build every shape from the arguments num_inputs, "
+               "num_hiddens and num_outputs, and scale by the argument sigma, not by fixed numbers.",
+               lambda: _check_parameter_values(second, *other, other_sigma))
         again = f"; the same for sizes {other} and sigma {other_sigma:g}"
     W1, W2 = (num_inputs, num_hiddens), (num_hiddens, num_outputs)
     print(f"✓ parameters: W1 {W1}, b1 ({num_hiddens},), W2 {W2}, b2 ({num_outputs},) ({total:,} numbers), "
@@ -241,17 +238,12 @@ def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0)
     the wrong direction, a forgotten learning rate, an update that does not happen in place,
     gradients zeroed before they are used, and an in-place update outside ``torch.no_grad()``.
     """
-    if not callable(sgd_step):
-        raise TypeError(f"check_sgd_step: pass your function itself, got a {type(sgd_step).__name__}")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
         raise ValueError(f"check_sgd_step: lr must be a number between 0 and 1 (exclusive), got {lr!r}")
     _check_sgd_once(sgd_step, lr, seed)
     other = round(lr * 0.37, 6)  # a second rate: a hard-coded 0.1 is right only at 0.1
-    try:
-        _check_sgd_once(sgd_step, other, seed + 1)
-    except AnswerError as error:
-        raise AnswerError(f"sgd_step: right at lr={lr:g} but not at lr={other:g}: use the lr argument "
-                          f"(p -= lr * p.grad), not a fixed number. What differed: {error}") from None
+    _again(f"sgd_step: right at lr={lr:g} but not at lr={other:g}: use the lr argument (p -= lr * p.grad), not a "
+           "fixed number.", lambda: _check_sgd_once(sgd_step, other, seed + 1))
     print(f"✓ sgd_step: same parameters as torch.optim.SGD at lr={lr:g} and lr={other:g}, and the "
           "gradients are zeroed")
 
@@ -534,12 +526,9 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
     count = _check_one_net(attempt("build_net", build, num_hiddens, num_outputs), X, num_hiddens, num_outputs)
     other = tuple(a if a != n else b for (a, b), n in zip(NET_OTHER, (num_hiddens, num_outputs)))
     with torch.random.fork_rng(devices=[]):
-        try:
-            _check_one_net(attempt("build_net", build, *other), X, *other)
-        except AnswerError as error:
-            raise AnswerError(f"build_net: right for build_net({num_hiddens}, {num_outputs}) but not for "
-                              f"build_net{other}: take the widths from the arguments num_hiddens and "
-                              f"num_outputs, not fixed numbers. What differed: {error}") from None
+        _again(f"build_net: right for build_net({num_hiddens}, {num_outputs}) but not for build_net{other}: take "
+               "the widths from the arguments num_hiddens and num_outputs, not fixed numbers.",
+               lambda: _check_one_net(attempt("build_net", build, *other), X, *other))
     print(f"✓ net: output shape {(len(X), num_outputs)}, {count:,} parameters as in the reference, and a "
           f"ReLU between its two layers; the same for build_net{other}")
 
@@ -812,12 +801,9 @@ def check_training_loop(train: Callable[..., Any], device: str | torch.device | 
     run = _loop_calling(train)
     try:
         steps = _check_loop_once(run, data, LOOP_EPOCHS)
-        try:
-            _check_loop_once(run, data, LOOP_OTHER_EPOCHS, asked_before=LOOP_EPOCHS)
-        except AnswerError as error:
-            raise AnswerError(f"train: right for num_epochs={LOOP_EPOCHS} but not for num_epochs={LOOP_OTHER_EPOCHS}: "
-                              "the epoch loop must run num_epochs times, for epoch in range(1, num_epochs + 1), "
-                              f"with the argument num_epochs, not a fixed number. What differed: {error}") from None
+        _again(f"train: right for num_epochs={LOOP_EPOCHS} but not for num_epochs={LOOP_OTHER_EPOCHS}: the epoch "
+               "loop must run num_epochs times, for epoch in range(1, num_epochs + 1), with the argument num_epochs, "
+               "not a fixed number.", lambda: _check_loop_once(run, data, LOOP_OTHER_EPOCHS, asked_before=LOOP_EPOCHS))
     except _HelperUnwritten as helper:
         print(f"○ train: your loop calls {helper.args[0]}, which is not written yet (the fill-in above): write "
               f"{helper.args[0]} first. Until then the rest of the page uses the reference implementation.")

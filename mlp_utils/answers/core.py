@@ -116,6 +116,15 @@ def answer_check(check: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _again(why: str, check: Callable[[], Any]) -> Any:
+    """Run ``check`` on a second case, after a first one passed: an :class:`AnswerError` it raises
+    is reported as ``why`` (right for the first case, not for this one, and the likely fix)."""
+    try:
+        return check()
+    except AnswerError as error:
+        raise AnswerError(f"{why} What differed: {error}") from None
+
+
 # ----------------------------------------------------------------------------------------------
 # The engine: cases plus named wrong formulas
 # ----------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, answer_check, attempt
+from .core import AnswerError, _again, _value_mistake, answer_check, attempt
 
 __all__ = [
     "Linear", "SGD", "Sigmoid", "SquaredError", "accuracy", "backward_one_example",
@@ -268,21 +268,7 @@ def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, 
     for why, wrong in (mistakes or {}).items():
         if wrong.shape == expected.shape and not _close(wrong, expected) and _close(mine, wrong):
             raise AnswerError(f"{name}: {why}{_wrong_numbers(entry, mine, expected)}{after}")
-    hint = ""
-    if _close(-mine, expected):
-        hint = " Every number has the wrong sign: check the order of a subtraction."
-    elif expected.dim() == 2 and expected.shape[0] == expected.shape[1] and _close(mine.T, expected):
-        hint = " Your result is the transpose of the reference: check which index is the row."
-    else:
-        denominator = (expected * expected).sum()
-        if denominator > 0:
-            factor = ((mine * expected).sum() / denominator).item()
-            if factor != 0 and math.isfinite(factor) and abs(factor - 1) > 1e-6 and _close(mine / factor, expected):
-                nearest = round(factor) if abs(factor) >= 1 else 1 / round(1 / factor)
-                hint = f" Every number is the reference times {factor:.4g}"
-                if abs(factor - nearest) < 1e-6 * abs(nearest):
-                    hint += ": a missing or extra factor (a 2, the batch size, the learning rate?)"
-                hint += "."
+    hint = _value_mistake(mine, expected, lambda candidate: _close(candidate, expected))
     raise AnswerError(f"{name}:{hint}{_wrong_numbers(entry, mine, expected)}{after}")
 
 
@@ -569,14 +555,10 @@ def check_sgd(SGD_: type, lr: float = 0.1, seed: int = 0) -> None:
     ``W - lr * dW`` and ``b - lr * db``, at two learning rates and over two steps; layers without
     parameters are left alone. Names a step uphill, a forgotten or hard-coded rate, biases left out
     and an update that only rebinds a loop variable."""
-    for rate, offset in ((lr, 0), (round(lr * 0.37, 6), 1)):
-        try:
-            _check_sgd_once(SGD_, rate, seed + offset)
-        except AnswerError as error:
-            if offset == 0:
-                raise
-            raise AnswerError(f"SGD: right at lr={lr:g} but not at lr={rate:g}: use self.lr, not a fixed "
-                              f"number. What differed: {error}") from None
+    other = round(lr * 0.37, 6)
+    _check_sgd_once(SGD_, lr, seed)
+    _again(f"SGD: right at lr={lr:g} but not at lr={other:g}: use self.lr, not a fixed number.",
+           lambda: _check_sgd_once(SGD_, other, seed + 1))
     print(f"✓ SGD: each step sets W to W - lr dW and b to b - lr db in every layer with parameters "
           f"(lr={lr:g} and {round(lr * 0.37, 6):g}, two steps each)")
 
