@@ -158,12 +158,12 @@ def test_check_parameters_tolerances_fail_a_true_normal_rarely() -> None:
     method), agrees with a simulation."""
     from mlp_utils.answers import chapters
 
-    assert chapters.PARAMS_Z == 6 and math.erfc(6 / math.sqrt(2)) < 2e-9
+    assert chapters._PARAMS_Z == 6 and math.erfc(6 / math.sqrt(2)) < 2e-9
     n = 2560
     draws = torch.randn(2000, n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     within = ((draws - draws.mean(1, keepdim=True)).abs() < draws.std(1, keepdim=True)).double().mean(1)
-    assert abs(within.mean().item() - chapters.NORMAL_WITHIN_ONE_STD) < 3e-4
-    assert abs(within.std().item() / math.sqrt(chapters.WITHIN_ONE_STD_VARIANCE / n) - 1) < 0.1
+    assert abs(within.mean().item() - chapters._NORMAL_WITHIN_ONE_STD) < 3e-4
+    assert abs(within.std().item() / math.sqrt(chapters._WITHIN_ONE_STD_VARIANCE / n) - 1) < 0.1
 
 
 def test_check_parameters_rejects_bad_sizes() -> None:

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from mlp_utils import Trainer, evaluate, pick_device
 from mlp_utils.answers import AnswerError, LoopData, check_training_loop, todo
-from mlp_utils.answers.chapters import LOOP_EPOCHS, LOOP_OTHER_EPOCHS, LOOP_SEED, _loop_model
+from mlp_utils.answers.chapters import _LOOP_EPOCHS, _LOOP_OTHER_EPOCHS, _LOOP_SEED, _loop_model
 
 
 def sgd_step(params, lr):
@@ -176,8 +176,8 @@ def test_loop_data_training_loss_falls_while_test_accuracy_moves():
     """What LoopData's docstring says of the check's runs: the training loss falls every epoch, and the
     test accuracy does not rise every epoch."""
     data = LoopData()
-    model = _loop_model(LOOP_SEED, data)
-    history = Trainer(max_epochs=LOOP_EPOCHS, device="cpu", progress=False).fit(model, data)
+    model = _loop_model(_LOOP_SEED, data)
+    history = Trainer(max_epochs=_LOOP_EPOCHS, device="cpu", progress=False).fit(model, data)
     losses, accuracies = history.train_loss, history.eval_acc
     assert all(b < a for a, b in zip(losses, losses[1:]))
     assert any(b < a for a, b in zip(accuracies, accuracies[1:]))
@@ -195,12 +195,12 @@ def test_the_check_compares_with_what_trainer_fit_ends_with():
     """The reference is Trainer.fit itself: the solution's parameters agree with a fit from the same
     seed to float32 rounding, and differ from a fit of one epoch fewer."""
     data = LoopData()
-    fitted = _loop_model(LOOP_SEED, data)
-    Trainer(max_epochs=LOOP_EPOCHS, device="cpu", progress=False).fit(fitted, data)
-    shorter = _loop_model(LOOP_SEED, data)
-    Trainer(max_epochs=LOOP_EPOCHS - 1, device="cpu", progress=False).fit(shorter, data)
-    mine = _loop_model(LOOP_SEED, data)
-    loop_solution(mine, data, LOOP_EPOCHS)
+    fitted = _loop_model(_LOOP_SEED, data)
+    Trainer(max_epochs=_LOOP_EPOCHS, device="cpu", progress=False).fit(fitted, data)
+    shorter = _loop_model(_LOOP_SEED, data)
+    Trainer(max_epochs=_LOOP_EPOCHS - 1, device="cpu", progress=False).fit(shorter, data)
+    mine = _loop_model(_LOOP_SEED, data)
+    loop_solution(mine, data, _LOOP_EPOCHS)
     for p, q, r in zip(mine.parameters(), fitted.parameters(), shorter.parameters()):
         assert torch.allclose(p, q, atol=1e-5, rtol=1e-4)
     assert not all(torch.allclose(p, r, atol=1e-3) for p, r in zip(mine.parameters(), shorter.parameters()))
@@ -370,7 +370,7 @@ def mean_of_batch_accuracies(model, data):
 
 @pytest.mark.parametrize("wrong, words", [
     (loop_trainer_shortcut, "calls Trainer.fit.*asks for the loop written out.*range\\(1, num_epochs \\+ 1\\)"),
-    (loop_fixed_epochs, f"right for num_epochs={LOOP_EPOCHS} but not for num_epochs={LOOP_OTHER_EPOCHS}.*"
+    (loop_fixed_epochs, f"right for num_epochs={_LOOP_EPOCHS} but not for num_epochs={_LOOP_OTHER_EPOCHS}.*"
                         "with the argument num_epochs.*trained for 3 epochs when num_epochs = 2"),
     (with_accuracy(one_image_too_many), "classify \\d+ of the 120 test images right.*divided by the number of test images"),
     (with_accuracy(last_image_dropped), "classify \\d+ of the 120 test images right.*over all of data.test_dataloader"),
@@ -386,7 +386,7 @@ def test_the_accuracies_are_compared_below_one_image():
     """The holes above are small: one image more in the denominator changes an accuracy by less than one
     image's worth (1/120), so the check compares far below that."""
     data = LoopData()
-    model = _loop_model(LOOP_SEED, data)
+    model = _loop_model(_LOOP_SEED, data)
     model.eval()
     with torch.no_grad():
         exact = accuracy(model, data)

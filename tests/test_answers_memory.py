@@ -306,11 +306,11 @@ def test_check_largest_batch_hints_neither_give_the_formula_nor_invite_a_search(
 
 
 def test_check_largest_batch_cases_cover_the_edges() -> None:
-    from mlp_utils.answers.memory import ALL_CASES, EXACT_CASE, NOTHING_FITS_CASES
+    from mlp_utils.answers.memory import _ALL_CASES, _EXACT_CASE, _NOTHING_FITS_CASES
 
-    sizes, k, budget = EXACT_CASE
+    sizes, k, budget = _EXACT_CASE
     b = reference_largest_batch(sizes, k, budget)
     assert counted_peak(sizes, k, b) == budget  # met exactly: "M(B) < budget" finds b - 1
-    for sizes, k, budget in NOTHING_FITS_CASES:
+    for sizes, k, budget in _NOTHING_FITS_CASES:
         assert budget < counted_peak(sizes, k, 0) and reference_largest_batch(sizes, k, budget) == 0
-    assert EXACT_CASE in ALL_CASES and all(case in ALL_CASES for case in NOTHING_FITS_CASES)
+    assert _EXACT_CASE in _ALL_CASES and all(case in _ALL_CASES for case in _NOTHING_FITS_CASES)

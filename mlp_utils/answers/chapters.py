@@ -45,14 +45,14 @@ def _check_sizes(function: str, **sizes: Any) -> None:
             raise ValueError(f"{function}: {label} must be an integer >= 1, got {n!r}")
 
 
-PARAMS_OTHER = ((196, 200), (64, 72), (40, 36))  # a second set of sizes: the first of each pair unless taken
-PARAMS_Z = 6.0  # tolerances in standard errors: a true N(0, sigma^2) draw fails one with probability ~2e-9
-NORMAL_WITHIN_ONE_STD = math.erf(1 / math.sqrt(2))  # 0.6827: normal draws within one std of their mean
+_PARAMS_OTHER = ((196, 200), (64, 72), (40, 36))  # a second set of sizes: the first of each pair unless taken
+_PARAMS_Z = 6.0  # tolerances in standard errors: a true N(0, sigma^2) draw fails one with probability ~2e-9
+_NORMAL_WITHIN_ONE_STD = math.erf(1 / math.sqrt(2))  # 0.6827: normal draws within one std of their mean
 # The fraction within one *sample* standard deviation of the sample mean of n normal draws has a standard
 # deviation of sqrt(c / n), c = p(1-p) + 2 phi(1)^2 - 4 phi(1)^2 = 0.0995 (delta method: estimating
 # the standard deviation from the same draws takes out part of the binomial variance p(1-p) = 0.217).
 _PHI1 = math.exp(-0.5) / math.sqrt(2 * math.pi)
-WITHIN_ONE_STD_VARIANCE = (NORMAL_WITHIN_ONE_STD * (1 - NORMAL_WITHIN_ONE_STD) + 2 * _PHI1**2 - 4 * _PHI1**2)
+_WITHIN_ONE_STD_VARIANCE = (_NORMAL_WITHIN_ONE_STD * (1 - _NORMAL_WITHIN_ONE_STD) + 2 * _PHI1**2 - 4 * _PHI1**2)
 
 
 def _repeated_lines(w: torch.Tensor) -> tuple[str, int, int] | None:
@@ -156,7 +156,7 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
                     "identical units" if kind == "column" else "send the same weights to every unit")
             raise AnswerError(f"{name}: {kind}s {j} and {k} are equal: {unit} {j} and {k} {what}. A repeated "
                               f"(or broadcast) draw does this; draw every entry on its own: {randn}.")
-        tolerance = PARAMS_Z / math.sqrt(2 * (n - 1))  # the relative standard error of a sample std
+        tolerance = _PARAMS_Z / math.sqrt(2 * (n - 1))  # the relative standard error of a sample std
         if abs(std / sigma - 1) > tolerance:
             message = (f"{name}: standard deviation {std:.4g}, expected sigma = {sigma:g} "
                        f"(N(0, sigma^2) has standard deviation sigma; {n:,} draws put theirs within "
@@ -175,14 +175,14 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
             raise AnswerError(f"{name}: mean {mean:.3g}, expected about 0: the weights are drawn from "
                               f"N(0, sigma^2), centred at zero ({randn}, nothing added).")
         within = ((w - mean).abs() < std).double().mean().item()
-        allowed = PARAMS_Z * math.sqrt(WITHIN_ONE_STD_VARIANCE / n)
-        if abs(within - NORMAL_WITHIN_ONE_STD) > allowed:
+        allowed = _PARAMS_Z * math.sqrt(_WITHIN_ONE_STD_VARIANCE / n)
+        if abs(within - _NORMAL_WITHIN_ONE_STD) > allowed:
             shape = (" A uniform distribution puts 57.7% there (torch.rand shifted and scaled)."
-                     if within < NORMAL_WITHIN_ONE_STD else
+                     if within < _NORMAL_WITHIN_ONE_STD else
                      " More than a normal distribution would: the draws pile up near the centre, as "
                      "with heavy tails.")
             raise AnswerError(f"{name}: {within:.1%} of the entries lie within one standard deviation of their "
-                              f"mean; draws from a normal distribution put {NORMAL_WITHIN_ONE_STD:.1%} there "
+                              f"mean; draws from a normal distribution put {_NORMAL_WITHIN_ONE_STD:.1%} there "
                               f"(for {n:,} draws, within {allowed:.1%}).{shape} Draw from the normal "
                               f"distribution: {randn}.")
     return sum(p.numel() for p in params)
@@ -214,7 +214,7 @@ def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs
     total = _check_parameter_values(params, num_inputs, num_hiddens, num_outputs, sigma)
     again = ""
     if function is not None:
-        other = tuple(a if a != n else b for (a, b), n in zip(PARAMS_OTHER, (num_inputs, num_hiddens, num_outputs)))
+        other = tuple(a if a != n else b for (a, b), n in zip(_PARAMS_OTHER, (num_inputs, num_hiddens, num_outputs)))
         other_sigma = 3 * sigma
         with torch.random.fork_rng(devices=[]):
             second = attempt("init_params", function, *other, other_sigma)
@@ -331,7 +331,7 @@ def check_flatten(flatten: Callable[[torch.Tensor], Any], X: torch.Tensor) -> No
           + ", ".join(str(len(b)) for b in batches))
 
 
-NET_OTHER = ((32, 48), (7, 5))  # a second call's num_hiddens and num_outputs: the first of each pair unless taken
+_NET_OTHER = ((32, 48), (7, 5))  # a second call's num_hiddens and num_outputs: the first of each pair unless taken
 
 
 def _is_relu(module: torch.nn.Module) -> bool:
@@ -524,7 +524,7 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
         return
     build = net
     count = _check_one_net(attempt("build_net", build, num_hiddens, num_outputs), X, num_hiddens, num_outputs)
-    other = tuple(a if a != n else b for (a, b), n in zip(NET_OTHER, (num_hiddens, num_outputs)))
+    other = tuple(a if a != n else b for (a, b), n in zip(_NET_OTHER, (num_hiddens, num_outputs)))
     with torch.random.fork_rng(devices=[]):
         _again(f"build_net: right for build_net({num_hiddens}, {num_outputs}) but not for build_net{other}: take "
                "the widths from the arguments num_hiddens and num_outputs, not fixed numbers.",
@@ -547,7 +547,7 @@ def _cache_bytes(sizes: Sequence[int], batch_size: int) -> int:
     return int(cache.nbytes())
 
 
-CACHE_CASES = (([784, 256, 10], 256), ([784, 256, 256, 10], 64), ([784, 1024, 512, 128, 10], 100),
+_CACHE_CASES = (([784, 256, 10], 256), ([784, 256, 256, 10], 64), ([784, 1024, 512, 128, 10], 100),
                ([20, 3, 2], 7))
 
 
@@ -593,8 +593,8 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
         (f"you also counted the labels, and as float32: {labels}. Count only each linear layer's input and "
          "the logits.", lambda s, b: _floats(s, b) + 4.0 * b),
     ]
-    check_cases("cache_bytes", yours, [(list(s), b) for s, b in CACHE_CASES], _cache_bytes, mistakes,
-                value=_bytes, same=operator.eq, tick=f"✓ cache_bytes: matches the reference on {len(CACHE_CASES)} "
+    check_cases("cache_bytes", yours, [(list(s), b) for s, b in _CACHE_CASES], _cache_bytes, mistakes,
+                value=_bytes, same=operator.eq, tick=f"✓ cache_bytes: matches the reference on {len(_CACHE_CASES)} "
                 "networks and batch sizes")
 
 
@@ -660,11 +660,11 @@ class LoopData:
                 f"inputs={self.num_inputs}, classes={self.num_classes}, device={self.device.type})")
 
 
-LOOP_EPOCHS, LOOP_OTHER_EPOCHS, LOOP_LR, LOOP_SEED = 3, 2, 0.2, 11
-LOOP_ACC_TOLERANCE = 1e-6  # float32 rounding of a fraction; one test image is 1/120 ~ 0.0083
+_LOOP_EPOCHS, _LOOP_OTHER_EPOCHS, _LOOP_LR, _LOOP_SEED = 3, 2, 0.2, 11
+_LOOP_ACC_TOLERANCE = 1e-6  # float32 rounding of a fraction; one test image is 1/120 ~ 0.0083
 
 
-def _loop_model(seed: int, data: LoopData, lr: float = LOOP_LR):
+def _loop_model(seed: int, data: LoopData, lr: float = _LOOP_LR):
     """The model both loops start from: an MLPScratch drawn from ``seed``, on the data's device,
     without touching the caller's random numbers."""
     from ..models import MLPScratch
@@ -680,7 +680,7 @@ def _variant(data: LoopData, epochs: Sequence[int], lr: float, *, zero: bool = T
              reduction: str = "mean") -> list[torch.Tensor]:
     """The parameters a loop with a known mistake ends with (``epochs``: the epoch numbers it asks
     ``train_dataloader`` for)."""
-    model = _loop_model(LOOP_SEED, data)
+    model = _loop_model(_LOOP_SEED, data)
     params = list(model.parameters())
     for epoch in epochs:
         for X, y in (data.test_dataloader() if on_test else data.train_dataloader(epoch)):
@@ -800,16 +800,16 @@ def check_training_loop(train: Callable[..., Any], device: str | torch.device | 
     data = LoopData(device=device)
     run = _loop_calling(train)
     try:
-        steps = _check_loop_once(run, data, LOOP_EPOCHS)
-        _again(f"train: right for num_epochs={LOOP_EPOCHS} but not for num_epochs={LOOP_OTHER_EPOCHS}: the epoch "
+        steps = _check_loop_once(run, data, _LOOP_EPOCHS)
+        _again(f"train: right for num_epochs={_LOOP_EPOCHS} but not for num_epochs={_LOOP_OTHER_EPOCHS}: the epoch "
                "loop must run num_epochs times, for epoch in range(1, num_epochs + 1), with the argument num_epochs, "
-               "not a fixed number.", lambda: _check_loop_once(run, data, LOOP_OTHER_EPOCHS, asked_before=LOOP_EPOCHS))
+               "not a fixed number.", lambda: _check_loop_once(run, data, _LOOP_OTHER_EPOCHS, asked_before=_LOOP_EPOCHS))
     except _HelperUnwritten as helper:
         print(f"○ train: your loop calls {helper.args[0]}, which is not written yet (the fill-in above): write "
               f"{helper.args[0]} first. Until then the rest of the page uses the reference implementation.")
         return None
-    print(f"✓ train: the same parameters as Trainer.fit from the same seed after {LOOP_EPOCHS} epochs of {steps} "
-          f"minibatches, and after {LOOP_OTHER_EPOCHS}; after each epoch exactly the test accuracy of your "
+    print(f"✓ train: the same parameters as Trainer.fit from the same seed after {_LOOP_EPOCHS} epochs of {steps} "
+          f"minibatches, and after {_LOOP_OTHER_EPOCHS}; after each epoch exactly the test accuracy of your "
           "parameters at that point; steps in training mode, the evaluation in evaluation mode without autograd")
 
 
@@ -821,14 +821,14 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
 
     device = data.device
     steps = len(data.train_dataloader(1))
-    reference = _loop_model(LOOP_SEED, data)
+    reference = _loop_model(_LOOP_SEED, data)
     with torch.random.fork_rng(devices=[]):
         history = Trainer(max_epochs=epochs, device=device, progress=False).fit(reference, data)
     expected = [p.detach() for p in reference.parameters()]
     names = [name for name, _ in reference.named_parameters()]
-    judge = _loop_model(LOOP_SEED, data)  # a copy to recompute accuracies with the reader's parameters
+    judge = _loop_model(_LOOP_SEED, data)  # a copy to recompute accuracies with the reader's parameters
 
-    model = _loop_model(LOOP_SEED, data)
+    model = _loop_model(_LOOP_SEED, data)
     start = [p.detach().clone() for p in model.parameters()]
     model.eval()  # as Trainer.fit leaves a model: the loop must switch to training mode itself
     test_rows = data.X_test.reshape(len(data.X_test), -1)
@@ -912,7 +912,7 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
                               "the step also leaves nothing to step with: zero them after the step or before "
                               "backward().")
         trained_on_test = any(grad and split == "test" for grad, _, split in calls)
-        for message, parameters in _known_loop_mistakes(data, epochs, LOOP_LR, asked_before).items():
+        for message, parameters in _known_loop_mistakes(data, epochs, _LOOP_LR, asked_before).items():
             if all(_close(p, q) for p, q in zip(yours, parameters)):
                 raise AnswerError(f"train: {message}")
         if trained_on_test and not any(grad and split == "train" for grad, _, split in calls):
@@ -977,12 +977,12 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
     counts = [c for c, _ in own]
     fractions = [c / n for c in counts]
 
-    def matches(values: Sequence[float], targets: Sequence[float], tolerance: float = LOOP_ACC_TOLERANCE) -> bool:
+    def matches(values: Sequence[float], targets: Sequence[float], tolerance: float = _LOOP_ACC_TOLERANCE) -> bool:
         return all(abs(v - t) <= tolerance for v, t in zip(values, targets))
 
     if matches(got, fractions):
         return steps
-    if matches(got, [100 * f for f in fractions], 100 * LOOP_ACC_TOLERANCE):
+    if matches(got, [100 * f for f in fractions], 100 * _LOOP_ACC_TOLERANCE):
         raise AnswerError("train: your accuracies are in percent; return fractions, correct / number of "
                           "test images.")
     if matches(got, counts, 0.5):
@@ -997,7 +997,7 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
         raise AnswerError(f"train: you averaged the accuracies of the test batches, but they hold {sizes} images: "
                           "the smaller last batch counts as much as a full one. Count the correct predictions "
                           "over all test batches and divide by the number of test images.")
-    epoch = next(i for i, (g, f) in enumerate(zip(got, fractions)) if abs(g - f) > LOOP_ACC_TOLERANCE)
+    epoch = next(i for i, (g, f) in enumerate(zip(got, fractions)) if abs(g - f) > _LOOP_ACC_TOLERANCE)
     raise AnswerError(f"train: after epoch {epoch + 1} your test accuracy is {got[epoch]:.6g}, but your parameters "
                       f"at that point classify {counts[epoch]} of the {n} test images right, {counts[epoch]}/{n} = "
                       f"{fractions[epoch]:.6g}. The accuracy is the number of test images whose largest logit is "

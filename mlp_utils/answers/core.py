@@ -7,6 +7,13 @@ report it looks for the mistakes people actually make (a reduction where an elem
 operation was meant, a transposed result, a flipped sign, a factor such as a forgotten
 division by the batch size) and names them.
 
+Every check is built on one engine, "cases plus named wrong formulas": :func:`check_cases` runs
+the reader's function on a few cases (through :func:`attempt`, which alone guards a value passed
+for the function, an unwritten stub, a missing ``return`` and an input changed in place), passes
+when all agree with the reference, names the first listed mistake whose formula explains every
+case, and otherwise reports the first case that differs; :func:`cmp` does the same for one tensor
+and takes the named mistakes too.
+
 The exercise cells of the notebooks follow one pattern:
 
 - a cell tagged ``exercise`` holds a stub that raises ``NotImplementedError`` with a hint (made
@@ -26,7 +33,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import torch
 
-__all__ = ["AnswerError", "NotWritten", "answer_check", "attempt", "cmp", "todo"]
+__all__ = ["AnswerError", "NotWritten", "answer_check", "attempt", "check_cases", "cmp", "todo"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,7 +136,7 @@ def _again(why: str, check: Callable[[], Any]) -> Any:
 # The engine: cases plus named wrong formulas
 # ----------------------------------------------------------------------------------------------
 
-Mistakes = Sequence[tuple[str, Any]]
+_Mistakes = Sequence[tuple[str, Any]]
 
 
 def _number(call: str, value: Any) -> float:
@@ -153,7 +160,7 @@ def _numbers_differ(call: str, value: float, expected: float) -> str:
 
 
 def check_cases(name: str, yours: Any, cases: Sequence[Sequence[Any]], reference: Callable[..., Any],
-                mistakes: Mistakes = (), also_right: Mistakes = (), *,
+                mistakes: _Mistakes = (), also_right: _Mistakes = (), *,
                 value: Callable[[str, Any], Any] = _number, same: Callable[[Any, Any], bool] | None = None,
                 differ: Callable[[str, Any, Any], str] = _numbers_differ, calls: Sequence[str] | None = None,
                 tick: str | None = None, rtol: float = 1e-6, copy: bool = True, returns: bool = True) -> None:
@@ -284,7 +291,7 @@ def _value_mistake(yours: torch.Tensor, expected: torch.Tensor, close: Callable[
     return ""
 
 
-def _tensor_verdict(name: str, yours: Any, expected: torch.Tensor, mistakes: Mistakes | dict = (),
+def _tensor_verdict(name: str, yours: Any, expected: torch.Tensor, mistakes: _Mistakes | dict = (),
                     atol: float = 1e-5, rtol: float = 1e-4, exact: bool = False) -> tuple[bool, str]:
     """(True, how close) when ``yours`` matches ``expected``; else (False, the message that says
     what is wrong: the type, the shape, NaNs, a named mistake, or the entries that differ)."""
@@ -323,7 +330,7 @@ def _tensor_verdict(name: str, yours: Any, expected: torch.Tensor, mistakes: Mis
                    f"is {largest:.3g}." + _value_mistake(yours, expected, close))
 
 
-def _cmp(name: str, yours: Any, expected: Any, *inputs: Any, mistakes: Mistakes | dict = (), atol: float = 1e-5,
+def _cmp(name: str, yours: Any, expected: Any, *inputs: Any, mistakes: _Mistakes | dict = (), atol: float = 1e-5,
         rtol: float = 1e-4, exact: bool = False) -> str:
     """Compare the reader's ``yours`` with the reference ``expected``; print a tick or raise.
 

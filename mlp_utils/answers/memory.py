@@ -70,22 +70,22 @@ def reference_largest_batch(sizes: Sequence[int], k: int, budget: int) -> int:
 
 # Budgets of which some examples' worth is left over after the last batch that fits: the slips
 # of the formula are told apart on these.
-BUDGET_CASES = (([784, 256, 256, 10], 0, 32 * 2**20), ([784, 256, 256, 10], 2, 32 * 2**20),
+_BUDGET_CASES = (([784, 256, 256, 10], 0, 32 * 2**20), ([784, 256, 256, 10], 2, 32 * 2**20),
                 ([784, 1024, 512, 10], 1, 100_000_000), ([20, 64, 3], 2, 100_000),
                 ([784, 4096, 4096, 10], 2, 2**30))
 # The edges: a budget that holds exactly 1,000 examples after the fixed part of 784-256-256-10 with
 # momentum (3 x 1,077,288 + 1,000 x 7,280 bytes), where "M(B) < budget" finds 999; and budgets
 # that do not even hold the fixed part, where no batch fits and the answer is 0.
-EXACT_CASE = ([784, 256, 256, 10], 1, 3 * 1_077_288 + 1_000 * 7_280)
-NOTHING_FITS_CASES = (([784, 256, 10], 2, 1_000), ([20, 64, 3], 0, 9_000))
-ALL_CASES = BUDGET_CASES + (EXACT_CASE,) + NOTHING_FITS_CASES
+_EXACT_CASE = ([784, 256, 256, 10], 1, 3 * 1_077_288 + 1_000 * 7_280)
+_NOTHING_FITS_CASES = (([784, 256, 10], 2, 1_000), ([20, 64, 3], 0, 9_000))
+_ALL_CASES = _BUDGET_CASES + (_EXACT_CASE,) + _NOTHING_FITS_CASES
 
 
 def _mistakes() -> list[tuple[str, Callable[..., int | None]]]:
-    """Each usual slip, with the answer it gives on a case of BUDGET_CASES (None on the edges)."""
+    """Each usual slip, with the answer it gives on a case of _BUDGET_CASES (None on the edges)."""
     def slip(formula: Callable[..., float]) -> Callable[..., int | None]:
         def answer(sizes: Sequence[int], k: int, budget: int) -> int | None:
-            if (list(sizes), k, budget) not in [(list(s), kk, b) for s, kk, b in BUDGET_CASES]:
+            if (list(sizes), k, budget) not in [(list(s), kk, b) for s, kk, b in _BUDGET_CASES]:
                 return None
             P = 4 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))  # parameter bytes
             c = 4 * (sum(sizes[:-1]) + sizes[-1])  # cache bytes per example
@@ -143,8 +143,8 @@ def check_largest_batch(yours: Callable[..., Any]) -> None:
     budgets against :func:`reference_largest_batch`, naming the usual slips: rounding up, a strict
     ``<`` where the budget is met exactly, a negative batch (or -1) where not even the fixed part
     fits, the fixed part forgotten or only partly counted, the temporaries or labels left out."""
-    cases = {f"largest_batch({sizes}, {k}, {budget:,})": (list(sizes), k, budget) for sizes, k, budget in ALL_CASES}
-    edge = dict(zip(cases, ["budget"] * len(BUDGET_CASES) + ["exact"] + ["nothing"] * len(NOTHING_FITS_CASES)))
+    cases = {f"largest_batch({sizes}, {k}, {budget:,})": (list(sizes), k, budget) for sizes, k, budget in _ALL_CASES}
+    edge = dict(zip(cases, ["budget"] * len(_BUDGET_CASES) + ["exact"] + ["nothing"] * len(_NOTHING_FITS_CASES)))
 
     def differ(call: str, mine: int, right: int) -> str:
         sizes, k, budget = cases[call]
