@@ -19,8 +19,8 @@ import torch
 from matplotlib.colors import ListedColormap
 from tqdm.auto import tqdm
 
-from .validate import one_of, positive_float, positive_int
-from .config import budget, course_seed, in_notebook
+from .validate import one_of, positive_int
+from .config import budget, in_notebook, seed_or_default
 from .data import InMemoryData, TensorBatches
 from .device import pick_device
 from .experiments import Group, Run, Settings, seeds_of, train
@@ -58,12 +58,8 @@ def make_spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
     Arm ``k`` is the curve ``r (cos(a + k pi), sin(a + k pi))`` with the angle ``a`` growing with
     the radius ``r`` over ``turns`` turns; each point gets Gaussian noise of standard deviation
     ``noise`` (in units of the outer radius, 1). Half the points (rounded down) are in arm 0.
-    ``seed`` (default :func:`course_seed`) fixes everything.
     """
-    num_points = positive_int("num_points", num_points)
-    _check_noise(noise)
-    positive_float("turns", turns)
-    generator = torch.Generator().manual_seed(course_seed() if seed is None else int(seed))
+    generator = torch.Generator().manual_seed(seed_or_default(seed))
     y = (torch.arange(num_points) >= num_points // 2).long()
     r = 0.1 + 0.9 * torch.rand(num_points, generator=generator).sqrt()  # even density over the area
     angle = 2 * math.pi * turns * r + math.pi * y
@@ -105,7 +101,7 @@ class Playground(InMemoryData):
         _check_noise(noise)
         self.noise = float(noise)
         self.batch_size = self.num_train if batch_size is None else positive_int("batch_size", batch_size)
-        self.seed = course_seed() if seed is None else int(seed)
+        self.seed = seed_or_default(seed)
         self.device = pick_device(device)
         X, y = make_spiral(num_train + num_test, noise=noise, seed=self.seed)
         order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.seed + 1))
@@ -226,8 +222,6 @@ def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: tor
 def grid_points(resolution: int = 100, extent: float = EXTENT) -> torch.Tensor:
     """The (resolution * resolution, 2) points of a square grid over [-extent, extent]^2, row by
     row from the bottom (y) and left to right (x) within a row."""
-    resolution = positive_int("resolution", resolution)
-    extent = positive_float("extent", extent)
     axis = torch.linspace(-extent, extent, resolution)
     ys, xs = torch.meshgrid(axis, axis, indexing="ij")
     return torch.stack([xs.flatten(), ys.flatten()], dim=1)
@@ -238,8 +232,6 @@ def boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float =
     """Class probabilities of ``model`` on the grid of :func:`grid_points`: a CPU tensor of shape
     (resolution, resolution, num_classes), row ``i`` at height ``y_i`` (bottom first) and
     column ``j`` at ``x_j``. Deterministic: no randomness, model left in evaluation mode."""
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     points = grid_points(resolution, extent)
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
@@ -406,8 +398,6 @@ def playground_explorer(data: Playground, seed: int | None = None, epochs: int =
 
     from .widgets import RetrainExplorer
 
-    if not isinstance(data, Playground):
-        raise TypeError(f"data must be a Playground, got {type(data).__name__}")
     style = {"description_width": "initial"}
     controls = {
         "width": widgets.IntSlider(value=16, min=1, max=64, description="units per layer", style=style),
@@ -433,7 +423,7 @@ STATIC_RESOLUTION = 24  # grid cells per side of the stored decision regions
 def show_static_playground(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> None:
     """Train every setting of :data:`STATIC_GRID` (shrunk in quick mode) and display the
     decision regions as a Vega-Lite chart whose controls pick one (for the book, no kernel)."""
-    seed = course_seed() if seed is None else int(seed)
+    seed = seed_or_default(seed)
     grid = STATIC_GRID.shrunk()
     epochs = budget(epochs, min(epochs, 30))
 

@@ -29,7 +29,7 @@ import altair as alt
 from IPython.display import HTML, display
 
 from .validate import positive_int
-from .config import budget, course_seed
+from .config import budget, seed_or_default
 from .experiments import Settings, combinations, sweep
 
 __all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart", "stored", "storing"]
@@ -210,7 +210,7 @@ def show_static(chart: alt.Chart, note: str) -> None:
 def describe(grid: Grid, fixed: Mapping[str, Any], seed: int | None = None, length: str = "") -> str:
     """The note shown above a precomputed explorer: its grid, seed and fixed settings."""
     length = length or f"up to {grid.epochs} epochs (grey curves: every run of the grid)"
-    return _describe(grid, fixed, course_seed() if seed is None else int(seed), length)
+    return _describe(grid, fixed, seed_or_default(seed), length)
 
 
 def boundary_chart(settings_rows: Sequence[Mapping[str, Any]], points: Sequence[Mapping[str, Any]],

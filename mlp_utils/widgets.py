@@ -158,7 +158,6 @@ def _controls(name: str) -> dict[str, widgets.ValueWidget]:
     return presets[name]()
 
 
-_LR_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 _GRIDS: dict[str, Grid] = {
     # What `make execute` precomputes for the book (one seed per setting, the longest history
     # serving every shorter epoch count). Sized to cost about a minute or less per explorer.
