@@ -181,7 +181,12 @@ class Verdict:
 
     def __str__(self) -> str:
         return (f"{self.word} (difference {self.difference:+.4f}, 95% margin {self.margin:.4f}, "
-                f"Welch's t-test p = {self.p:.3f})")
+                f"Welch's t-test {p_text(self.p)})")
+
+
+def p_text(p: float) -> str:
+    """A p-value as the book prints it: ``p = 0.047``, or ``p < 0.001`` below that."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def welch(a: Sequence[float], b: Sequence[float]) -> Verdict:
@@ -303,6 +308,9 @@ def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data:
     """Train every setting of ``grid`` (a dict of value lists, every combination tried, or a list
     of dicts; each names what differs from ``base``) over ``seeds``, as :class:`Results`."""
     changes = combinations(grid) if isinstance(grid, Mapping) else [dict(g) for g in grid]
+    if not changes:
+        raise ValueError("sweep: the grid holds no settings; give a dict of value lists, e.g. "
+                         "{'lr': [0.1, 0.3]}, or a list of dicts of changes, e.g. [{'lr': 0.1}]")
     settings_list = [base.replace(**change) for change in changes]
     seed_list = seeds_of(seeds)
     show = in_notebook() if progress is None else progress

@@ -13,7 +13,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import torch
 
 from .device import pick_device
-from .experiments import welch
+from .experiments import p_text, welch
 
 # Importing the benchmark package imports torch.utils.cpp_extension, which warns on machines with
 # a CUDA toolkit folder but no GPU; the warning concerns compiling extensions, which we never do.
@@ -58,8 +58,8 @@ class TimeComparison(NamedTuple("_Times", [("ratio", float), ("low", float), ("h
     round, the verdict ("faster", "slower" or "a tie") for x, and Welch's p on the round times."""
 
     def __str__(self) -> str:
-        return (f"{self.ratio:.2f}x (rounds {self.low:.2f}-{self.high:.2f}, Welch's p = "
-                f"{self.p:.3f}): {self.verdict}")
+        return (f"{self.ratio:.2f}x (rounds {self.low:.2f}-{self.high:.2f}, Welch's "
+                f"{p_text(self.p)}): {self.verdict}")
 
 
 def compare_times(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> TimeComparison:

@@ -220,3 +220,18 @@ def test_momentum_reaches_the_optimizer():
 def test_a_bad_momentum_is_a_clear_error(value):
     with pytest.raises(ValueError, match="momentum"):
         Settings(momentum=value)
+
+
+def test_a_verdict_prints_a_tiny_p_value_as_below_a_thousandth():
+    from mlp_utils.experiments import p_text, welch
+    assert p_text(0.0004) == "p < 0.001" and p_text(0.047) == "p = 0.047"
+    tiny = welch([0.80, 0.81, 0.80], [0.60, 0.61, 0.60])
+    assert tiny.p < 0.001 and str(tiny).endswith("Welch's t-test p < 0.001)")
+
+
+def test_an_empty_sweep_says_what_to_pass():
+    import pytest
+
+    from mlp_utils import sweep
+    with pytest.raises(ValueError, match="holds no settings"):
+        sweep([], data=None)
