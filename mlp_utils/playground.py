@@ -2,10 +2,10 @@
 
 :class:`Playground` is a data module (like :class:`~mlp_utils.data.FashionMNIST`) holding a
 two-arm spiral, standardized, split into training and test points, so the one
-:class:`~mlp_utils.trainer.Trainer` fits networks on it. :func:`boundary_grid` evaluates a model
+:class:`~mlp_utils.trainer.Trainer` fits networks on it. :func:`_boundary_grid` evaluates a model
 on a fixed grid of the plane; :class:`BoundarySnapshots` draws the decision regions while the
 network trains; :func:`unit_contributions` splits a one-hidden-layer ReLU network's score into
-one ramp per hidden unit. :func:`train_on` trains a playground setting with the course's one
+one ramp per hidden unit. :func:`_train_on` trains a playground setting with the course's one
 :func:`~mlp_utils.experiments.train`; :func:`playground_explorer` retrains one in under a second.
 """
 from __future__ import annotations
@@ -31,16 +31,15 @@ from .trainer import Callback, EpochRecord, Trainer, evaluate
 if TYPE_CHECKING:
     from .widgets import RetrainExplorer
 
-__all__ = ["BoundarySnapshots", "EPOCHS", "EXTENT", "LR", "Playground", "boundary_grid", "draw_boundary",
-           "draw_unit_lines", "grid_points", "hidden_layer", "make_spiral",
-           "explorer_figure", "playground_explorer", "playground_model", "plot_contributions", "plot_unit_lines",
-           "playground_settings", "repeat_playground", "train_on", "unit_contributions"]
+__all__ = ["BoundarySnapshots", "EPOCHS", "LR", "Playground", "STATIC_GRID", "draw_boundary", "draw_points",
+           "grid_points", "hidden_layer", "playground_explorer", "playground_model", "plot_contributions",
+           "plot_unit_lines", "repeat_playground", "unit_contributions"]
 
-EXTENT = 2.5
-"""Every grid covers the square [-EXTENT, EXTENT]^2: standardized points lie well inside it."""
+_EXTENT = 2.5
+"""Every grid covers the square [-_EXTENT, _EXTENT]^2: standardized points lie well inside it."""
 
-CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c")
-REGION_COLORS = ("#c6dbef", "#fcc5c0", "#c7e9c0")
+_CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c")
+_REGION_COLORS = ("#c6dbef", "#fcc5c0", "#c7e9c0")
 EPOCHS = 300
 """Full-batch steps of a playground run: under a second on one CPU thread."""
 LR = 1.0
@@ -51,7 +50,7 @@ LR = 1.0
 # The point sets
 # ----------------------------------------------------------------------------------------------
 
-def make_spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
+def _spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
                 seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Two interleaved spiral arms: ``X`` (num_points, 2) float32 and ``y`` (num_points,) int64.
 
@@ -74,7 +73,7 @@ def _check_noise(noise: object) -> None:
 
 
 class Playground(InMemoryData):
-    """The two-arm spiral (:func:`make_spiral`) as a data module for :class:`~mlp_utils.trainer.Trainer`.
+    """The two-arm spiral (:func:`_spiral`) as a data module for :class:`~mlp_utils.trainer.Trainer`.
 
     Args:
         num_train: training points; ``num_test`` held-out points are drawn from the same set.
@@ -103,7 +102,7 @@ class Playground(InMemoryData):
         self.batch_size = self.num_train if batch_size is None else positive_int("batch_size", batch_size)
         self.seed = seed_or_default(seed)
         self.device = pick_device(device)
-        X, y = make_spiral(num_train + num_test, noise=noise, seed=self.seed)
+        X, y = _spiral(num_train + num_test, noise=noise, seed=self.seed)
         order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.seed + 1))
         train, test = order[:num_train], order[num_train:]
         self.mean, self.std = X[train].mean(dim=0), X[train].std(dim=0)
@@ -156,7 +155,7 @@ def _one_cpu_thread(device: torch.device) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def playground_settings(data: "Playground", width: int = 16, depth: int = 1, activation: str = "relu",
+def _settings(data: "Playground", width: int = 16, depth: int = 1, activation: str = "relu",
                         lr: float = LR, epochs: int = EPOCHS) -> Settings:
     """The :class:`~mlp_utils.experiments.Settings` of a playground run: ``depth`` hidden layers of
     ``width`` units (0: a linear model), PyTorch's default initialization (random biases, so the
@@ -165,7 +164,7 @@ def playground_settings(data: "Playground", width: int = 16, depth: int = 1, act
                     epochs=epochs, batch_size=data.batch_size)
 
 
-def train_on(data: "Playground", settings: Settings, seed: int | None = None) -> Run:
+def _train_on(data: "Playground", settings: Settings, seed: int | None = None) -> Run:
     """:func:`~mlp_utils.experiments.train` on the plane, with one CPU thread (see
     :func:`_one_cpu_thread`). A run whose loss diverges stops early (with a warning) and keeps
     its last finite parameters."""
@@ -183,7 +182,7 @@ def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: in
     runs = []
     for seed in seeds_of(seeds):
         data = Playground(seed=seed, **data_options)
-        runs.append(train_on(data, playground_settings(data, width, depth, activation, lr, epochs), seed))
+        runs.append(_train_on(data, _settings(data, width, depth, activation, lr, epochs), seed))
     return Group(runs[0].settings, runs)
 
 
@@ -219,7 +218,7 @@ def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: tor
 # Grids and drawings
 # ----------------------------------------------------------------------------------------------
 
-def grid_points(resolution: int = 100, extent: float = EXTENT) -> torch.Tensor:
+def grid_points(resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
     """The (resolution * resolution, 2) points of a square grid over [-extent, extent]^2, row by
     row from the bottom (y) and left to right (x) within a row."""
     axis = torch.linspace(-extent, extent, resolution)
@@ -228,7 +227,7 @@ def grid_points(resolution: int = 100, extent: float = EXTENT) -> torch.Tensor:
 
 
 @torch.no_grad()
-def boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float = EXTENT) -> torch.Tensor:
+def _boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
     """Class probabilities of ``model`` on the grid of :func:`grid_points`: a CPU tensor of shape
     (resolution, resolution, num_classes), row ``i`` at height ``y_i`` (bottom first) and
     column ``j`` at ``x_j``. Deterministic: no randomness, model left in evaluation mode."""
@@ -248,16 +247,16 @@ def draw_points(ax: plt.Axes, data: Playground, split: str = "both") -> None:
     for k in range(data.num_classes):
         if split in ("train", "both"):
             X = data.X_train[data.y_train == k].cpu().numpy()
-            ax.scatter(X[:, 0], X[:, 1], s=12, color=CLASS_COLORS[k], edgecolor="white", linewidth=0.4,
+            ax.scatter(X[:, 0], X[:, 1], s=12, color=_CLASS_COLORS[k], edgecolor="white", linewidth=0.4,
                        label=f"class {k} (train)")
         if split in ("test", "both"):
             X = data.X_test[data.y_test == k].cpu().numpy()
-            ax.scatter(X[:, 0], X[:, 1], s=14, facecolor="none", edgecolor=CLASS_COLORS[k], linewidth=0.9,
+            ax.scatter(X[:, 0], X[:, 1], s=14, facecolor="none", edgecolor=_CLASS_COLORS[k], linewidth=0.9,
                        label=f"class {k} (test)")
     _square(ax)
 
 
-def _square(ax: plt.Axes, extent: float = EXTENT) -> None:
+def _square(ax: plt.Axes, extent: float = _EXTENT) -> None:
     ax.set_xlim(-extent, extent)
     ax.set_ylim(-extent, extent)
     ax.set_aspect("equal")
@@ -269,14 +268,14 @@ def draw_boundary(ax: plt.Axes, model: torch.nn.Module, data: Playground | None 
                   resolution: int = 150, title: str = "") -> None:
     """Shade each grid cell by the class ``model`` predicts there, draw the boundary (where the
     top two probabilities are equal), and the points of ``data`` on top."""
-    probabilities = boundary_grid(model, resolution)
+    probabilities = _boundary_grid(model, resolution)
     predicted = probabilities.argmax(dim=2)
     num_classes = probabilities.shape[2]
-    extent = (-EXTENT, EXTENT, -EXTENT, EXTENT)
-    ax.imshow(predicted.numpy(), origin="lower", extent=extent, cmap=ListedColormap(REGION_COLORS[:num_classes]),
+    extent = (-_EXTENT, _EXTENT, -_EXTENT, _EXTENT)
+    ax.imshow(predicted.numpy(), origin="lower", extent=extent, cmap=ListedColormap(_REGION_COLORS[:num_classes]),
               vmin=-0.5, vmax=num_classes - 0.5, interpolation="nearest")
     if num_classes == 2:
-        axis = torch.linspace(-EXTENT, EXTENT, resolution).numpy()
+        axis = torch.linspace(-_EXTENT, _EXTENT, resolution).numpy()
         ax.contour(axis, axis, probabilities[:, :, 1].numpy(), levels=[0.5], colors="black", linewidths=1)
     if data is not None:
         draw_points(ax, data)
@@ -285,7 +284,7 @@ def draw_boundary(ax: plt.Axes, model: torch.nn.Module, data: Playground | None 
         ax.set_title(title, fontsize=9)
 
 
-def draw_unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.25",
+def _unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.25",
                     labels: bool = True) -> None:
     """Draw each hidden unit's line ``w_j . x + b_j = 0`` over the plane, with a short tick on
     the side where the unit is active (positive), and its number ``j`` if ``labels``."""
@@ -297,17 +296,17 @@ def draw_unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str =
         normal = w / norm
         foot = -bias.item() / norm * normal  # the point of the line closest to the origin
         along = torch.tensor([-normal[1], normal[0]])
-        ends = torch.stack([foot - 4 * EXTENT * along, foot + 4 * EXTENT * along])
+        ends = torch.stack([foot - 4 * _EXTENT * along, foot + 4 * _EXTENT * along])
         ax.plot(ends[:, 0].numpy(), ends[:, 1].numpy(), color=color, linewidth=0.9)
         # a marker inside the square: the line's point nearest the origin, clipped into view
-        anchor = foot.clamp(-0.85 * EXTENT, 0.85 * EXTENT)
+        anchor = foot.clamp(-0.85 * _EXTENT, 0.85 * _EXTENT)
         anchor = foot + ((anchor - foot) @ along) * along
-        if anchor.abs().max() <= EXTENT:
+        if anchor.abs().max() <= _EXTENT:
             tip = anchor + 0.3 * normal
             ax.annotate("", xy=tuple(tip.tolist()), xytext=tuple(anchor.tolist()),
                         arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1, mutation_scale=8))
             spot = anchor + 0.45 * normal
-            if labels and spot.abs().max() <= 0.95 * EXTENT:
+            if labels and spot.abs().max() <= 0.95 * _EXTENT:
                 ax.text(*spot.tolist(), str(j), fontsize=7, color=color, ha="center", va="center")
     _square(ax)
 
@@ -317,7 +316,7 @@ class BoundarySnapshots(Callback):
 
     In a notebook one figure with a panel per epoch of ``at`` is shown at the start and redrawn
     in place as each snapshot is taken; outside a notebook nothing is shown. ``snapshots``
-    keeps the class probabilities on the grid (see :func:`boundary_grid`) and the test accuracy
+    keeps the class probabilities on the grid (see :func:`_boundary_grid`) and the test accuracy
     of every snapshot, and :attr:`fig` the figure.
     """
 
@@ -348,13 +347,13 @@ class BoundarySnapshots(Callback):
         if record.epoch not in self.at:
             return
         model = trainer.model
-        self.snapshots[record.epoch] = (boundary_grid(model, self.resolution), record.eval_acc)
+        self.snapshots[record.epoch] = (_boundary_grid(model, self.resolution), record.eval_acc)
         ax = self.axes[self.at.index(record.epoch)]
         ax.clear()
         draw_boundary(ax, model, resolution=self.resolution)
         draw_points(ax, self.data, "train")
         ax.set_title(f"epoch {record.epoch}: test acc {record.eval_acc:.2f}", fontsize=9)
-        model.train()  # boundary_grid restores the mode; keep training as before
+        model.train()  # _boundary_grid restores the mode; keep training as before
         self._show()
 
     def _show(self) -> None:
@@ -372,12 +371,12 @@ class BoundarySnapshots(Callback):
 # The explorer
 # ----------------------------------------------------------------------------------------------
 
-def explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
+def _explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
                     seed: int | None = None, data: Playground | None = None,
                     epochs: int = EPOCHS) -> plt.Figure:
-    """Train one playground network (:func:`train_on`) and draw its decision regions."""
+    """Train one playground network (:func:`_train_on`) and draw its decision regions."""
     data = Playground(seed=seed) if data is None else data
-    run = train_on(data, playground_settings(data, width, depth, activation, lr, epochs), seed)
+    run = _train_on(data, _settings(data, width, depth, activation, lr, epochs), seed)
     model, accuracy = run.model, evaluate(run.model, data.test_dataloader())[1]
     fig, ax = plt.subplots(figsize=(4.4, 4.4))
     draw_boundary(ax, model, data)
@@ -392,7 +391,7 @@ def explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", l
 
 def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> "RetrainExplorer":
     """A :class:`~mlp_utils.widgets.RetrainExplorer` over width, depth, activation and learning
-    rate; each run trains on ``data`` (:func:`train_on`) and draws its boundary.
+    rate; each run trains on ``data`` (:func:`_train_on`) and draws its boundary.
     Call ``.show()`` to display it and draw the default run once."""
     import ipywidgets as widgets
 
@@ -407,20 +406,20 @@ def playground_explorer(data: Playground, seed: int | None = None, epochs: int =
         "lr": widgets.FloatLogSlider(value=LR, base=10, min=-2, max=1, step=0.25, description="learning rate",
                                      readout_format=".3g", style=style),
     }
-    return RetrainExplorer(controls, lambda **values: explorer_figure(seed=seed, data=data, epochs=epochs,
+    return RetrainExplorer(controls, lambda **values: _explorer_figure(seed=seed, data=data, epochs=epochs,
                                                                       **values),
                            title="Train on the spiral: width, depth, activation, learning rate",
-                           static=lambda: show_static_playground(data, seed, epochs))
+                           static=lambda: _show_static_playground(data, seed, epochs))
 
 
 STATIC_GRID = Grid({"depth": (0, 1, 2), "width": (2, 4, 8, 32), "activation": ("relu", "tanh"),
                     "lr": (0.1, LR)}, epochs=EPOCHS,
                    labels={"depth": "hidden layers", "width": "units per layer"})
 """What the book's precomputed playground explorer stores: 48 runs, one seed each."""
-STATIC_RESOLUTION = 24  # grid cells per side of the stored decision regions
+_RESOLUTION = 24  # grid cells per side of the stored decision regions
 
 
-def show_static_playground(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> None:
+def _show_static_playground(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> None:
     """Train every setting of :data:`STATIC_GRID` (shrunk in quick mode) and display the
     decision regions as a Vega-Lite chart whose controls pick one (for the book, no kernel)."""
     seed = seed_or_default(seed)
@@ -432,20 +431,20 @@ def show_static_playground(data: Playground, seed: int | None = None, epochs: in
         # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
         for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=True,
                           disable=storing()):
-            run = train_on(data, playground_settings(data, **combo, epochs=epochs), seed)
-            probabilities = boundary_grid(run.model, STATIC_RESOLUTION)[..., 1].flatten()
+            run = _train_on(data, _settings(data, **combo, epochs=epochs), seed)
+            probabilities = _boundary_grid(run.model, _RESOLUTION)[..., 1].flatten()
             rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],
                          "acc": evaluate(run.model, data.test_dataloader())[1]})
         return rows
 
-    spec = {"grid": grid.values, "epochs": epochs, "seed": seed, "resolution": STATIC_RESOLUTION,
+    spec = {"grid": grid.values, "epochs": epochs, "seed": seed, "resolution": _RESOLUTION,
             "data": {"train": len(data.y_train), "test": len(data.y_test)}}
     rows = stored("playground", spec, make, len(grid.combinations()))
     X, y = data.X_train.cpu(), data.y_train.cpu()
     points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)} for (a, b), c in zip(X, y)]
     note = describe(grid, {}, seed, length=f"{epochs} full-batch steps each")
     show_static(boundary_chart(rows, points, grid, {"width": 8, "depth": 1, "activation": "relu", "lr": LR},
-                               STATIC_RESOLUTION, EXTENT, title="The spiral: precomputed runs"), note)
+                               _RESOLUTION, _EXTENT, title="The spiral: precomputed runs"), note)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -462,12 +461,12 @@ def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Fi
         image.set_alpha(0.45)  # lighter regions, so the lines stand out
     from matplotlib.lines import Line2D
 
-    ax.legend(handles=[Line2D([], [], color=CLASS_COLORS[1], label="$v_j > 0$: pushes toward class 1"),
-                       Line2D([], [], color=CLASS_COLORS[0], label="$v_j < 0$: pushes toward class 0")],
+    ax.legend(handles=[Line2D([], [], color=_CLASS_COLORS[1], label="$v_j > 0$: pushes toward class 1"),
+                       Line2D([], [], color=_CLASS_COLORS[0], label="$v_j < 0$: pushes toward class 0")],
               fontsize=7, loc="lower left", framealpha=0.9)
-    for sign, color in ((-1, CLASS_COLORS[0]), (1, CLASS_COLORS[1])):
+    for sign, color in ((-1, _CLASS_COLORS[0]), (1, _CLASS_COLORS[1])):
         chosen = (v.sign() == sign).nonzero().flatten()
-        draw_unit_lines(ax, W[chosen], b[chosen], color=color, labels=False)
+        _unit_lines(ax, W[chosen], b[chosen], color=color, labels=False)
         for j in chosen.tolist():  # number each line by its unit
             _label_line(ax, W[j], b[j], str(j), color)
     ax.set_title(title or f"{len(b)} hidden units: each is zero on one side of its line,\n"
@@ -483,9 +482,9 @@ def _label_line(ax: plt.Axes, w: torch.Tensor, bias: torch.Tensor, text: str, co
     normal = (w / norm).cpu()
     foot = -bias.item() / norm * normal
     along = torch.tensor([-normal[1], normal[0]])
-    anchor = foot + ((foot.clamp(-0.85 * EXTENT, 0.85 * EXTENT) - foot) @ along) * along
+    anchor = foot + ((foot.clamp(-0.85 * _EXTENT, 0.85 * _EXTENT) - foot) @ along) * along
     spot = anchor + 0.38 * normal
-    if spot.abs().max() <= 0.95 * EXTENT:
+    if spot.abs().max() <= 0.95 * _EXTENT:
         ax.text(*spot.tolist(), text, fontsize=7, color=color, ha="center", va="center",
                 bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.7))
 
@@ -503,18 +502,18 @@ def plot_contributions(model: DeepMLP, data: Playground, units: Sequence[int], r
     panels = [(parts[:, j], f"unit {j}: $v_{{{j}}}$ = {v[j].item():+.2f}") for j in units]
     panels.append((score, f"score $s$: the sum of all {len(b)}, plus $c$"))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels) + 0.6, 3.1))
-    axis = torch.linspace(-EXTENT, EXTENT, resolution).numpy()
+    axis = torch.linspace(-_EXTENT, _EXTENT, resolution).numpy()
     unit_limit = max(float(parts[:, units].abs().max()), 1e-6)  # one colour scale for all the units
     for k, (ax, (values, title)) in enumerate(zip(axes, panels)):
         grid = values.reshape(resolution, resolution).numpy()
         limit = unit_limit if k < len(units) else max(float(abs(grid).max()), 1e-6)
-        image = ax.imshow(grid, origin="lower", extent=(-EXTENT, EXTENT, -EXTENT, EXTENT), cmap="RdBu_r",
+        image = ax.imshow(grid, origin="lower", extent=(-_EXTENT, _EXTENT, -_EXTENT, _EXTENT), cmap="RdBu_r",
                           vmin=-limit, vmax=limit)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
         ax.set_title(title, fontsize=9)
         _square(ax)
     for ax, j in zip(axes, units):
-        draw_unit_lines(ax, W[j:j + 1], b[j:j + 1], color="black", labels=False)
+        _unit_lines(ax, W[j:j + 1], b[j:j + 1], color="black", labels=False)
     axes[-1].contour(axis, axis, score.reshape(resolution, resolution).numpy(), levels=[0], colors="black", linewidths=1)
     for ax in axes[1:]:
         ax.set_ylabel("")

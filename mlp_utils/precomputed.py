@@ -35,9 +35,8 @@ from .experiments import Settings, combinations, sweep
 __all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart", "stored", "storing"]
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
-STORE_ENV_VAR = "MLP_COURSE_STORE"  # set by tools/execute_notebooks.py: make the runs and store them
 # where the runs are stored; tools/learner_seconds.py points a kernel at an empty folder instead
-STORE_DIR = Path(os.environ.get("MLP_COURSE_STORED_DIR") or Path(__file__).resolve().parent / "stored")
+_STORE_DIR = Path(os.environ.get("MLP_COURSE_STORED_DIR") or Path(__file__).resolve().parent / "stored")
 
 
 def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, Any]]],
@@ -49,11 +48,11 @@ def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, 
     to ``mlp_utils/stored/<key>.json``; in a reader's kernel, rows stored for the same spec are
     read back, so the explorer costs what drawing costs, and any other spec runs ``make()``.
     """
-    path = STORE_DIR / f"{key}.json"
+    path = _STORE_DIR / f"{key}.json"
     wanted = json.loads(json.dumps(spec, sort_keys=True, default=str))
     if storing():  # making the book: store the runs, and nothing to tell its readers
         rows = make()
-        STORE_DIR.mkdir(exist_ok=True)
+        _STORE_DIR.mkdir(exist_ok=True)
         path.write_text(json.dumps({"spec": wanted, "rows": rows}, separators=(",", ":")) + "\n")
         return rows
     if path.exists():
@@ -68,7 +67,7 @@ def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, 
 
 def storing() -> bool:
     """True while ``make execute`` runs the notebooks to store the explorers' runs."""
-    return os.environ.get(STORE_ENV_VAR, "").strip() not in ("", "0")
+    return os.environ.get("MLP_COURSE_STORE", "").strip() not in ("", "0")
 
 
 @dataclass(frozen=True)

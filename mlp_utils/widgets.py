@@ -113,7 +113,7 @@ class RetrainExplorer:
 
 
 # ----------------------------------------------------------------------------------------------
-# The course's retraining explorers: one per notebook that has one, all driven by training_run
+# The course's retraining explorers: one per notebook that has one, all driven by _training_run
 # ----------------------------------------------------------------------------------------------
 
 def _log_slider(description: str, value: float, low_exp: float, high_exp: float) -> widgets.FloatLogSlider:
@@ -175,7 +175,7 @@ _GRIDS: dict[str, Grid] = {
 }
 
 
-def training_run(data, seed: int | None = None, **settings: Any) -> plt.Figure:
+def _training_run(data, seed: int | None = None, **settings: Any) -> plt.Figure:
     """Train one MLP with these :class:`~mlp_utils.experiments.Settings` (defaults for the rest)
     and return a figure of its curves and final accuracy."""
     run = train(Settings(**settings), data, seed)
@@ -215,5 +215,5 @@ def explorer(name: str, data, title: str = "", **fixed: Any) -> RetrainExplorer:
         show_static(static_chart(rows, grid, defaults, title=f"{title or name}: precomputed runs"),
                     describe(grid, held))
 
-    return RetrainExplorer(controls, lambda **values: training_run(data, **fixed, **values),
+    return RetrainExplorer(controls, lambda **values: _training_run(data, **fixed, **values),
                            title=title, static=static)

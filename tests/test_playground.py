@@ -12,10 +12,10 @@ import torch  # noqa: E402
 
 from mlp_utils import AnswerError, Trainer, compare, train  # noqa: E402
 from mlp_utils.answers import check_unit_contributions  # noqa: E402
-from mlp_utils.playground import (BoundarySnapshots, Playground, boundary_grid, explorer_figure,  # noqa: E402
-                                  grid_points, hidden_layer, make_spiral, playground_explorer,
+from mlp_utils.playground import (BoundarySnapshots, Playground, _boundary_grid, _explorer_figure,  # noqa: E402
+                                  grid_points, hidden_layer, _spiral, playground_explorer,
                                   playground_model, plot_contributions, plot_unit_lines, repeat_playground,
-                                  playground_settings, train_on, unit_contributions)
+                                  _settings, _train_on, unit_contributions)
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +39,8 @@ def test_points_depend_only_on_the_seed():
     a, b, c = (Playground(seed=s, device="cpu") for s in (5, 5, 6))
     assert torch.equal(a.X_train, b.X_train) and torch.equal(a.y_test, b.y_test)
     assert not torch.equal(a.X_train, c.X_train)
-    X1, y1 = make_spiral(50, seed=1)
-    X2, y2 = make_spiral(50, seed=1)
+    X1, y1 = _spiral(50, seed=1)
+    X2, y2 = _spiral(50, seed=1)
     assert torch.equal(X1, X2) and torch.equal(y1, y2) and X1.shape == (50, 2)
 
 
@@ -65,7 +65,7 @@ def test_a_hidden_layer_beats_a_linear_model_on_the_spiral():
 
 def _trained(width=8, depth=1, seed=0, epochs=30, data=None, lr=1.0):
     data = Playground(seed=seed) if data is None else data
-    model = train_on(data, playground_settings(data, width=width, depth=depth, lr=lr, epochs=epochs), seed).model
+    model = _train_on(data, _settings(data, width=width, depth=depth, lr=lr, epochs=epochs), seed).model
     with torch.no_grad():
         return model, (model(data.X_test).argmax(dim=1) == data.y_test).float().mean().item()
 
@@ -74,14 +74,14 @@ def test_a_playground_run_is_deterministic_given_the_seed_and_is_the_one_train()
     model_a, acc_a = _trained(width=8, depth=1, seed=4, epochs=20)
     model_b, acc_b = _trained(width=8, depth=1, seed=4, epochs=20)
     data = Playground(seed=4)
-    settings = playground_settings(data, width=8, depth=1, epochs=20)
+    settings = _settings(data, width=8, depth=1, epochs=20)
     assert (settings.init, settings.batch_size, settings.lr) == ("pytorch", 300, 1.0)
     run = train(settings, data, seed=4)  # the course's one train(): the same model
     assert all(torch.equal(p, q) for p, q in zip(run.model.parameters(), model_a.parameters()))
     with torch.no_grad():
         by_hand = (model_a(data.X_test).argmax(dim=1) == data.y_test).float().mean().item()
     assert acc_a == acc_b == pytest.approx(by_hand)
-    assert torch.equal(boundary_grid(model_a, 20), boundary_grid(model_b, 20))
+    assert torch.equal(_boundary_grid(model_a, 20), _boundary_grid(model_b, 20))
 
 
 def test_the_score_is_the_sum_of_the_units_ramps():
@@ -102,7 +102,7 @@ def test_the_score_is_the_sum_of_the_units_ramps():
 def test_boundary_grid_is_a_probability_grid():
     torch.manual_seed(0)
     model = playground_model(width=4, depth=2, activation="tanh")
-    grid = boundary_grid(model, resolution=12)
+    grid = _boundary_grid(model, resolution=12)
     assert grid.shape == (12, 12, 2)
     assert torch.allclose(grid.sum(dim=2), torch.ones(12, 12))
     points = grid_points(12)
@@ -150,7 +150,7 @@ def test_the_explorer_runs_once_and_reruns_with_new_values():
     (lambda: playground_model(width=0), "width must be an integer >= 1"),
     (lambda: playground_model(depth=-1), "depth must be an integer >= 0"),
     (lambda: playground_model(activation="swish"), "activation must be one of"),
-    (lambda: playground_settings(Playground(num_train=20, num_test=10), epochs=0), "epochs must be an integer >= 1"),
+    (lambda: _settings(Playground(num_train=20, num_test=10), epochs=0), "epochs must be an integer >= 1"),
     (lambda: hidden_layer(playground_model(depth=2)), "exactly one hidden layer"),
     (lambda: unit_contributions(torch.zeros(3, 2), torch.zeros(4, 3), torch.zeros(4), torch.zeros(4)),
      "X must be"),
@@ -203,5 +203,5 @@ def test_a_diverging_run_still_reports_an_accuracy():
         assert all(torch.isfinite(p).all() for p in model.parameters())
         assert accuracy == pytest.approx((model(data.X_test).argmax(dim=1) == data.y_test).float().mean().item())
     with pytest.warns(RuntimeWarning):
-        fig = explorer_figure(lr=1e6, data=data, epochs=30)
+        fig = _explorer_figure(lr=1e6, data=data, epochs=30)
     assert "diverged after" in fig.axes[0].get_title()

@@ -68,17 +68,17 @@ def test_stored_runs_are_made_once_and_read_back_for_the_same_spec(tmp_path, mon
     the same grid, settings, data and seed, and trains again for anything else."""
     from mlp_utils import precomputed
 
-    monkeypatch.setattr(precomputed, "STORE_DIR", tmp_path)
+    monkeypatch.setattr(precomputed, "_STORE_DIR", tmp_path)
     calls = []
 
     def make(value):
         calls.append(value)
         return [{"lr": value, "epoch": 1, "acc": 0.5}]
 
-    monkeypatch.setenv(precomputed.STORE_ENV_VAR, "1")
+    monkeypatch.setenv("MLP_COURSE_STORE", "1")
     assert precomputed.stored("demo", {"seed": 0, "grid": (0.1,)}, lambda: make(1), runs=1)[0]["lr"] == 1
     assert (tmp_path / "demo.json").exists() and calls == [1]
-    monkeypatch.delenv(precomputed.STORE_ENV_VAR)
+    monkeypatch.delenv("MLP_COURSE_STORE")
     capsys.readouterr()
     # the same spec (tuples and lists alike, as JSON stores them): read back, nothing trained
     assert precomputed.stored("demo", {"grid": [0.1], "seed": 0}, lambda: make(2), runs=1)[0]["lr"] == 1
