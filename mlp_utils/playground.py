@@ -284,30 +284,30 @@ def draw_boundary(ax: plt.Axes, model: torch.nn.Module, data: Playground | None 
         ax.set_title(title, fontsize=9)
 
 
-def _unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.25",
-                    labels: bool = True) -> None:
-    """Draw each hidden unit's line ``w_j . x + b_j = 0`` over the plane, with a short tick on
-    the side where the unit is active (positive), and its number ``j`` if ``labels``."""
-    W, b = W.detach().cpu(), b.detach().cpu()
-    for j, (w, bias) in enumerate(zip(W, b)):
-        norm = w.norm().item()
-        if norm == 0:
+def _line(w: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+    """A unit's line ``w . x + b = 0``: its unit normal, its point nearest the origin, its direction,
+    and an anchor on it clipped into view; ``None`` when ``w`` is zero."""
+    norm = w.norm().item()
+    if norm == 0:
+        return None
+    normal = (w / norm).cpu()
+    foot = -bias.item() / norm * normal
+    along = torch.tensor([-normal[1], normal[0]])
+    return normal, foot, along, foot + ((foot.clamp(-0.85 * _EXTENT, 0.85 * _EXTENT) - foot) @ along) * along
+
+
+def _unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.25") -> None:
+    """Draw each hidden unit's line with an arrow toward the side where the unit is active."""
+    for w, bias in zip(W.detach().cpu(), b.detach().cpu()):
+        line = _line(w, bias)
+        if line is None:
             continue
-        normal = w / norm
-        foot = -bias.item() / norm * normal  # the point of the line closest to the origin
-        along = torch.tensor([-normal[1], normal[0]])
+        normal, foot, along, anchor = line
         ends = torch.stack([foot - 4 * _EXTENT * along, foot + 4 * _EXTENT * along])
         ax.plot(ends[:, 0].numpy(), ends[:, 1].numpy(), color=color, linewidth=0.9)
-        # a marker inside the square: the line's point nearest the origin, clipped into view
-        anchor = foot.clamp(-0.85 * _EXTENT, 0.85 * _EXTENT)
-        anchor = foot + ((anchor - foot) @ along) * along
         if anchor.abs().max() <= _EXTENT:
-            tip = anchor + 0.3 * normal
-            ax.annotate("", xy=tuple(tip.tolist()), xytext=tuple(anchor.tolist()),
+            ax.annotate("", xy=tuple((anchor + 0.3 * normal).tolist()), xytext=tuple(anchor.tolist()),
                         arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1, mutation_scale=8))
-            spot = anchor + 0.45 * normal
-            if labels and spot.abs().max() <= 0.95 * _EXTENT:
-                ax.text(*spot.tolist(), str(j), fontsize=7, color=color, ha="center", va="center")
     _square(ax)
 
 
@@ -393,19 +393,11 @@ def playground_explorer(data: Playground, seed: int | None = None, epochs: int =
     """A :class:`~mlp_utils.widgets.RetrainExplorer` over width, depth, activation and learning
     rate; each run trains on ``data`` (:func:`_train_on`) and draws its boundary.
     Call ``.show()`` to display it and draw the default run once."""
-    import ipywidgets as widgets
+    from .widgets import RetrainExplorer, _dropdown, _int_slider, _log_slider
 
-    from .widgets import RetrainExplorer
-
-    style = {"description_width": "initial"}
-    controls = {
-        "width": widgets.IntSlider(value=16, min=1, max=64, description="units per layer", style=style),
-        "depth": widgets.IntSlider(value=1, min=0, max=3, description="hidden layers", style=style),
-        "activation": widgets.Dropdown(options=sorted(ACTIVATIONS), value="relu", description="activation",
-                                       style=style),
-        "lr": widgets.FloatLogSlider(value=LR, base=10, min=-2, max=1, step=0.25, description="learning rate",
-                                     readout_format=".3g", style=style),
-    }
+    controls = {"width": _int_slider("units per layer", 16, 1, 64), "depth": _int_slider("hidden layers", 1, 0, 3),
+                "activation": _dropdown("activation", sorted(ACTIVATIONS), "relu"),
+                "lr": _log_slider("learning rate", LR, -2, 1)}
     return RetrainExplorer(controls, lambda **values: _explorer_figure(seed=seed, data=data, epochs=epochs,
                                                                       **values),
                            title="Train on the spiral: width, depth, activation, learning rate",
@@ -466,7 +458,7 @@ def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Fi
               fontsize=7, loc="lower left", framealpha=0.9)
     for sign, color in ((-1, _CLASS_COLORS[0]), (1, _CLASS_COLORS[1])):
         chosen = (v.sign() == sign).nonzero().flatten()
-        _unit_lines(ax, W[chosen], b[chosen], color=color, labels=False)
+        _unit_lines(ax, W[chosen], b[chosen], color=color)
         for j in chosen.tolist():  # number each line by its unit
             _label_line(ax, W[j], b[j], str(j), color)
     ax.set_title(title or f"{len(b)} hidden units: each is zero on one side of its line,\n"
@@ -476,15 +468,9 @@ def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Fi
 
 
 def _label_line(ax: plt.Axes, w: torch.Tensor, bias: torch.Tensor, text: str, color: str) -> None:
-    norm = w.norm().item()
-    if norm == 0:
-        return
-    normal = (w / norm).cpu()
-    foot = -bias.item() / norm * normal
-    along = torch.tensor([-normal[1], normal[0]])
-    anchor = foot + ((foot.clamp(-0.85 * _EXTENT, 0.85 * _EXTENT) - foot) @ along) * along
-    spot = anchor + 0.38 * normal
-    if spot.abs().max() <= 0.95 * _EXTENT:
+    line = _line(w, bias)
+    spot = None if line is None else line[3] + 0.38 * line[0]
+    if spot is not None and spot.abs().max() <= 0.95 * _EXTENT:
         ax.text(*spot.tolist(), text, fontsize=7, color=color, ha="center", va="center",
                 bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.7))
 
@@ -513,7 +499,7 @@ def plot_contributions(model: DeepMLP, data: Playground, units: Sequence[int], r
         ax.set_title(title, fontsize=9)
         _square(ax)
     for ax, j in zip(axes, units):
-        _unit_lines(ax, W[j:j + 1], b[j:j + 1], color="black", labels=False)
+        _unit_lines(ax, W[j:j + 1], b[j:j + 1], color="black")
     axes[-1].contour(axis, axis, score.reshape(resolution, resolution).numpy(), levels=[0], colors="black", linewidths=1)
     for ax in axes[1:]:
         ax.set_ylabel("")

@@ -28,7 +28,6 @@ from typing import Any, Callable, Mapping, Sequence
 import altair as alt
 from IPython.display import HTML, display
 
-from .validate import positive_int
 from .config import budget, seed_or_default
 from .experiments import Settings, combinations, sweep
 
@@ -82,15 +81,6 @@ class Grid:
     epochs: int = 10
     labels: Mapping[str, str] | None = None
 
-    def __post_init__(self) -> None:
-        positive_int("epochs", self.epochs)
-        for name, options in self.values.items():
-            if name == "epochs":
-                raise ValueError("the epochs come from the longest run: set Grid(epochs=...), "
-                                 "not values['epochs']")
-            if isinstance(options, (str, bytes)) or len(options) == 0:
-                raise ValueError(f"values[{name!r}] must be a non-empty list, got {options!r}")
-
     def label(self, name: str) -> str:
         return (self.labels or {}).get(name, name.replace("_", " "))
 
@@ -103,18 +93,27 @@ class Grid:
         return combinations(self.values)
 
 
-def _control(i: int, name: str, grid: Grid, default: Mapping[str, Any]) -> tuple[Any, str]:
-    """The Vega-Lite parameter for one setting of the grid and the filter that picks its rows:
-    a slider when the values are consecutive integers, radio buttons otherwise."""
-    options = list(grid.values[name])
-    value = default.get(name, options[0])
-    value = value if value in options else options[0]
-    label = f"{grid.label(name)} "
-    consecutive = (all(isinstance(v, int) and not isinstance(v, bool) for v in options) and len(options) > 1
-                   and options == list(range(options[0], options[-1] + 1)))
-    bind = (alt.binding_range(min=options[0], max=options[-1], step=1, name=label) if consecutive
-            else alt.binding_radio(options=options, name=label))
-    return alt.param(name=f"p{i}", value=value, bind=bind), f"datum[{json.dumps(name)}] == p{i}"
+def _controls(grid: Grid, default: Mapping[str, Any]) -> tuple[list[Any], str]:
+    """A Vega-Lite parameter per setting of the grid (a slider for consecutive integers, radio
+    buttons otherwise) and the filter that picks the chosen run's rows."""
+    params, picked = [], []
+    for i, (name, options) in enumerate(grid.values.items()):
+        options = list(options)
+        value = default.get(name, options[0])
+        value = value if value in options else options[0]
+        label = f"{grid.label(name)} "
+        consecutive = (all(isinstance(v, int) and not isinstance(v, bool) for v in options) and len(options) > 1
+                       and options == list(range(options[0], options[-1] + 1)))
+        bind = (alt.binding_range(min=options[0], max=options[-1], step=1, name=label) if consecutive
+                else alt.binding_radio(options=options, name=label))
+        params.append(alt.param(name=f"p{i}", value=value, bind=bind))
+        picked.append(f"datum[{json.dumps(name)}] == p{i}")
+    return params, " && ".join(picked) if picked else "true"
+
+
+def _titled(chart: alt.Chart, title: str) -> alt.Chart:
+    return chart.properties(title=alt.TitleParams(title or "Precomputed runs", fontSize=13, anchor="start",
+                                                  subtitle="Stored runs, one seed each; with a kernel, the explorer above retrains for any value."))
 
 
 def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
@@ -126,9 +125,6 @@ def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
     finished.
     """
     fixed = dict(fixed or {})
-    clash = set(fixed) & (set(grid.values) | {"epochs"})
-    if clash:
-        raise ValueError(f"{sorted(clash)} are set both by the grid and as fixed settings")
     combos = grid.combinations()
     results = sweep(combos, data, base=Settings(**fixed, epochs=grid.epochs), seeds=1 if seed is None else [seed],
                     progress=False if storing() else None)
@@ -140,20 +136,13 @@ def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
 def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping[str, Any],
                  title: str = "") -> alt.Chart:
     """Loss and accuracy curves of the grid's run picked by the controls, over all runs in grey."""
-    if not rows:
-        raise ValueError("no rows to draw: precompute() returned nothing")
     names = list(grid.values)
     split = rows[0]["split"]
     last = max(row["epoch"] for row in rows)
-    params, picked = [], []
     epochs = alt.param(name="p_epochs", value=min(int(default.get("epochs", last)), last),
                        bind=alt.binding_range(min=1, max=last, step=1, name="epochs "))
-    params.append(epochs)
-    for i, name in enumerate(names):
-        param, test = _control(i, name, grid, default)
-        params.append(param)
-        picked.append(test)
-    chosen = " && ".join(picked) if picked else "true"
+    params, chosen = _controls(grid, default)
+    params.insert(0, epochs)
     base = alt.Chart(alt.Data(values=[dict(r, run="|".join(str(r[n]) for n in names)) for r in rows]))
     x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d"),
               scale=alt.Scale(domain=[0.5, last + 0.5]))
@@ -173,13 +162,8 @@ def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping
                    "format(datum.train_loss, '.4f')"))
                .mark_text(align="left", fontSize=13, fontWeight="bold")
                .encode(text="text:N").properties(width=540, height=18))
-    chart = alt.vconcat(
-        alt.hconcat(panel("train_loss", "training loss"), panel("acc", f"{split} accuracy")),
-        readout,
-    ).add_params(*params)
-    return chart.properties(title=alt.TitleParams(
-        title or "Precomputed runs", fontSize=13, anchor="start",
-        subtitle="Stored runs, one seed each; with a kernel, the explorer above retrains for any value."))
+    return _titled(alt.vconcat(alt.hconcat(panel("train_loss", "training loss"), panel("acc", f"{split} accuracy")),
+                               readout).add_params(*params), title)
 
 
 def _describe(grid: Grid, fixed: Mapping[str, Any], seed: int, length: str) -> str:
@@ -221,15 +205,7 @@ def boundary_chart(settings_rows: Sequence[Mapping[str, Any]], points: Sequence[
     probability on a ``resolution`` x ``resolution`` grid over [-extent, extent]^2, row-major,
     bottom row first) and ``acc``. ``points`` hold ``x``, ``y`` and ``label``.
     """
-    if not settings_rows:
-        raise ValueError("no rows to draw")
-    names = list(grid.values)
-    params, picked = [], []
-    for i, name in enumerate(names):
-        param, test = _control(i, name, grid, default)
-        params.append(param)
-        picked.append(test)
-    chosen = " && ".join(picked) if picked else "true"
+    params, chosen = _controls(grid, default)
     step = 2 * extent / resolution
     domain = alt.Scale(domain=[-extent, extent], nice=False)
     cells = (alt.Chart(alt.Data(values=list(settings_rows))).transform_filter(chosen)
@@ -250,7 +226,5 @@ def boundary_chart(settings_rows: Sequence[Mapping[str, Any]], points: Sequence[
                .transform_calculate(text="'test accuracy ' + format(datum.acc, '.2f')")
                .mark_text(align="left", fontSize=13, fontWeight="bold").encode(text="text:N")
                .properties(width=330, height=18))
-    chart = alt.vconcat(alt.layer(cells, dots).properties(width=330, height=330), readout).add_params(*params)
-    return chart.properties(title=alt.TitleParams(
-        title or "Precomputed runs", fontSize=13, anchor="start",
-        subtitle="Stored runs, one seed each; with a kernel, the explorer above retrains for any value."))
+    return _titled(alt.vconcat(alt.layer(cells, dots).properties(width=330, height=330), readout)
+                   .add_params(*params), title)
