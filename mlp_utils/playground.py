@@ -1,12 +1,7 @@
-"""A 2-D playground: small point sets where what each hidden unit does can be drawn.
+"""A 2-D playground: a two-arm spiral where what each hidden unit does can be drawn.
 
-:class:`Playground` is a data module (like :class:`~mlp_utils.data.FashionMNIST`) holding a
-two-arm spiral, standardized, split into training and test points, so the one
-:class:`~mlp_utils.trainer.Trainer` fits networks on it. :func:`_boundary_grid` evaluates a model
-on a fixed grid of the plane; :class:`BoundarySnapshots` draws the decision regions while the
-network trains; :func:`unit_contributions` splits a one-hidden-layer ReLU network's score into
-one ramp per hidden unit. :func:`_train_on` trains a playground setting with the course's one
-:func:`~mlp_utils.experiments.train`; :func:`playground_explorer` retrains one in under a second.
+:class:`Playground` is its data module, trained by the one :func:`~mlp_utils.experiments.train`;
+the rest draws decision regions and splits a one-hidden-layer ReLU network's score by unit.
 """
 from __future__ import annotations
 
@@ -20,11 +15,12 @@ from matplotlib.colors import ListedColormap
 from tqdm.auto import tqdm
 
 from .validate import one_of, positive_int
-from .config import budget, in_notebook, seed_or_default
+from .config import budget, seed_or_default
 from .data import InMemoryData, TensorBatches
 from .device import pick_device
 from .experiments import Group, Run, Settings, seeds_of, train
 from .models import ACTIVATIONS, DeepMLP
+from .plots import _redraw
 from .precomputed import Grid, boundary_chart, describe, show_static, stored, storing
 from .trainer import Callback, EpochRecord, Trainer, evaluate
 
@@ -46,18 +42,10 @@ LR = 1.0
 """The playground's default learning rate (full-batch SGD on standardized points)."""
 
 
-# ----------------------------------------------------------------------------------------------
-# The point sets
-# ----------------------------------------------------------------------------------------------
-
 def _spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
-                seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two interleaved spiral arms: ``X`` (num_points, 2) float32 and ``y`` (num_points,) int64.
-
-    Arm ``k`` is the curve ``r (cos(a + k pi), sin(a + k pi))`` with the angle ``a`` growing with
-    the radius ``r`` over ``turns`` turns; each point gets Gaussian noise of standard deviation
-    ``noise`` (in units of the outer radius, 1). Half the points (rounded down) are in arm 0.
-    """
+            seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two interleaved spiral arms ``r (cos(a + k pi), sin(a + k pi))``, the angle ``a`` growing
+    with the radius over ``turns`` turns, plus noise: ``X`` (N, 2) float32, ``y`` (N,) int64."""
     generator = torch.Generator().manual_seed(seed_or_default(seed))
     y = (torch.arange(num_points) >= num_points // 2).long()
     r = 0.1 + 0.9 * torch.rand(num_points, generator=generator).sqrt()  # even density over the area
@@ -67,27 +55,11 @@ def _spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
     return X.float(), y
 
 
-def _check_noise(noise: object) -> None:
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-
-
 class Playground(InMemoryData):
-    """The two-arm spiral (:func:`_spiral`) as a data module for :class:`~mlp_utils.trainer.Trainer`.
-
-    Args:
-        num_train: training points; ``num_test`` held-out points are drawn from the same set.
-        num_test: test points, measured after every epoch (the evaluation split is "test").
-        noise: how far points scatter from their curve.
-        batch_size: points per step; ``None`` (the default) uses every training point in one
-            batch, so one epoch is one step.
-        seed: fixes the points, the split and the batch order; ``None`` means
-            :func:`~mlp_utils.config.course_seed`.
-        device: where the tensors live; ``None`` picks CUDA, then MPS, then the CPU.
-
-    The points are standardized with the training points' mean and standard deviation (per
-    coordinate), so both coordinates have mean 0 and standard deviation 1 on the training set.
-    """
+    """The two-arm spiral as a data module: ``num_train`` training and ``num_test`` test points
+    (the evaluation split), standardized with the training points' mean and standard deviation.
+    ``batch_size=None`` puts every training point in one batch; ``seed`` fixes points, split and
+    batch order."""
 
     eval_split = "test"
     num_classes = 2
@@ -97,7 +69,8 @@ class Playground(InMemoryData):
                  device: str | torch.device | None = None) -> None:
         self.num_train = positive_int("num_train", num_train)
         self.num_test = positive_int("num_test", num_test)
-        _check_noise(noise)
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
+            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.noise = float(noise)
         self.batch_size = self.num_train if batch_size is None else positive_int("batch_size", batch_size)
         self.seed = seed_or_default(seed)
@@ -123,10 +96,6 @@ class Playground(InMemoryData):
         return TensorBatches(self.X_test, self.y_test, self.num_test)
 
 
-# ----------------------------------------------------------------------------------------------
-# Models and runs
-# ----------------------------------------------------------------------------------------------
-
 def playground_model(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
                      num_classes: int = 2) -> DeepMLP:
     """A :class:`~mlp_utils.models.DeepMLP` for points of the plane: 2 inputs, ``depth`` hidden
@@ -141,33 +110,22 @@ def playground_model(width: int = 16, depth: int = 1, activation: str = "relu", 
 
 @contextlib.contextmanager
 def _one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """On the CPU, train with one thread: a playground network's tensors (300 x 16) are far too
-    small to share out, and extra threads only wait for each other, which costs many times the
-    step itself when other programs hold the cores."""
+    """On the CPU, train with one thread: tensors this small (300 x 16) only wait for more."""
     threads = torch.get_num_threads()
-    if device.type != "cpu" or threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
+    if device.type == "cpu":
+        torch.set_num_threads(1)
     try:
         yield
     finally:
         torch.set_num_threads(threads)
 
 
-def _settings(data: "Playground", width: int = 16, depth: int = 1, activation: str = "relu",
-                        lr: float = LR, epochs: int = EPOCHS) -> Settings:
-    """The :class:`~mlp_utils.experiments.Settings` of a playground run: ``depth`` hidden layers of
-    ``width`` units (0: a linear model), PyTorch's default initialization (random biases, so the
-    hidden units' lines start scattered over the plane), batches as ``data`` serves them."""
-    return Settings(num_hiddens=width, num_layers=depth, activation=activation, init="pytorch", lr=lr,
-                    epochs=epochs, batch_size=data.batch_size)
-
-
-def _train_on(data: "Playground", settings: Settings, seed: int | None = None) -> Run:
-    """:func:`~mlp_utils.experiments.train` on the plane, with one CPU thread (see
-    :func:`_one_cpu_thread`). A run whose loss diverges stops early (with a warning) and keeps
-    its last finite parameters."""
+def _run(data: Playground, seed: int | None, width: int = 16, depth: int = 1, activation: str = "relu",
+         lr: float = LR, epochs: int = EPOCHS) -> Run:
+    """:func:`~mlp_utils.experiments.train` on the plane with one CPU thread: ``depth`` hidden
+    layers of ``width`` units, PyTorch's initialization, batches as ``data`` serves them."""
+    settings = Settings(num_hiddens=width, num_layers=depth, activation=activation, init="pytorch", lr=lr,
+                        epochs=epochs, batch_size=data.batch_size)
     with _one_cpu_thread(data.device):
         return train(settings, data, seed)
 
@@ -182,7 +140,7 @@ def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: in
     runs = []
     for seed in seeds_of(seeds):
         data = Playground(seed=seed, **data_options)
-        runs.append(_train_on(data, _settings(data, width, depth, activation, lr, epochs), seed))
+        runs.append(_run(data, seed, width, depth, activation, lr, epochs))
     return Group(runs[0].settings, runs)
 
 
@@ -214,10 +172,6 @@ def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: tor
     return torch.relu(X @ W.T + b) * v
 
 
-# ----------------------------------------------------------------------------------------------
-# Grids and drawings
-# ----------------------------------------------------------------------------------------------
-
 def grid_points(resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
     """The (resolution * resolution, 2) points of a square grid over [-extent, extent]^2, row by
     row from the bottom (y) and left to right (x) within a row."""
@@ -228,15 +182,12 @@ def grid_points(resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
 
 @torch.no_grad()
 def _boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
-    """Class probabilities of ``model`` on the grid of :func:`grid_points`: a CPU tensor of shape
-    (resolution, resolution, num_classes), row ``i`` at height ``y_i`` (bottom first) and
-    column ``j`` at ``x_j``. Deterministic: no randomness, model left in evaluation mode."""
-    points = grid_points(resolution, extent)
-    parameter = next(model.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
+    """Class probabilities of ``model`` on :func:`grid_points`: a CPU tensor (resolution,
+    resolution, num_classes), bottom row first; the model's mode is restored."""
     was_training = model.training
     model.eval()
-    probabilities = torch.softmax(model(points.to(device)), dim=1).cpu()
+    probabilities = torch.softmax(model(grid_points(resolution, extent).to(next(model.parameters()).device)),
+                                  dim=1).cpu()
     model.train(was_training)
     return probabilities.reshape(resolution, resolution, -1)
 
@@ -312,13 +263,9 @@ def _unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.
 
 
 class BoundarySnapshots(Callback):
-    """A trainer callback that draws the decision regions at chosen epochs, as it trains.
-
-    In a notebook one figure with a panel per epoch of ``at`` is shown at the start and redrawn
-    in place as each snapshot is taken; outside a notebook nothing is shown. ``snapshots``
-    keeps the class probabilities on the grid (see :func:`_boundary_grid`) and the test accuracy
-    of every snapshot, and :attr:`fig` the figure.
-    """
+    """A trainer callback that draws the decision regions at the epochs ``at``, as it trains, in
+    one figure redrawn in place (in a notebook). ``snapshots`` keeps each epoch's grid of class
+    probabilities and test accuracy."""
 
     def __init__(self, data: Playground, at: Sequence[int], resolution: int = 100, title: str = "") -> None:
         if not at:
@@ -341,7 +288,7 @@ class BoundarySnapshots(Callback):
             self.fig.suptitle(self.title, fontsize=10)
         self.fig.tight_layout()
         self.handle = None
-        self._show()
+        _redraw(self)
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         if record.epoch not in self.at:
@@ -353,30 +300,15 @@ class BoundarySnapshots(Callback):
         draw_boundary(ax, model, resolution=self.resolution)
         draw_points(ax, self.data, "train")
         ax.set_title(f"epoch {record.epoch}: test acc {record.eval_acc:.2f}", fontsize=9)
-        model.train()  # _boundary_grid restores the mode; keep training as before
-        self._show()
+        _redraw(self)
 
-    def _show(self) -> None:
-        if not in_notebook():
-            return
-        from IPython.display import display
-
-        if self.handle is None:
-            self.handle = display(self.fig, display_id=True)
-        else:
-            self.handle.update(self.fig)
-
-
-# ----------------------------------------------------------------------------------------------
-# The explorer
-# ----------------------------------------------------------------------------------------------
 
 def _explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
                     seed: int | None = None, data: Playground | None = None,
                     epochs: int = EPOCHS) -> plt.Figure:
-    """Train one playground network (:func:`_train_on`) and draw its decision regions."""
+    """Train one playground network and draw its decision regions."""
     data = Playground(seed=seed) if data is None else data
-    run = _train_on(data, _settings(data, width, depth, activation, lr, epochs), seed)
+    run = _run(data, seed, width, depth, activation, lr, epochs)
     model, accuracy = run.model, evaluate(run.model, data.test_dataloader())[1]
     fig, ax = plt.subplots(figsize=(4.4, 4.4))
     draw_boundary(ax, model, data)
@@ -391,8 +323,7 @@ def _explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", 
 
 def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> "RetrainExplorer":
     """A :class:`~mlp_utils.widgets.RetrainExplorer` over width, depth, activation and learning
-    rate; each run trains on ``data`` (:func:`_train_on`) and draws its boundary.
-    Call ``.show()`` to display it and draw the default run once."""
+    rate, training on ``data``; ``.show()`` displays it and draws the default run."""
     from .widgets import RetrainExplorer, _dropdown, _int_slider, _log_slider
 
     controls = {"width": _int_slider("units per layer", 16, 1, 64), "depth": _int_slider("hidden layers", 1, 0, 3),
@@ -423,7 +354,7 @@ def _show_static_playground(data: Playground, seed: int | None = None, epochs: i
         # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
         for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=True,
                           disable=storing()):
-            run = _train_on(data, _settings(data, **combo, epochs=epochs), seed)
+            run = _run(data, seed, **combo, epochs=epochs)
             probabilities = _boundary_grid(run.model, _RESOLUTION)[..., 1].flatten()
             rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],
                          "acc": evaluate(run.model, data.test_dataloader())[1]})
@@ -438,10 +369,6 @@ def _show_static_playground(data: Playground, seed: int | None = None, epochs: i
     show_static(boundary_chart(rows, points, grid, {"width": 8, "depth": 1, "activation": "relu", "lr": LR},
                                _RESOLUTION, _EXTENT, title="The spiral: precomputed runs"), note)
 
-
-# ----------------------------------------------------------------------------------------------
-# Figures of one hidden layer
-# ----------------------------------------------------------------------------------------------
 
 def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Figure:
     """The decision regions of a one-hidden-layer network with every hidden unit's line drawn

@@ -31,11 +31,7 @@ def show_images(images: torch.Tensor, num_rows: int, num_cols: int,
 
 
 class LiveCurves(Callback):
-    """A trainer callback: a loss/accuracy figure that redraws in place after every epoch.
-
-    In a notebook the figure is shown once and then updated through its display handle, so
-    the cell ends with one up-to-date plot; outside a notebook nothing is shown.
-    """
+    """A trainer callback: a loss/accuracy figure that redraws in place after every epoch."""
 
     def on_fit_start(self, trainer: Trainer) -> None:
         self.fig, (self.ax_loss, self.ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
@@ -47,13 +43,19 @@ class LiveCurves(Callback):
         if self.title:
             self.fig.suptitle(self.title, fontsize=10)
         self.fig.tight_layout()
-        if in_notebook():
-            from IPython.display import display
+        _redraw(self)
 
-            if self.handle is None:
-                self.handle = display(self.fig, display_id=True)
-            else:
-                self.handle.update(self.fig)
+
+def _redraw(owner: LiveCurves | Callback) -> None:
+    """In a notebook, show ``owner.fig`` once, then update it in place through ``owner.handle``."""
+    if not in_notebook():
+        return
+    from IPython.display import display
+
+    if owner.handle is None:
+        owner.handle = display(owner.fig, display_id=True)
+    else:
+        owner.handle.update(owner.fig)
 
 
 def _epoch_axis(ax: plt.Axes, max_epochs: int | None = None) -> None:

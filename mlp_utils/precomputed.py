@@ -1,18 +1,8 @@
 """Precomputed explorers: a grid of runs stored with the notebook, browsable with no kernel.
 
-A retraining explorer needs a kernel. For the readers of the HTML book, who have none, an
-explorer also runs a stated grid of its settings when the notebook is executed, and stores the
-histories in a Vega-Lite chart whose controls pick one run of the grid: the epochs slider reads
-the longest history (a run of *k* epochs at a constant learning rate is the first *k* epochs of
-the longest run with the same seed), and radio buttons pick the other settings.
-
-The chart is displayed with two representations: Vega-Lite's own MIME type, which JupyterLab
-and Colab draw themselves, and the book, which draws it with its own copy of Vega (no network).
-
-The runs are made once, when ``make execute`` runs the notebooks (``$MLP_COURSE_STORE=1``), and
-stored as JSON in the package (``mlp_utils/stored/``, so a Colab install has them too). A
-reader's kernel draws the chart from the stored runs when they were made for the same grid,
-settings, data and seed (:func:`stored`); otherwise (another seed, smaller data) it trains them.
+When the book is made (``$MLP_COURSE_STORE=1``) each explorer trains a stated grid, one seed per
+setting, and stores the rows in ``mlp_utils/stored/``; a Vega-Lite chart whose controls pick one
+run shows them (JupyterLab and Colab draw it themselves, the book with its own copy of Vega).
 """
 from __future__ import annotations
 
@@ -40,13 +30,8 @@ _STORE_DIR = Path(os.environ.get("MLP_COURSE_STORED_DIR") or Path(__file__).reso
 
 def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, Any]]],
            runs: int) -> list[dict[str, Any]]:
-    """The rows of the precomputed explorer ``key``: stored ones if they were made for ``spec``.
-
-    ``spec`` says what the rows depend on (grid, fixed settings, data, seed). When the notebooks
-    are executed for the book (``$MLP_COURSE_STORE=1``), ``make()`` runs and its rows are written
-    to ``mlp_utils/stored/<key>.json``; in a reader's kernel, rows stored for the same spec are
-    read back, so the explorer costs what drawing costs, and any other spec runs ``make()``.
-    """
+    """The rows of the explorer ``key``: read back when stored for the same ``spec`` (grid, fixed
+    settings, data, seed), else made by ``make()`` (and stored while the book is made)."""
     path = _STORE_DIR / f"{key}.json"
     wanted = json.loads(json.dumps(spec, sort_keys=True, default=str))
     if storing():  # making the book: store the runs, and nothing to tell its readers
@@ -118,12 +103,8 @@ def _titled(chart: alt.Chart, title: str) -> alt.Chart:
 
 def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
                seed: int | None = None) -> list[dict[str, Any]]:
-    """A one-seed :func:`~mlp_utils.experiments.sweep` of ``grid``: one row per epoch of each run.
-
-    Rows hold the grid's settings, ``epoch``, ``train_loss`` and ``acc`` (accuracy on the
-    data's evaluation split, named in ``split``). A run that diverged keeps the epochs it
-    finished.
-    """
+    """A one-seed :func:`~mlp_utils.experiments.sweep` of ``grid``: a row per epoch of each run
+    (its settings, ``epoch``, ``train_loss``, ``acc`` and ``split``)."""
     fixed = dict(fixed or {})
     combos = grid.combinations()
     results = sweep(combos, data, base=Settings(**fixed, epochs=grid.epochs), seeds=1 if seed is None else [seed],
@@ -176,13 +157,7 @@ def _describe(grid: Grid, fixed: Mapping[str, Any], seed: int, length: str) -> s
 
 
 def show_static(chart: alt.Chart, note: str) -> None:
-    """Display ``chart`` as Vega-Lite, with ``note`` as its description.
-
-    JupyterLab draws the Vega-Lite MIME type itself; the book draws it with its own copy of
-    vega-embed (``_ext/book_fixes.py``), showing the description above the chart. Colab draws
-    Altair only through HTML, so there the chart goes out as Altair's HTML (vega-embed from its
-    CDN, which Colab reaches).
-    """
+    """Display ``chart`` as Vega-Lite with ``note`` as its description (as HTML on Colab)."""
     chart = chart.properties(description=note)
     if "google.colab" in sys.modules:  # Colab draws Altair through HTML, not the Vega-Lite MIME type
         display(HTML(f"<p>{html.escape(note)}</p>" + chart.to_html()))

@@ -40,15 +40,9 @@ def _displayable(result: Any) -> Any:
 
 
 class RetrainExplorer:
-    """Controls plus a *Retrain* button; each press calls ``run(**values)`` and shows its result.
-
-    ``run`` receives the current value of every control by name and returns a matplotlib
-    figure (or anything displayable). :meth:`show` displays the controls and draws the default
-    result once, so a static copy of the notebook (the HTML book, CI) shows a real run.
-
-    The explorer keeps what it did, for tests and for the curious: ``runs`` counts presses
-    that finished, ``last_values`` and ``last_result`` hold the latest run.
-    """
+    """Controls plus a *Retrain* button; each press calls ``run(**values)`` (the controls' values
+    by name) and shows the figure it returns. ``runs``, ``last_values`` and ``last_result`` keep
+    what it did."""
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget],
                  run: Callable[..., Any], title: str = "", button_text: str = "Retrain",
@@ -76,12 +70,8 @@ class RetrainExplorer:
         return {name: control.value for name, control in self.controls.items()}
 
     def retrain(self) -> Any:
-        """Run once with the current values and replace the output with the new result.
-
-        The result is written into the output widget's state directly (not captured from
-        stdout), so it is kept in the saved notebook, shown by the static book, and visible to
-        tests. An error is shown in the status line and raised.
-        """
+        """Run once with the current values and write the result into the output widget's state
+        (so the saved notebook keeps it); an error is shown in the status line and raised."""
         values = self.values()
         described = ", ".join(f"{name}={_short(value)}" for name, value in values.items())
         self.button.disabled = True

@@ -15,7 +15,7 @@ from mlp_utils.answers import check_unit_contributions  # noqa: E402
 from mlp_utils.playground import (BoundarySnapshots, Playground, _boundary_grid, _explorer_figure,  # noqa: E402
                                   grid_points, hidden_layer, _spiral, playground_explorer,
                                   playground_model, plot_contributions, plot_unit_lines, repeat_playground,
-                                  _settings, _train_on, unit_contributions)
+                                  _run, unit_contributions)
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +65,7 @@ def test_a_hidden_layer_beats_a_linear_model_on_the_spiral():
 
 def _trained(width=8, depth=1, seed=0, epochs=30, data=None, lr=1.0):
     data = Playground(seed=seed) if data is None else data
-    model = _train_on(data, _settings(data, width=width, depth=depth, lr=lr, epochs=epochs), seed).model
+    model = _run(data, seed, width=width, depth=depth, lr=lr, epochs=epochs).model
     with torch.no_grad():
         return model, (model(data.X_test).argmax(dim=1) == data.y_test).float().mean().item()
 
@@ -74,7 +74,7 @@ def test_a_playground_run_is_deterministic_given_the_seed_and_is_the_one_train()
     model_a, acc_a = _trained(width=8, depth=1, seed=4, epochs=20)
     model_b, acc_b = _trained(width=8, depth=1, seed=4, epochs=20)
     data = Playground(seed=4)
-    settings = _settings(data, width=8, depth=1, epochs=20)
+    settings = _run(data, 4, width=8, depth=1, epochs=20).settings
     assert (settings.init, settings.batch_size, settings.lr) == ("pytorch", 300, 1.0)
     run = train(settings, data, seed=4)  # the course's one train(): the same model
     assert all(torch.equal(p, q) for p, q in zip(run.model.parameters(), model_a.parameters()))
@@ -150,7 +150,7 @@ def test_the_explorer_runs_once_and_reruns_with_new_values():
     (lambda: playground_model(width=0), "width must be an integer >= 1"),
     (lambda: playground_model(depth=-1), "depth must be an integer >= 0"),
     (lambda: playground_model(activation="swish"), "activation must be one of"),
-    (lambda: _settings(Playground(num_train=20, num_test=10), epochs=0), "epochs must be an integer >= 1"),
+    (lambda: _run(Playground(num_train=20, num_test=10), 0, epochs=0), "epochs must be an integer >= 1"),
     (lambda: hidden_layer(playground_model(depth=2)), "exactly one hidden layer"),
     (lambda: unit_contributions(torch.zeros(3, 2), torch.zeros(4, 3), torch.zeros(4), torch.zeros(4)),
      "X must be"),
