@@ -87,13 +87,11 @@ class Playground(InMemoryData):
         return (f"Playground(train={self.num_train}, test={self.num_test}, "
                 f"noise={self.noise:g}, batch_size={self.batch_size}, device={self.device})")
 
-    def eval_dataloader(self) -> TensorBatches:
-        """The test points in one batch: what the trainer measures after every epoch."""
-        return self.test_dataloader()
-
     def test_dataloader(self) -> TensorBatches:
-        """The test points in one batch."""
+        """The test points in one batch (also what the trainer measures after every epoch)."""
         return TensorBatches(self.X_test, self.y_test, self.num_test)
+
+    eval_dataloader = test_dataloader
 
 
 def playground_model(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
@@ -152,18 +150,13 @@ def hidden_layer(model: DeepMLP) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
         raise ValueError("hidden_layer needs a DeepMLP with exactly one hidden layer and 2 outputs, "
                          "e.g. playground_model(width=8, depth=1)")
     first, second = model.linears
-    W, b = first.weight.detach(), first.bias.detach()
-    v = (second.weight[1] - second.weight[0]).detach()
-    c = (second.bias[1] - second.bias[0]).detach()
-    return W, b, v, c
+    return (first.weight.detach(), first.bias.detach(), (second.weight[1] - second.weight[0]).detach(),
+            (second.bias[1] - second.bias[0]).detach())
 
 
 def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Each hidden unit's share of the score: entry ``[n, j]`` is ``v_j relu(w_j . x_n + b_j)``.
-
-    ``X`` is (N, 2), ``W`` (H, 2), ``b`` and ``v`` (H,); the result is (N, H). Its row sums plus
-    the output bias ``c`` are the network's score (see :func:`hidden_layer`).
-    """
+    """Each hidden unit's share of the score, (N, H): entry ``[n, j]`` is ``v_j relu(w_j . x_n + b_j)``;
+    row sums plus ``c`` are the network's score (see :func:`hidden_layer`)."""
     if X.dim() != 2 or W.dim() != 2 or X.shape[1] != W.shape[1]:
         raise ValueError(f"X must be (N, d) and W (H, d) with the same d, got {tuple(X.shape)} and {tuple(W.shape)}")
     if b.shape != (W.shape[0],) or v.shape != (W.shape[0],):
@@ -343,8 +336,7 @@ _RESOLUTION = 24  # grid cells per side of the stored decision regions
 
 
 def _show_static_playground(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> None:
-    """Train every setting of :data:`STATIC_GRID` (shrunk in quick mode) and display the
-    decision regions as a Vega-Lite chart whose controls pick one (for the book, no kernel)."""
+    """Train (or read back) every setting of :data:`STATIC_GRID` and show their regions as a chart."""
     seed = seed_or_default(seed)
     grid = STATIC_GRID.shrunk()
     epochs = budget(epochs, min(epochs, 30))

@@ -56,11 +56,8 @@ def storing() -> bool:
 
 @dataclass(frozen=True)
 class Grid:
-    """The settings an explorer precomputes: each name's values, and the longest run's epochs.
-
-    ``labels`` names each setting as its control does. Settings not in ``values`` keep the
-    explorer's fixed values (or the :class:`~mlp_utils.experiments.Settings` defaults).
-    """
+    """The settings an explorer precomputes: each name's values, the longest run's epochs, and
+    ``labels`` naming each setting as its control does."""
 
     values: Mapping[str, Sequence[Any]]
     epochs: int = 10
@@ -147,10 +144,12 @@ def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping
                                readout).add_params(*params), title)
 
 
-def _describe(grid: Grid, fixed: Mapping[str, Any], seed: int, length: str) -> str:
+def describe(grid: Grid, fixed: Mapping[str, Any], seed: int | None = None, length: str = "") -> str:
+    """The note shown above a precomputed explorer: its grid, seed and fixed settings."""
+    length = length or f"up to {grid.epochs} epochs (grey curves: every run of the grid)"
     parts = [f"{grid.label(n)} in {{{', '.join(str(v) for v in vals)}}}" for n, vals in grid.values.items()]
     kept = ", ".join(f"{k}={v}" for k, v in fixed.items())
-    return (f"Precomputed when this notebook was last run: one seed ({seed}) per setting, "
+    return (f"Precomputed when this notebook was last run: one seed ({seed_or_default(seed)}) per setting, "
             f"{' × '.join(parts) or 'one setting'}, {length}{'; ' + kept if kept else ''}. Move the "
             "controls below the chart to see each stored run. With a kernel (JupyterLab, Colab), the "
             "explorer above retrains for any value.")
@@ -165,21 +164,12 @@ def show_static(chart: alt.Chart, note: str) -> None:
     display({VEGALITE_MIME: chart.to_dict(), "text/plain": f"<precomputed explorer: {note}>"}, raw=True)
 
 
-def describe(grid: Grid, fixed: Mapping[str, Any], seed: int | None = None, length: str = "") -> str:
-    """The note shown above a precomputed explorer: its grid, seed and fixed settings."""
-    length = length or f"up to {grid.epochs} epochs (grey curves: every run of the grid)"
-    return _describe(grid, fixed, seed_or_default(seed), length)
-
-
 def boundary_chart(settings_rows: Sequence[Mapping[str, Any]], points: Sequence[Mapping[str, Any]],
                    grid: Grid, default: Mapping[str, Any], resolution: int, extent: float,
                    title: str = "") -> alt.Chart:
-    """Decision regions of the grid's run picked by the controls, over the training points.
-
-    ``settings_rows`` hold one row per setting: the grid's settings, ``p`` (the class-1
-    probability on a ``resolution`` x ``resolution`` grid over [-extent, extent]^2, row-major,
-    bottom row first) and ``acc``. ``points`` hold ``x``, ``y`` and ``label``.
-    """
+    """Decision regions of the run the controls pick, over the training points (``x``, ``y``,
+    ``label``). A row per setting holds ``acc`` and ``p``, the class-1 probability per grid cell,
+    row-major from the bottom."""
     params, chosen = _controls(grid, default)
     step = 2 * extent / resolution
     domain = alt.Scale(domain=[-extent, extent], nice=False)

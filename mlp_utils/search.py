@@ -1,14 +1,6 @@
-"""What exercise 5 would otherwise paste: the search space and the objective Optuna maximizes.
-
-The notebook calls Optuna itself (``optuna.create_study``, ``study.optimize``, the samplers and
-the pruner); this module only says where to look (:class:`SearchSpace`) and how a setting is
-scored (:func:`make_objective`: train it with :func:`mlp_utils.experiments.train`, report the
-validation accuracy after every epoch so a pruner can stop it early). Several processes can
-fill one study through a shared journal file, each started as::
-
-    python -m mlp_utils.search --storage search.log --study mlp --trials 10 --space '{...}'
-
-where ``--space`` is :meth:`SearchSpace.to_json`. Requires Optuna (``mlp_utils[search]``).
+"""Exercise 5's search space (:class:`SearchSpace`) and the objective Optuna maximizes
+(:func:`make_objective`). Several processes fill one study through a journal file, each run as
+``python -m mlp_utils.search --storage search.log --study mlp --trials 10 --space '{...}'``.
 """
 from __future__ import annotations
 

@@ -93,18 +93,13 @@ class RetrainExplorer:
         return result
 
     def show(self) -> "RetrainExplorer":
-        """Display the explorer and draw the default result once; then, if the explorer has a
-        precomputed grid (``static``), compute and display it for readers without a kernel."""
+        """Display the explorer, draw the default result, then the precomputed grid (``static``)."""
         display(self.widget)
         self.retrain()
         if self.static is not None:
             self.static()
         return self
 
-
-# ----------------------------------------------------------------------------------------------
-# The course's retraining explorers: one per notebook that has one, all driven by _training_run
-# ----------------------------------------------------------------------------------------------
 
 def _log_slider(description: str, value: float, low_exp: float, high_exp: float) -> widgets.FloatLogSlider:
     return widgets.FloatLogSlider(value=value, base=10, min=low_exp, max=high_exp, step=0.25,
@@ -123,8 +118,7 @@ def _dropdown(description: str, options: list[str], value: str) -> widgets.Dropd
 
 
 def _controls(name: str) -> dict[str, widgets.ValueWidget]:
-    """New sliders and menus for the explorer called ``name`` (only that explorer's are built,
-    so a saved notebook's widget state holds no unused controls)."""
+    """New controls for the explorer ``name`` only (a saved notebook keeps no unused widgets)."""
     def epochs() -> widgets.IntSlider:
         return _int_slider("epochs", 3, 1, 20)
 
@@ -149,8 +143,7 @@ def _controls(name: str) -> dict[str, widgets.ValueWidget]:
 
 
 _GRIDS: dict[str, Grid] = {
-    # What `make execute` precomputes for the book (one seed per setting, the longest history
-    # serving every shorter epoch count). Sized to cost about a minute or less per explorer.
+    # what the book precomputes: one seed per setting, about a minute or less per explorer
     "training": Grid({"num_hiddens": (64, 256, 1024), "lr": (0.03, 0.1, 0.3)}, 10,
                      {"num_hiddens": "hidden units", "lr": "learning rate"}),
     "width": Grid({"num_hiddens": (1, 4, 16, 64, 256, 1024)}, 10, {"num_hiddens": "hidden units"}),
@@ -166,8 +159,7 @@ _GRIDS: dict[str, Grid] = {
 
 
 def _training_run(data, seed: int | None = None, **settings: Any) -> plt.Figure:
-    """Train one MLP with these :class:`~mlp_utils.experiments.Settings` (defaults for the rest)
-    and return a figure of its curves and final accuracy."""
+    """Train one MLP with these settings; a figure of its curves and final accuracy."""
     run = train(Settings(**settings), data, seed)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
     draw_history(run.history, ax_loss, ax_acc, run.settings.epochs)
@@ -180,24 +172,19 @@ def _training_run(data, seed: int | None = None, **settings: Any) -> plt.Figure:
 
 
 def explorer(name: str, data, title: str = "", **fixed: Any) -> RetrainExplorer:
-    """The retraining explorer ``name`` ("training", "width", "depth", "learning_rate",
-    "activation" or "initialization") over ``data``.
-
-    ``fixed`` sets settings that have no control (e.g. ``num_hiddens=64`` for the learning-rate
-    explorer). Call ``.show()`` to display it and draw its default result once.
-    """
+    """The retraining explorer ``name`` over ``data``; ``fixed`` sets settings that have no control.
+    ``.show()`` displays it and draws the default run."""
     controls = _controls(name)
     clash = set(fixed) & set(controls)
     if clash:
         raise ValueError(f"{sorted(clash)} already have controls in the {name!r} explorer; "
                          "set them with the sliders instead")
     grid = _GRIDS[name].shrunk()
-    kept = {k: v for k, v in fixed.items()}
 
     def static() -> None:
         defaults = {key: control.value for key, control in controls.items()}
         # controls the grid does not vary keep their default values in every precomputed run
-        held = {**kept, **{k: v for k, v in defaults.items() if k not in grid.values and k != "epochs"}}
+        held = {**fixed, **{k: v for k, v in defaults.items() if k not in grid.values and k != "epochs"}}
         spec = {"grid": grid.values, "epochs": grid.epochs, "fixed": held, "seed": course_seed(),
                 "data": {"train": len(data.y_train), "val": len(data.y_val), "test": len(data.y_test)}}
         rows = stored(f"{name}-{_slug(title)}", spec, lambda: precompute(grid, data, held),
