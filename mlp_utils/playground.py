@@ -31,15 +31,12 @@ __all__ = ["BoundarySnapshots", "EPOCHS", "LR", "Playground", "STATIC_GRID", "dr
            "grid_points", "hidden_layer", "playground_explorer", "playground_model", "plot_contributions",
            "plot_unit_lines", "repeat_playground", "unit_contributions"]
 
-_EXTENT = 2.5
-"""Every grid covers the square [-_EXTENT, _EXTENT]^2: standardized points lie well inside it."""
+_EXTENT = 2.5  # every grid covers [-2.5, 2.5]^2: standardized points lie well inside it
 
 _CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c")
 _REGION_COLORS = ("#c6dbef", "#fcc5c0", "#c7e9c0")
-EPOCHS = 300
-"""Full-batch steps of a playground run: under a second on one CPU thread."""
-LR = 1.0
-"""The playground's default learning rate (full-batch SGD on standardized points)."""
+EPOCHS = 300  # full-batch steps of a playground run: under a second on one CPU thread
+LR = 1.0  # the default learning rate (full-batch SGD on standardized points)
 
 
 def _spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
@@ -96,9 +93,8 @@ class Playground(InMemoryData):
 
 def playground_model(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
                      num_classes: int = 2) -> DeepMLP:
-    """A :class:`~mlp_utils.models.DeepMLP` for points of the plane: 2 inputs, ``depth`` hidden
-    layers of ``width`` units (``depth=0``: a linear model), PyTorch's default initialization
-    (random biases, so the hidden units' lines start scattered over the plane)."""
+    """A :class:`~mlp_utils.models.DeepMLP` for the plane: ``depth`` hidden layers of ``width`` units
+    (0: linear), PyTorch's initialization (random biases scatter the units' lines)."""
     width = positive_int("width", width)
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
         raise ValueError(f"depth must be an integer >= 0 (0 is a linear model), got {depth!r}")
@@ -131,10 +127,8 @@ def _run(data: Playground, seed: int | None, width: int = 16, depth: int = 1, ac
 def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: int = 1,
                       activation: str = "relu", lr: float = LR, epochs: int = EPOCHS,
                       **data_options: Any) -> Group:
-    """Train one playground setting once per seed, each on its own point set
-    (``Playground(seed=seed, **data_options)``), as a :class:`~mlp_utils.experiments.Group`
-    for :func:`~mlp_utils.experiments.compare`. ``seeds`` is a count (seeds from
-    :func:`course_seed`) or a list."""
+    """One playground setting trained once per seed (a count or a list), each on its own point
+    set ``Playground(seed=seed, **data_options)``: a :class:`~mlp_utils.experiments.Group`."""
     runs = []
     for seed in seeds_of(seeds):
         data = Playground(seed=seed, **data_options)
@@ -143,9 +137,8 @@ def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: in
 
 
 def hidden_layer(model: DeepMLP) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(W, b, v, c)`` of a one-hidden-layer, two-class network: hidden weights ``W`` (H, 2) and
-    biases ``b`` (H,), and the output layer folded into one score, class 1 minus class 0:
-    ``v`` (H,) and ``c`` (a scalar tensor). The score is ``relu(X W^T + b) v + c``."""
+    """``(W, b, v, c)`` of a one-hidden-layer, two-class network, whose score (class 1 minus
+    class 0) is ``relu(X W^T + b) v + c``."""
     if not isinstance(model, DeepMLP) or len(model.linears) != 2 or model.linears[-1].out_features != 2:
         raise ValueError("hidden_layer needs a DeepMLP with exactly one hidden layer and 2 outputs, "
                          "e.g. playground_model(width=8, depth=1)")
@@ -242,11 +235,7 @@ def _line(w: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, ...] | Non
 
 def _unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.25") -> None:
     """Draw each hidden unit's line with an arrow toward the side where the unit is active."""
-    for w, bias in zip(W.detach().cpu(), b.detach().cpu()):
-        line = _line(w, bias)
-        if line is None:
-            continue
-        normal, foot, along, anchor = line
+    for normal, foot, along, anchor in filter(None, map(_line, W.detach().cpu(), b.detach().cpu())):
         ends = torch.stack([foot - 4 * _EXTENT * along, foot + 4 * _EXTENT * along])
         ax.plot(ends[:, 0].numpy(), ends[:, 1].numpy(), color=color, linewidth=0.9)
         if anchor.abs().max() <= _EXTENT:

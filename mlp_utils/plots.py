@@ -69,8 +69,7 @@ def _epoch_axis(ax: plt.Axes, max_epochs: int | None = None) -> None:
 def draw_history(history: History, ax_loss: plt.Axes, ax_acc: plt.Axes,
                  max_epochs: int | None = None) -> None:
     """Draw training and evaluation loss on ``ax_loss`` and the evaluation accuracy on ``ax_acc``."""
-    epochs = history.column("epoch")
-    split = history.split
+    epochs, split = history.column("epoch"), history.split
     ax_loss.clear()
     ax_acc.clear()
     ax_loss.plot(epochs, history.train_loss, "o-", label="train loss", markersize=3)

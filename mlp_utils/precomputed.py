@@ -1,8 +1,7 @@
 """Precomputed explorers: a grid of runs stored with the notebook, browsable with no kernel.
 
-When the book is made (``$MLP_COURSE_STORE=1``) each explorer trains a stated grid, one seed per
-setting, and stores the rows in ``mlp_utils/stored/``; a Vega-Lite chart whose controls pick one
-run shows them (JupyterLab and Colab draw it themselves, the book with its own copy of Vega).
+When the book is made (``$MLP_COURSE_STORE=1``) each explorer trains a grid, one seed per setting,
+into ``mlp_utils/stored/``; a Vega-Lite chart whose controls pick one run shows them.
 """
 from __future__ import annotations
 
@@ -81,8 +80,7 @@ def _controls(grid: Grid, default: Mapping[str, Any]) -> tuple[list[Any], str]:
     params, picked = [], []
     for i, (name, options) in enumerate(grid.values.items()):
         options = list(options)
-        value = default.get(name, options[0])
-        value = value if value in options else options[0]
+        value = default.get(name) if default.get(name) in options else options[0]
         label = f"{grid.label(name)} "
         consecutive = (all(isinstance(v, int) and not isinstance(v, bool) for v in options) and len(options) > 1
                        and options == list(range(options[0], options[-1] + 1)))
@@ -94,8 +92,9 @@ def _controls(grid: Grid, default: Mapping[str, Any]) -> tuple[list[Any], str]:
 
 
 def _titled(chart: alt.Chart, title: str) -> alt.Chart:
+    subtitle = "Stored runs, one seed each; with a kernel, the explorer above retrains for any value."
     return chart.properties(title=alt.TitleParams(title or "Precomputed runs", fontSize=13, anchor="start",
-                                                  subtitle="Stored runs, one seed each; with a kernel, the explorer above retrains for any value."))
+                                                  subtitle=subtitle))
 
 
 def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,

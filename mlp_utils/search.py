@@ -25,13 +25,9 @@ __all__ = ["SearchSpace", "make_objective", "main"]
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Where the search looks: the four searched settings, and ``base`` for all the others.
-
-    ``lr`` is a (low, high) range sampled on a log scale; ``epochs`` and ``num_layers`` are
-    (low, high) integer ranges, both ends included; ``num_hiddens`` lists the widths to choose
-    from (every hidden layer gets the same width). ``base`` fixes the rest. Optuna and
-    :class:`Settings` reject bad values when a trial samples them.
-    """
+    """Where the search looks: ``lr`` a (low, high) range on a log scale, ``epochs`` and
+    ``num_layers`` integer ranges (ends included), ``num_hiddens`` the widths to pick from, and
+    ``base`` the other settings. Optuna and :class:`Settings` reject bad values when sampled."""
 
     lr: tuple[float, float] = (0.01, 1.0)
     epochs: tuple[int, int] = (2, 20)
@@ -55,19 +51,15 @@ class SearchSpace:
     def from_json(cls, text: str) -> "SearchSpace":
         """The inverse of :meth:`to_json`."""
         fields = json.loads(text)
-        return cls(lr=tuple(fields["lr"]), epochs=tuple(fields["epochs"]),
-                   num_layers=tuple(fields["num_layers"]), num_hiddens=tuple(fields["num_hiddens"]),
-                   base=Settings(**fields["base"]))
+        base = Settings(**fields.pop("base"))
+        return cls(**{name: tuple(values) for name, values in fields.items()}, base=base)
 
 
 def make_objective(data: FashionMNIST, space: SearchSpace, seed: int | None = None
                    ) -> Callable[[optuna.Trial], float]:
-    """The function a study maximizes: validation accuracy of one trained setting.
-
-    ``data`` must hold a validation split: the search never looks at the test set. Every trial
-    trains under ``seed``, reports the validation accuracy after each epoch and is pruned when
-    ``trial.should_prune()``. A diverged run scores what its broken model scores.
-    """
+    """The function a study maximizes: the validation accuracy of one setting trained under
+    ``seed``, reported after each epoch so a pruner can stop it. A diverged run scores what its
+    broken model scores."""
     if not isinstance(data, FashionMNIST) or data.eval_split != "val":
         raise ValueError("data must be a FashionMNIST with a validation split, e.g. "
                          "FashionMNIST(validation_size=5000): the search must not choose on the test set")
@@ -83,9 +75,7 @@ def make_objective(data: FashionMNIST, space: SearchSpace, seed: int | None = No
         with warnings.catch_warnings():  # a diverged run is a poor score, not an error
             warnings.simplefilter("ignore", RuntimeWarning)
             run = train(settings, data, seed, callbacks=[OnEpoch(report)])
-        if run.history.stopped == "diverged":
-            return evaluate(run.model, data.val_dataloader())[1]
-        return run.acc
+        return evaluate(run.model, data.val_dataloader())[1] if run.history.stopped == "diverged" else run.acc
 
     return objective
 
@@ -104,17 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-train", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    if args.trials < 1:
-        parser.error("--trials must be at least 1")
     data = FashionMNIST(batch_size=128, device=args.device, validation_size=args.validation_size,
                         num_train=args.num_train)
     objective = make_objective(data, SearchSpace.from_json(args.space), seed=course_seed())
-    from optuna.storages.journal import JournalFileBackend
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize", study_name=args.study, load_if_exists=True,
-        storage=optuna.storages.JournalStorage(JournalFileBackend(args.storage)),
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(args.storage)),
         sampler=optuna.samplers.TPESampler(seed=args.seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
 

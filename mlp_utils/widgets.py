@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import io
 import re
-import time
+from functools import partial
 from typing import Any, Callable, Mapping
 
 import ipywidgets as widgets
@@ -45,18 +45,11 @@ class RetrainExplorer:
     what it did."""
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget],
-                 run: Callable[..., Any], title: str = "", button_text: str = "Retrain",
-                 static: Callable[[], None] | None = None) -> None:
-        if not controls:
-            raise ValueError("controls must name at least one widget")
-        self.controls = dict(controls)
-        self.run = run
-        self.static = static
-        self.button = widgets.Button(description=button_text, button_style="primary",
+                 run: Callable[..., Any], title: str = "", static: Callable[[], None] | None = None) -> None:
+        self.controls, self.run, self.static = dict(controls), run, static
+        self.button = widgets.Button(description="Retrain", button_style="primary",
                                      icon="refresh", tooltip="Train again with these settings")
-        self.status = widgets.HTML()
-        self.output = widgets.Output()
-        self.runs = 0
+        self.status, self.output, self.runs = widgets.HTML(), widgets.Output(), 0
         self.last_values: dict[str, Any] | None = None
         self.last_result: Any = None
         self.button.on_click(lambda _button: self.retrain())
@@ -119,9 +112,7 @@ def _dropdown(description: str, options: list[str], value: str) -> widgets.Dropd
 
 def _controls(name: str) -> dict[str, widgets.ValueWidget]:
     """New controls for the explorer ``name`` only (a saved notebook keeps no unused widgets)."""
-    def epochs() -> widgets.IntSlider:
-        return _int_slider("epochs", 3, 1, 20)
-
+    epochs = partial(_int_slider, "epochs", 3, 1, 20)
     presets: dict[str, Callable[[], dict[str, widgets.ValueWidget]]] = {
         "training": lambda: {"num_hiddens": _int_slider("hidden units", 256, 16, 1024, 16),
                              "lr": _log_slider("learning rate", 0.1, -3, 0.5), "epochs": epochs()},
