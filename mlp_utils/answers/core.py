@@ -1,28 +1,9 @@
-"""Checks for the reader's own code: one line compares an answer with the reference.
+"""Checks for the reader's own code, on one engine: cases plus named wrong formulas.
 
-Like the ``cmp()`` of Karpathy's makemore lectures, :func:`cmp` prints a tick when the reader's
-tensor matches the reference and otherwise says exactly what is wrong: the type, the shape,
-NaNs, the dtype, or the largest difference and the first wrong entry. Before that generic
-report it looks for the mistakes people actually make (a reduction where an elementwise
-operation was meant, a transposed result, a flipped sign, a factor such as a forgotten
-division by the batch size) and names them.
-
-Every check is built on one engine, "cases plus named wrong formulas": :func:`check_cases` runs
-the reader's function on a few cases (through :func:`attempt`, which alone guards a value passed
-for the function, an unwritten stub, a missing ``return`` and an input changed in place), passes
-when all agree with the reference, names the first listed mistake whose formula explains every
-case, and otherwise reports the first case that differs; :func:`cmp` does the same for one tensor
-and takes the named mistakes too.
-
-The exercise cells of the notebooks follow one pattern:
-
-- a cell tagged ``exercise`` holds a stub that raises ``NotImplementedError`` with a hint (made
-  by :func:`todo`), and the one-line check, which receives the reader's *function*: while the
-  stub is unwritten the check says so plainly and returns, so Run All reaches the end of the
-  page in every front end (Colab ignores the ``raises-exception`` tag);
-- the next cell, tagged ``solution``, holds a worked solution and the same check;
-- later cells use the package's reference implementation, so a reader who skips an exercise
-  can still run the rest of the notebook.
+:func:`check_cases` runs the reader's function on a few cases through :func:`attempt` (the one guard
+of every call) and names the first listed mistake that explains every case; :func:`cmp` compares one
+tensor with the reference, naming a listed or a generic mistake (shape, sign, transpose, factor).
+An exercise stub raises :func:`todo`; the check then prints "not written yet" (:func:`answer_check`).
 """
 from __future__ import annotations
 
@@ -70,21 +51,13 @@ def _same(a: Any, b: Any) -> bool:
 def _copy(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
-    if isinstance(value, (list, tuple)):
-        return [_copy(v) for v in value] if isinstance(value, list) else tuple(_copy(v) for v in value)
-    return value
+    return (list if isinstance(value, list) else tuple)(_copy(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def attempt(name: str, function: Any, *inputs: Any, copy: bool = True, returns: bool = True) -> Any:
-    """Call the reader's ``function`` on copies of ``inputs`` and return what it returns.
-
-    The one place that guards every call of the reader's code: a value passed instead of the
-    function, a stub that is still unwritten (it ends the calling check quietly, see
-    :func:`answer_check`), a result of None where a value is due (``returns=False`` for a function
-    that only changes its inputs), and an input tensor changed in place (the caller's data would
-    change with it). ``copy=False`` hands over the inputs themselves, for a function whose job is
-    to change them (an optimizer step).
-    """
+    """Call the reader's ``function`` on copies of ``inputs`` (the inputs themselves with ``copy=False``)
+    and return its result; refuse a non-function, a None result (unless ``returns=False``) and an input
+    changed in place; an unwritten stub ends the calling check quietly (see :func:`answer_check`)."""
     if not callable(function):
         raise _NotAFunction(f"{name}: pass your function itself, not its value (got a "
                             f"{type(function).__name__}): its name, without calling it.")
@@ -106,12 +79,7 @@ def attempt(name: str, function: Any, *inputs: Any, copy: bool = True, returns: 
 
 
 def answer_check(check: F) -> F:
-    """Make ``check`` report an unwritten stub in one plain line instead of raising.
-
-    Every check of the reader's code is wrapped with it: a wrong answer still raises
-    :class:`AnswerError` with its message, but a stub that raises :class:`NotWritten` prints
-    "not written yet" and lets the rest of the page run on the package's reference.
-    """
+    """Wrap a check so that an unwritten stub prints "not written yet" instead of raising."""
     @functools.wraps(check)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -124,20 +92,14 @@ def answer_check(check: F) -> F:
 
 
 def _again(why: str, check: Callable[[], Any]) -> Any:
-    """Run ``check`` on a second case, after a first one passed: an :class:`AnswerError` it raises
-    is reported as ``why`` (right for the first case, not for this one, and the likely fix)."""
+    """Run ``check`` on a second case; an :class:`AnswerError` is reported as ``why`` plus what differed."""
     try:
         return check()
     except AnswerError as error:
         raise AnswerError(f"{why} What differed: {error}") from None
 
 
-# ----------------------------------------------------------------------------------------------
-# The engine: cases plus named wrong formulas
-# ----------------------------------------------------------------------------------------------
-
 _Mistakes = Sequence[tuple[str, Any]]
-
 
 def _number(call: str, value: Any) -> float:
     """The reader's value as one float, or an AnswerError saying what it was instead."""
@@ -164,16 +126,10 @@ def check_cases(name: str, yours: Any, cases: Sequence[Sequence[Any]], reference
                 value: Callable[[str, Any], Any] = _number, same: Callable[[Any, Any], bool] | None = None,
                 differ: Callable[[str, Any, Any], str] = _numbers_differ, calls: Sequence[str] | None = None,
                 tick: str | None = None, rtol: float = 1e-6, copy: bool = True, returns: bool = True) -> None:
-    """Call ``yours(*case)`` for every case (through :func:`attempt`); pass when every result agrees
-    with ``reference(*case)``, or with the formula of an ``also_right`` pair (whose note is printed).
-
-    Otherwise raise :class:`AnswerError` with the explanation of the first named mistake whose
-    formula agrees with the reader on every case (a formula may return None for a case it says
-    nothing about), else with ``differ(call, yours, expected)`` for the first case that differs.
-    ``value(call, result)`` turns a result into what is compared (by default one number, compared
-    with ``math.isclose(rel_tol=rtol)``; ``same(a, b)`` compares otherwise); ``calls`` names the
-    cases in messages (by default ``name(args)``). Prints ``tick`` (or a default) when it passes.
-    """
+    """Run ``yours`` on every case; pass when it agrees with ``reference`` (or an ``also_right`` formula,
+    whose note is printed), else name the first mistake whose formula agrees on every case (None: no
+    say on that case), else report ``differ`` for the first differing case. ``value`` turns a result
+    into what ``same`` compares (one number, ``math.isclose``); ``calls`` names the cases."""
     same = same or (lambda a, b: math.isclose(a, b, rel_tol=rtol, abs_tol=0.0))
     calls = calls or [f"{name}{_args(case)}" for case in cases]
     got = [value(call, attempt(name, yours, *case, copy=copy, returns=returns)) for call, case in zip(calls, cases)]
@@ -201,14 +157,6 @@ def check_cases(name: str, yours: Any, cases: Sequence[Sequence[Any]], reference
 
 def _shape(t: torch.Tensor) -> str:
     return "(" + ", ".join(str(n) for n in t.shape) + (",)" if t.dim() == 1 else ")")
-
-
-def _index(flat_index: int, shape: Sequence[int]) -> tuple[int, ...]:
-    index = []
-    for size in reversed(shape):
-        index.append(flat_index % size)
-        flat_index //= size
-    return tuple(reversed(index))
 
 
 def _as_tensor(name: str, value: Any, expected: torch.Tensor) -> torch.Tensor:
@@ -306,7 +254,7 @@ def _tensor_verdict(name: str, yours: Any, expected: torch.Tensor, mistakes: _Mi
         yours = yours.to(expected.dtype)
     bad = ~torch.isfinite(yours) if torch.is_floating_point(yours) else torch.zeros_like(yours, dtype=torch.bool)
     if bad.any():
-        where = _index(int(bad.flatten().nonzero()[0]), yours.shape)
+        where = tuple(bad.nonzero()[0].tolist())
         return False, (f"{name}: {int(bad.sum())} of {yours.numel()} entries are NaN or infinite (the first "
                        f"at index {where}). Look for a division by zero, a log of 0, or an exp of a large number.")
     yours = yours.to(expected.dtype)
@@ -323,7 +271,7 @@ def _tensor_verdict(name: str, yours: Any, expected: torch.Tensor, mistakes: _Mi
         if wrong.shape == expected.shape and not close(wrong) and close(yours, wrong):
             return False, f"{name}: {why}"
     wrong = difference > (0 if exact else atol + rtol * expected.abs())
-    first = _index(int(wrong.flatten().nonzero()[0]), yours.shape) if yours.dim() else ()
+    first = tuple(wrong.nonzero()[0].tolist()) if yours.dim() else ()
     at = f" at index {first}" if first else ""
     return False, (f"{name}: {int(wrong.sum())} of {yours.numel()} entries differ; the first{at} is "
                    f"{yours[first].item():.6g}, expected {expected[first].item():.6g}; the largest difference "
@@ -332,19 +280,10 @@ def _tensor_verdict(name: str, yours: Any, expected: torch.Tensor, mistakes: _Mi
 
 def _cmp(name: str, yours: Any, expected: Any, *inputs: Any, mistakes: _Mistakes | dict = (), atol: float = 1e-5,
         rtol: float = 1e-4, exact: bool = False) -> str:
-    """Compare the reader's ``yours`` with the reference ``expected``; print a tick or raise.
-
-    ``yours`` is the reader's function, called on copies of ``inputs`` (see :func:`attempt`),
-    or a tensor already computed; ``expected`` is a tensor, or a reference function called on
-    the same ``inputs``. ``mistakes`` pairs an explanation (what went wrong and how to fix it)
-    with the tensor that mistake gives, or a function of ``inputs`` that computes it.
-
-    Passes when every entry agrees to ``atol + rtol * |expected|`` (bitwise with ``exact=True``).
-    Otherwise raises :class:`AnswerError` whose message says what is wrong: the type, the
-    shape (with the likely cause), NaNs, the explanation of a named mistake the answer matches,
-    or the largest difference, where it is, and how many entries are wrong, naming a generic
-    mistake (a sign, a transpose, a factor) when one explains the numbers.
-    """
+    """Compare ``yours`` (the reader's function, called on copies of ``inputs``, or a tensor) with
+    ``expected`` (a tensor, or a function of ``inputs``) to ``atol + rtol |expected|`` (bitwise with
+    ``exact``); return the tick, or raise :class:`AnswerError` saying what is wrong. ``mistakes`` pairs
+    an explanation with the tensor that mistake gives (or a function of ``inputs`` computing it)."""
     if callable(yours) and not isinstance(yours, torch.Tensor):
         yours = attempt(name, yours, *inputs)
     if callable(expected) and not isinstance(expected, torch.Tensor):
