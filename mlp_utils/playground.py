@@ -91,15 +91,12 @@ class Playground(InMemoryData):
     eval_dataloader = test_dataloader
 
 
-def playground_model(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
+def playground_model(num_hiddens: int = 16, num_layers: int = 1, activation: str = "relu", lr: float = LR,
                      num_classes: int = 2) -> DeepMLP:
-    """A :class:`~mlp_utils.models.DeepMLP` for the plane: ``depth`` hidden layers of ``width`` units
-    (0: linear), PyTorch's initialization (random biases scatter the units' lines)."""
-    width = positive_int("width", width)
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
-        raise ValueError(f"depth must be an integer >= 0 (0 is a linear model), got {depth!r}")
-    return DeepMLP((width,) * depth, num_outputs=num_classes, lr=lr, activation=activation,
-                   init="pytorch", num_inputs=2)
+    """A :class:`~mlp_utils.models.DeepMLP` for the plane: ``num_layers`` hidden layers of ``num_hiddens``
+    units (0: linear), PyTorch's initialization (random biases scatter the units' lines)."""
+    return Settings(num_hiddens=num_hiddens, num_layers=num_layers, activation=activation, init="pytorch",
+                    lr=lr).build(num_inputs=2, num_outputs=num_classes)
 
 
 @contextlib.contextmanager
@@ -114,17 +111,17 @@ def _one_cpu_thread(device: torch.device) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _run(data: Playground, seed: int | None, width: int = 16, depth: int = 1, activation: str = "relu",
-         lr: float = LR, epochs: int = EPOCHS) -> Run:
-    """:func:`~mlp_utils.experiments.train` on the plane with one CPU thread: ``depth`` hidden
-    layers of ``width`` units, PyTorch's initialization, batches as ``data`` serves them."""
-    settings = Settings(num_hiddens=width, num_layers=depth, activation=activation, init="pytorch", lr=lr,
-                        epochs=epochs, batch_size=data.batch_size)
+def _run(data: Playground, seed: int | None, num_hiddens: int = 16, num_layers: int = 1,
+         activation: str = "relu", lr: float = LR, epochs: int = EPOCHS) -> Run:
+    """:func:`~mlp_utils.experiments.train` on the plane with one CPU thread: ``num_layers`` hidden
+    layers of ``num_hiddens`` units, PyTorch's initialization, batches as ``data`` serves them."""
+    settings = Settings(num_hiddens=num_hiddens, num_layers=num_layers, activation=activation, init="pytorch",
+                        lr=lr, epochs=epochs, batch_size=data.batch_size)
     with _one_cpu_thread(data.device):
         return train(settings, data, seed)
 
 
-def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: int = 1,
+def repeat_playground(seeds: int | Sequence[int] = 3, num_hiddens: int = 16, num_layers: int = 1,
                       activation: str = "relu", lr: float = LR, epochs: int = EPOCHS,
                       **data_options: Any) -> Group:
     """One playground setting trained once per seed (a count or a list), each on its own point
@@ -132,7 +129,7 @@ def repeat_playground(seeds: int | Sequence[int] = 3, width: int = 16, depth: in
     runs = []
     for seed in seeds_of(seeds):
         data = Playground(seed=seed, **data_options)
-        runs.append(_run(data, seed, width, depth, activation, lr, epochs))
+        runs.append(_run(data, seed, num_hiddens, num_layers, activation, lr, epochs))
     return Group(runs[0].settings, runs)
 
 
@@ -141,7 +138,7 @@ def hidden_layer(model: DeepMLP) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     class 0) is ``relu(X W^T + b) v + c``."""
     if not isinstance(model, DeepMLP) or len(model.linears) != 2 or model.linears[-1].out_features != 2:
         raise ValueError("hidden_layer needs a DeepMLP with exactly one hidden layer and 2 outputs, "
-                         "e.g. playground_model(width=8, depth=1)")
+                         "e.g. playground_model(num_hiddens=8, num_layers=1)")
     first, second = model.linears
     return (first.weight.detach(), first.bias.detach(), (second.weight[1] - second.weight[0]).detach(),
             (second.bias[1] - second.bias[0]).detach())
@@ -285,17 +282,16 @@ class BoundarySnapshots(Callback):
         _redraw(self)
 
 
-def _explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", lr: float = LR,
-                    seed: int | None = None, data: Playground | None = None,
-                    epochs: int = EPOCHS) -> plt.Figure:
+def _explorer_figure(num_hiddens: int = 16, num_layers: int = 1, activation: str = "relu", lr: float = LR,
+                     seed: int | None = None, data: Playground | None = None, epochs: int = EPOCHS) -> plt.Figure:
     """Train one playground network and draw its decision regions."""
     data = Playground(seed=seed) if data is None else data
-    run = _run(data, seed, width, depth, activation, lr, epochs)
+    run = _run(data, seed, num_hiddens, num_layers, activation, lr, epochs)
     model, accuracy = run.model, evaluate(run.model, data.test_dataloader())[1]
     fig, ax = plt.subplots(figsize=(4.4, 4.4))
     draw_boundary(ax, model, data)
     ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
-    shape = "linear" if depth == 0 else f"{depth} x {width} {activation}"
+    shape = "linear" if num_layers == 0 else f"{num_layers} x {num_hiddens} {activation}"
     steps = f"{epochs} steps" if run.history.stopped is None else \
         f"diverged after {len(run.history)} of {epochs} steps"
     ax.set_title(f"{shape}, lr {lr:.3g}, {steps}: test accuracy {accuracy:.2f}", fontsize=9)
@@ -304,22 +300,24 @@ def _explorer_figure(width: int = 16, depth: int = 1, activation: str = "relu", 
 
 
 def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> "RetrainExplorer":
-    """A :class:`~mlp_utils.widgets.RetrainExplorer` over width, depth, activation and learning
-    rate, training on ``data``; ``.show()`` displays it and draws the default run."""
+    """A :class:`~mlp_utils.widgets.RetrainExplorer` over units per layer, hidden layers, activation and
+    learning rate, training on ``data``; ``.show()`` displays it and draws the default run."""
     from .widgets import RetrainExplorer, _dropdown, _int_slider, _log_slider
 
-    controls = {"width": _int_slider("units per layer", 16, 1, 64), "depth": _int_slider("hidden layers", 1, 0, 3),
+    controls = {"num_hiddens": _int_slider("units per layer", 16, 1, 64),
+                "num_layers": _int_slider("hidden layers", 1, 0, 3),
                 "activation": _dropdown("activation", sorted(ACTIVATIONS), "relu"),
                 "lr": _log_slider("learning rate", LR, -2, 1)}
     return RetrainExplorer(controls, lambda **values: _explorer_figure(seed=seed, data=data, epochs=epochs,
                                                                       **values),
-                           title="Train on the spiral: width, depth, activation, learning rate",
+                           title="Train on the spiral: units per layer, hidden layers, activation, "
+                                 "learning rate",
                            static=lambda: _show_static_playground(data, seed, epochs))
 
 
-STATIC_GRID = Grid({"depth": (0, 1, 2), "width": (2, 4, 8, 32), "activation": ("relu", "tanh"),
+STATIC_GRID = Grid({"num_layers": (0, 1, 2), "num_hiddens": (2, 4, 8, 32), "activation": ("relu", "tanh"),
                     "lr": (0.1, LR)}, epochs=EPOCHS,
-                   labels={"depth": "hidden layers", "width": "units per layer"})
+                   labels={"num_layers": "hidden layers", "num_hiddens": "units per layer"})
 """What the book's precomputed playground explorer stores: 48 runs, one seed each."""
 _RESOLUTION = 24  # grid cells per side of the stored decision regions
 
@@ -347,8 +345,9 @@ def _show_static_playground(data: Playground, seed: int | None = None, epochs: i
     X, y = data.X_train.cpu(), data.y_train.cpu()
     points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)} for (a, b), c in zip(X, y)]
     note = describe(grid, {}, seed, length=f"{epochs} full-batch steps each")
-    show_static(boundary_chart(rows, points, grid, {"width": 8, "depth": 1, "activation": "relu", "lr": LR},
-                               _RESOLUTION, _EXTENT, title="The spiral: precomputed runs"), note)
+    default = {"num_hiddens": 8, "num_layers": 1, "activation": "relu", "lr": LR}
+    show_static(boundary_chart(rows, points, grid, default, _RESOLUTION, _EXTENT,
+                               title="The spiral: precomputed runs"), note)
 
 
 def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Figure:

@@ -56,25 +56,25 @@ def test_the_data_module_serves_full_or_small_batches():
 
 
 def test_a_hidden_layer_beats_a_linear_model_on_the_spiral():
-    linear = repeat_playground(seeds=[0, 1, 2], depth=0, epochs=150)
-    hidden = repeat_playground(seeds=[0, 1, 2], width=16, depth=1, epochs=150)
+    linear = repeat_playground(seeds=[0, 1, 2], num_layers=0, epochs=150)
+    hidden = repeat_playground(seeds=[0, 1, 2], num_hiddens=16, num_layers=1, epochs=150)
     assert linear.mean() < 0.8
     assert hidden.mean() > 0.85
     assert compare(hidden, linear).word == "better"
 
 
-def _trained(width=8, depth=1, seed=0, epochs=30, data=None, lr=1.0):
+def _trained(num_hiddens=8, num_layers=1, seed=0, epochs=30, data=None, lr=1.0):
     data = Playground(seed=seed) if data is None else data
-    model = _run(data, seed, width=width, depth=depth, lr=lr, epochs=epochs).model
+    model = _run(data, seed, num_hiddens=num_hiddens, num_layers=num_layers, lr=lr, epochs=epochs).model
     with torch.no_grad():
         return model, (model(data.X_test).argmax(dim=1) == data.y_test).float().mean().item()
 
 
 def test_a_playground_run_is_deterministic_given_the_seed_and_is_the_one_train():
-    model_a, acc_a = _trained(width=8, depth=1, seed=4, epochs=20)
-    model_b, acc_b = _trained(width=8, depth=1, seed=4, epochs=20)
+    model_a, acc_a = _trained(num_hiddens=8, num_layers=1, seed=4, epochs=20)
+    model_b, acc_b = _trained(num_hiddens=8, num_layers=1, seed=4, epochs=20)
     data = Playground(seed=4)
-    settings = _run(data, 4, width=8, depth=1, epochs=20).settings
+    settings = _run(data, 4, num_hiddens=8, num_layers=1, epochs=20).settings
     assert (settings.init, settings.batch_size, settings.lr) == ("pytorch", 300, 1.0)
     run = train(settings, data, seed=4)  # the course's one train(): the same model
     assert all(torch.equal(p, q) for p, q in zip(run.model.parameters(), model_a.parameters()))
@@ -85,7 +85,7 @@ def test_a_playground_run_is_deterministic_given_the_seed_and_is_the_one_train()
 
 
 def test_the_score_is_the_sum_of_the_units_ramps():
-    model, _ = _trained(width=8, depth=1, seed=0, epochs=30)
+    model, _ = _trained(num_hiddens=8, num_layers=1, seed=0, epochs=30)
     W, b, v, c = hidden_layer(model)
     assert W.shape == (8, 2) and b.shape == v.shape == (8,) and c.dim() == 0
     X = grid_points(30)
@@ -101,7 +101,7 @@ def test_the_score_is_the_sum_of_the_units_ramps():
 
 def test_boundary_grid_is_a_probability_grid():
     torch.manual_seed(0)
-    model = playground_model(width=4, depth=2, activation="tanh")
+    model = playground_model(num_hiddens=4, num_layers=2, activation="tanh")
     grid = _boundary_grid(model, resolution=12)
     assert grid.shape == (12, 12, 2)
     assert torch.allclose(grid.sum(dim=2), torch.ones(12, 12))
@@ -124,7 +124,7 @@ def test_snapshots_are_taken_at_the_chosen_epochs():
 
 def test_figures_of_one_hidden_layer():
     data = Playground(num_train=60, num_test=20, device="cpu")
-    model, _ = _trained(width=6, depth=1, data=data, epochs=10)
+    model, _ = _trained(num_hiddens=6, num_layers=1, data=data, epochs=10)
     assert len(plot_unit_lines(model, data).axes) == 1
     fig = plot_contributions(model, data, units=[0, 3], resolution=20)
     assert "score" in fig.axes[2].get_title()
@@ -138,7 +138,7 @@ def test_the_explorer_runs_once_and_reruns_with_new_values():
     ui.retrain()
     assert ui.runs == 1 and len(ui.output.outputs) == 1
     assert "test accuracy" in ui.last_result.axes[0].get_title()
-    ui.controls["depth"].value, ui.controls["activation"].value = 0, "tanh"
+    ui.controls["num_layers"].value, ui.controls["activation"].value = 0, "tanh"
     ui.button.click()
     assert ui.runs == 2 and ui.last_result.axes[0].get_title().startswith("linear")
 
@@ -147,11 +147,11 @@ def test_the_explorer_runs_once_and_reruns_with_new_values():
     (lambda: Playground(num_train=0), "num_train must be an integer >= 1"),
     (lambda: Playground(noise=-1), "noise must be a finite number >= 0"),
     (lambda: Playground(batch_size=2.5), "batch_size must be an integer >= 1"),
-    (lambda: playground_model(width=0), "width must be an integer >= 1"),
-    (lambda: playground_model(depth=-1), "depth must be an integer >= 0"),
+    (lambda: playground_model(num_hiddens=0), "num_hiddens must be an integer >= 1"),
+    (lambda: playground_model(num_layers=-1), "num_layers must be an integer >= 0"),
     (lambda: playground_model(activation="swish"), "activation must be one of"),
     (lambda: _run(Playground(num_train=20, num_test=10), 0, epochs=0), "epochs must be an integer >= 1"),
-    (lambda: hidden_layer(playground_model(depth=2)), "exactly one hidden layer"),
+    (lambda: hidden_layer(playground_model(num_layers=2)), "exactly one hidden layer"),
     (lambda: unit_contributions(torch.zeros(3, 2), torch.zeros(4, 3), torch.zeros(4), torch.zeros(4)),
      "X must be"),
     (lambda: unit_contributions(torch.zeros(3, 2), torch.zeros(4, 2), torch.zeros(3), torch.zeros(4)),
@@ -198,7 +198,7 @@ def test_the_check_names_typical_mistakes(layer, wrong, named):
 def test_a_diverging_run_still_reports_an_accuracy():
     data = Playground(num_train=60, num_test=20, device="cpu")
     with pytest.warns(RuntimeWarning, match="training stopped"):
-        model, accuracy = _trained(width=16, lr=1e6, data=data, epochs=30)
+        model, accuracy = _trained(num_hiddens=16, lr=1e6, data=data, epochs=30)
     with torch.no_grad():  # the last finite parameters, measured as they are
         assert all(torch.isfinite(p).all() for p in model.parameters())
         assert accuracy == pytest.approx((model(data.X_test).argmax(dim=1) == data.y_test).float().mean().item())
