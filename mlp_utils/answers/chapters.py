@@ -5,25 +5,19 @@ import copy
 import functools
 import math
 import operator
+from unittest import mock
 from typing import Any, Callable, Sequence
 
 import torch
 
 from .core import AnswerError, _again, answer_check, attempt, check_cases, cmp
 
-__all__ = ["check_flatten", "check_mlp_net", "check_parameters", "check_sgd_step", "class_means"]
-
-# ---------------------------------------------------------------------------------------------
-# Chapters 1, 2, 3, 5 and 6: checks and references for the fill-ins of the main chapters.
-# ---------------------------------------------------------------------------------------------
+__all__ = ["LoopData", "_cache_bytes", "check_cache_bytes", "check_flatten", "check_mlp_net", "check_parameters",
+           "check_sgd_step", "check_training_loop", "class_means"]
 
 
 def class_means(X: torch.Tensor, y: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
-    """The mean image of each class as rows: shape (num_classes, features), images flattened.
-
-    Row ``c`` is the mean over every image of ``X`` whose label in ``y`` is ``c``; each image
-    is read as one row of ``X[0].numel()`` features. A class without images gives a row of NaN.
-    """
+    """The mean flattened image of each class as rows, (num_classes, features); NaN for an empty class."""
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError(f"class_means: X and y must be tensors, got {type(X).__name__} and {type(y).__name__}")
     if X.dim() < 2 or y.dim() != 1 or len(X) != len(y):
@@ -56,10 +50,8 @@ _WITHIN_ONE_STD_VARIANCE = (_NORMAL_WITHIN_ONE_STD * (1 - _NORMAL_WITHIN_ONE_STD
 
 
 def _repeated_lines(w: torch.Tensor) -> tuple[str, int, int] | None:
-    """("column", j, k) or ("row", i, k) for the first two equal columns or rows of ``w``, or None.
-
-    Only lines of at least 4 numbers are compared: for normal draws two equal lines of 4 or more
-    float32 numbers do not happen, while two equal single numbers can."""
+    """("column", j, k) or ("row", i, k) for the first two equal columns or rows (of 4 or more numbers,
+    which normal draws never repeat) of ``w``, or None."""
     for kind, lines in (("column", w.T), ("row", w)):
         if len(lines) < 2 or lines.shape[1] < 4:
             continue
@@ -191,20 +183,9 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
 @answer_check
 def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs: int,
                      sigma: float) -> None:
-    """Check the reader's ``[W1, b1, W2, b2]`` of a one-hidden-layer MLP; print a tick or raise.
-
-    ``params`` is the reader's function ``init_params(num_inputs, num_hiddens, num_outputs, sigma)``
-    (or its result). Random weights cannot be compared entry by entry, so this checks what the
-    chapter asks for: four tensors in that order, their shapes (naming a transposed weight),
-    ``nn.Parameter`` with ``requires_grad``, float32, biases exactly zero, and weights drawn
-    independently from N(0, sigma^2): no two equal columns or rows (identical units), a standard
-    deviation within 6 standard errors of ``sigma`` (naming ``sigma**2`` used as the standard
-    deviation and a forgotten factor ``sigma``), a mean about 0, and the fraction of entries within
-    one standard deviation of the mean within 6 standard errors of a normal's 68.3% (a uniform
-    draw, or random signs, fail). Each test fails a true normal draw with probability about 2e-9.
-    A function is called a second time with other sizes and sigma, so fixed numbers in place of
-    its arguments fail. Raises :class:`AnswerError` saying what is wrong and how to fix it.
-    """
+    """Check the reader's ``init_params(num_inputs, num_hiddens, num_outputs, sigma)`` (or its result):
+    shapes, order, nn.Parameter, float32, zero biases, and weights drawn independently from N(0, sigma^2),
+    each statistic within 6 standard errors; a function is called again with other sizes and sigma."""
     _check_sizes("check_parameters", num_inputs=num_inputs, num_hiddens=num_hiddens, num_outputs=num_outputs)
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < math.inf:
         raise ValueError(f"check_parameters: sigma must be a positive number, got {sigma!r}")
@@ -230,14 +211,7 @@ def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs
 
 @answer_check
 def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0) -> None:
-    """Check the reader's ``sgd_step(params, lr)`` against ``torch.optim.SGD``; print a tick or raise.
-
-    Builds four small parameters with known gradients, applies the reader's step to them and
-    PyTorch's SGD (followed by ``zero_grad``) to clones, and compares the updated values and
-    the gradients left behind. Names the usual mistakes: a forgotten ``zero_grad``, a step in
-    the wrong direction, a forgotten learning rate, an update that does not happen in place,
-    gradients zeroed before they are used, and an in-place update outside ``torch.no_grad()``.
-    """
+    """Check the reader's ``sgd_step(params, lr)`` against ``torch.optim.SGD`` plus ``zero_grad``, at two rates."""
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
         raise ValueError(f"check_sgd_step: lr must be a number between 0 and 1 (exclusive), got {lr!r}")
     _check_sgd_once(sgd_step, lr, seed)
@@ -304,12 +278,8 @@ def _check_sgd_once(sgd_step: Callable[..., Any], lr: float, seed: int) -> None:
 
 @answer_check
 def check_flatten(flatten: Callable[[torch.Tensor], Any], X: torch.Tensor) -> None:
-    """Check the reader's ``flatten(X)`` on ``X`` and on batches of other sizes.
-
-    An epoch's last batch is smaller (60,000 = 234 x 256 + 96), so a size typed into the code,
-    ``X.reshape(256, 784)``, must fail here: the check also tries the last 96 images of ``X``
-    and a single image, each against ``torch.flatten(X, start_dim=1)``.
-    """
+    """Check the reader's ``flatten(X)`` on ``X``, its last 96 images and one image (an epoch's last batch
+    is smaller, so a typed-in batch size fails)."""
     fixed_size = ("The last batch of an epoch is smaller than the others: take the batch size from "
                   "X.shape[0] (or write -1 for the other dimension), not a fixed number.")
     batches = (X, X[-96:], X[:1])
@@ -498,21 +468,8 @@ def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int
 
 @answer_check
 def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs: int = 10) -> None:
-    """Check the reader's concise one-hidden-layer MLP on the batch ``X``; print a tick or raise.
-
-    ``net`` is the reader's ``build_net(num_hiddens, num_outputs)`` (or the network it built).
-    Runs the network on ``X`` (a dry run that creates lazy parameters) and checks the output shape
-    (batch, num_outputs), the parameter count against
-    ``nn.Sequential(nn.Flatten(), nn.LazyLinear(num_hiddens), nn.ReLU(), nn.LazyLinear(num_outputs))``,
-    that the last layer is linear (no activation or softmax after it; a trailing ``nn.Identity``
-    is fine), that the network is not linear as a whole (a missing activation), and that what it
-    computes is a ReLU between its layers, whatever its modules say: its output must equal
-    ``output_layer(relu(hidden_layer(x)))`` (naming sigmoid, tanh, abs, GELU and others called in a
-    forward), or, where the layers cannot be told apart, behave as a ReLU network does with its
-    biases zeroed (``f(c x) = c f(x)``, ``f(x) - f(-x)`` linear and not zero). Names a missing
-    ``nn.Flatten`` and an extra ``nn.Dropout``. A builder is called a second time with other sizes,
-    so widths typed as numbers fail.
-    """
+    """Check the reader's ``build_net(num_hiddens, num_outputs)`` (or its network) on the batch ``X``: output
+    shape, parameter count, a linear last layer, and a ReLU between the layers judged by what it computes."""
     if not isinstance(X, torch.Tensor) or X.dim() < 2 or len(X) < 2:
         shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
         raise ValueError(f"check_mlp_net: X must be a batch of at least 2 images, got {shape}")
@@ -570,10 +527,7 @@ def _bytes(call: str, value: Any) -> float:
 
 @answer_check
 def check_cache_bytes(yours: Callable[..., Any]) -> None:
-    """Check the reader's ``cache_bytes(sizes, batch_size)`` (chapter 9) on several networks and
-    batches, naming the usual slips: 4 bytes per float32 forgotten or 8 counted (float64), the logits
-    or the input left out, the pre-activations or the labels counted as well, the weights counted
-    instead."""
+    """Check the reader's ``cache_bytes(sizes, batch_size)`` (chapter 9) on several networks and batches."""
     labels = "they are the loss's input, not an activation of the network, and ManualMLP's cache does not hold them"
     mistakes = [
         ("you counted numbers, not bytes: each float32 takes 4 bytes.", lambda s, b: _floats(s, b) / 4),
@@ -598,26 +552,14 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
                 "networks and batch sizes")
 
 
-__all__ += ["check_cache_bytes", "_cache_bytes"]
-
-
 # ----------------------------------------------------------------------------------------------
 # Chapter 5: the training loop, checked against Trainer.fit
 # ----------------------------------------------------------------------------------------------
 
 class LoopData:
-    """A small data module with the methods of :class:`~mlp_utils.FashionMNIST` that a training
-    loop uses: ``train_dataloader(epoch)`` (each epoch its own shuffle, fixed by ``(seed, epoch)``
-    exactly as FashionMNIST's), ``test_dataloader()`` in order, and ``eval_split = "test"``.
-
-    Its "images" are ``shape``-sized tensors of numbers in [0, 1) labelled by a random linear rule
-    with noise, a rule a small MLP can learn. The check's few epochs only start on it: the training
-    loss falls from epoch to epoch, while the accuracy on 120 test images still moves up and down
-    (the check compares two loops step by step, not how well they learn). With the defaults an
-    epoch is 4 minibatches, the last one smaller (200 = 3 x 64 + 8), as an epoch of Fashion-MNIST
-    ends with a smaller batch; the test set is 2 batches, 64 and 56 images. The tensors live on
-    ``device`` (the CPU by default), where FashionMNIST keeps its own: on the device of the model.
-    """
+    """A small data module with FashionMNIST's loop methods (``train_dataloader(epoch)`` shuffled by
+    ``(seed, epoch)``, ``test_dataloader()``): random images labelled by a noisy linear rule; by default
+    4 minibatches an epoch, the last smaller (200 = 3 x 64 + 8), and 2 test batches (64 and 56)."""
 
     eval_split = "test"
 
@@ -743,6 +685,8 @@ def _loop_calling(train: Callable[..., Any]) -> Callable[..., Any]:
     from .core import NotWritten
 
     own = getattr(train, "__code__", None)
+    if not callable(train):
+        return train  # attempt says: pass the function itself
 
     @functools.wraps(train)
     def run(*args: Any) -> Any:
@@ -772,32 +716,13 @@ def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: 
 
 @answer_check
 def check_training_loop(train: Callable[..., Any], device: str | torch.device | None = None) -> None:
-    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit`.
-
-    Both loops start from one ``MLPScratch`` drawn from the same seed and run minibatch SGD at the
-    model's learning rate on a small :class:`LoopData`, on ``device`` (by default the one
-    :func:`~mlp_utils.pick_device` picks, where the notebook's data live), for 3 epochs and again for
-    2, so a number of epochs typed into the loop fails. The reader's must end with the same
-    parameters as ``Trainer.fit`` (to float32 rounding: ``torch.optim.SGD`` may round
-    ``p - lr * grad`` once where ``p -= lr * p.grad`` rounds twice) and return the test accuracy after
-    each epoch: exactly (to float32 rounding of the fraction) the fraction of the 120 test images that
-    the reader's own parameters at the end of that epoch classify right. A forward hook records how
-    the model was run: the steps in training mode, the test batches in evaluation mode and without
-    autograd (``torch.no_grad()``). The model arrives in evaluation mode, as ``fit`` leaves a model.
-    ``Trainer.fit`` itself, called inside the loop, is named: the page asks for the loop written out.
-    A loop that calls a fill-in still unwritten (``sgd_step``) is reported as that fill-in not written.
-    Names the usual mistakes: gradients never reset, a step before ``backward()``, one epoch or one
-    too few or a fixed number, epochs numbered from 0 or the same order every epoch, the test set
-    used for training, a summed loss, a fixed learning rate, no training or evaluation mode, an
-    evaluation recorded by autograd, an evaluation before the epoch's steps instead of after them,
-    accuracies in percent or as counts, and a mean of the test batches' accuracies.
-    """
-    if not callable(train):
-        raise AnswerError(f"check_training_loop: pass your function itself, got a {type(train).__name__}")
+    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` on a small
+    :class:`LoopData`, for 3 epochs and again for 2: the same parameters (to float32 rounding), the test
+    accuracy after each epoch from the reader's own parameters, steps in training mode and the evaluation
+    in evaluation mode without autograd. Names the usual mistakes of a written-out loop."""
     from ..device import pick_device
 
-    device = pick_device(device)
-    data = LoopData(device=device)
+    data = LoopData(device=pick_device(device))
     run = _loop_calling(train)
     try:
         steps = _check_loop_once(run, data, _LOOP_EPOCHS)
@@ -813,26 +738,41 @@ def check_training_loop(train: Callable[..., Any], device: str | torch.device | 
           "parameters at that point; steps in training mode, the evaluation in evaluation mode without autograd")
 
 
+_NO_GRAPH = ("loss.backward() found no graph: the training loss was computed under torch.no_grad() (or detached, "
+             "e.g. with .item()). Only the evaluation belongs inside torch.no_grad(); the steps need autograd.")
+_LOOP_ERRORS = (  # words of PyTorch's error, and what the loop did
+    ("NoneType", "the step found a parameter's .grad empty (None): it came before loss.backward(), or the gradients "
+     "were reset between backward() and the step. Per minibatch: the loss, then loss.backward(), then the step, and "
+     "the gradients reset after the step or before backward(). (What failed: {error}.)"),
+    ("modified by an inplace operation", "you stepped before loss.backward(): the step changed the parameters in "
+     "place while the loss's graph still needed them (or used a .grad that backward() had not filled yet). Per "
+     "minibatch: the loss, then loss.backward(), then the step."),
+    ("does not require grad", _NO_GRAPH), ("does not have a grad_fn", _NO_GRAPH),
+    ("backward through the graph a second time", "backward() ran twice through one graph: call loss.backward() "
+     "once per minibatch, on a loss computed from that minibatch."),
+    ("same device", "tensors on two devices. The data module serves its batches on the device of the model "
+     "({device} here); do not move them to another device."),
+)
+
+
 def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
                      asked_before: int | None = None) -> int:
     """Run the reader's loop for ``epochs`` epochs beside Trainer.fit; raise :class:`AnswerError` or
     return the number of minibatches per epoch."""
     from ..trainer import Trainer
 
-    device = data.device
     steps = len(data.train_dataloader(1))
     reference = _loop_model(_LOOP_SEED, data)
     with torch.random.fork_rng(devices=[]):
-        history = Trainer(max_epochs=epochs, device=device, progress=False).fit(reference, data)
+        history = Trainer(max_epochs=epochs, device=data.device, progress=False).fit(reference, data)
     expected = [p.detach() for p in reference.parameters()]
     names = [name for name, _ in reference.named_parameters()]
     judge = _loop_model(_LOOP_SEED, data)  # a copy to recompute accuracies with the reader's parameters
-
     model = _loop_model(_LOOP_SEED, data)
     start = [p.detach().clone() for p in model.parameters()]
     model.eval()  # as Trainer.fit leaves a model: the loop must switch to training mode itself
     test_rows = data.X_test.reshape(len(data.X_test), -1)
-    calls: list[tuple[bool, bool, str]] = []
+    calls: list[tuple[bool, bool, str]] = []  # (autograd on, training mode, "train", "test" or "other")
     epoch_ends: list[list[torch.Tensor]] = []  # the parameters when epoch 2, 3, ... begins
 
     def record(module: torch.nn.Module, inputs: tuple[Any, ...]) -> None:
@@ -849,53 +789,21 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
                 epoch_ends.append([p.detach().clone() for p in module.parameters()])
         calls.append((grad, module.training, split))
 
-    fits: list[bool] = []
-    original_fit = Trainer.fit
-
-    def spied_fit(self: Any, *args: Any, **kwargs: Any) -> Any:
-        fits.append(True)
-        return original_fit(self, *args, **kwargs)
-
-    hook = model.register_forward_pre_hook(record)
-    stepped_early = ("you stepped before loss.backward(): the step changed the parameters in place while "
-                     "the loss's graph still needed them (or used a .grad that backward() had not filled "
-                     "yet). Per minibatch: the loss, then loss.backward(), then the step.")
-    Trainer.fit = spied_fit  # type: ignore[method-assign]
     try:
-        with torch.random.fork_rng(devices=[]):
+        with (model.register_forward_pre_hook(record), torch.random.fork_rng(devices=[]),
+              mock.patch.object(Trainer, "fit", autospec=True, side_effect=Trainer.fit) as fit):
             result = attempt("train", train, model, data, epochs, copy=False, returns=False)
-    except TypeError as error:
-        if "NoneType" in str(error):
-            raise AnswerError("train: the step found a parameter's .grad empty (None): it came before "
-                              "loss.backward(), or the gradients were reset between backward() and the step. "
-                              "Per minibatch: the loss, then loss.backward(), then the step, and the gradients "
-                              f"reset after the step or before backward(). (What failed: {error}.)") from None
-        raise
-    except RuntimeError as error:
-        text = str(error)
-        if "modified by an inplace operation" in text:
-            raise AnswerError(f"train: {stepped_early}") from None
-        if "does not require grad" in text or "does not have a grad_fn" in text:
-            raise AnswerError("train: loss.backward() found no graph: the training loss was computed under "
-                              "torch.no_grad() (or detached, e.g. with .item()). Only the evaluation belongs "
-                              "inside torch.no_grad(); the steps need autograd.") from None
-        if "backward through the graph a second time" in text:
-            raise AnswerError("train: backward() ran twice through one graph: call loss.backward() once "
-                              "per minibatch, on a loss computed from that minibatch.") from None
-        if "same device" in text:
-            raise AnswerError("train: tensors on two devices. The data module serves its batches on the "
-                              f"device of the model ({device.type} here); do not move them to another "
-                              "device.") from None
-        raise
+    except (TypeError, RuntimeError) as error:
+        why = next((why for words, why in _LOOP_ERRORS if words in str(error)
+                    and (words == "NoneType") == isinstance(error, TypeError)), None)
+        if why is None:
+            raise
+        raise AnswerError("train: " + why.format(error=error, device=data.device.type)) from None
     except AttributeError as error:
         raise AnswerError(f"train: {error}. The check passes a small data module with FashionMNIST's "
                           "methods train_dataloader(epoch) and test_dataloader(), and an MLPScratch with "
                           "its parameters(), loss() and lr.") from None
-    finally:
-        hook.remove()
-        Trainer.fit = original_fit  # type: ignore[method-assign]
-
-    if fits:
+    if fit.called:
         raise AnswerError("train: your function calls Trainer.fit, the shortcut this page takes apart: the "
                           "exercise asks for the loop written out. For epoch in range(1, num_epochs + 1): "
                           "model.train(); per minibatch of data.train_dataloader(epoch) the loss, "
@@ -905,20 +813,20 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
     if not all(torch.isfinite(p).all() for p in yours):
         raise AnswerError("train: the parameters became NaN or infinite. Check the learning rate "
                           "(model.lr) and that the loss is the mean over the minibatch.")
+    trained = [(grad, training) for grad, training, split in calls if split == "train"]
     if not all(_close(p, q) for p, q in zip(yours, expected)):
         if all(torch.equal(p, s) for p, s in zip(yours, start)):
             raise AnswerError("train: the parameters did not change. Did your loop call the step (sgd_step(params, "
                               "model.lr)) after loss.backward()? Zeroing the gradients between backward() and "
                               "the step also leaves nothing to step with: zero them after the step or before "
                               "backward().")
-        trained_on_test = any(grad and split == "test" for grad, _, split in calls)
         for message, parameters in _known_loop_mistakes(data, epochs, _LOOP_LR, asked_before).items():
             if all(_close(p, q) for p, q in zip(yours, parameters)):
                 raise AnswerError(f"train: {message}")
-        if trained_on_test and not any(grad and split == "train" for grad, _, split in calls):
+        forwards = sum(1 for grad, _ in trained if grad)
+        if not forwards and any(grad and split == "test" for grad, _, split in calls):
             raise AnswerError("train: you trained on the test batches. The test set only measures the model; "
                               "the steps use data.train_dataloader(epoch).")
-        forwards = sum(1 for grad, _, split in calls if grad and split == "train")
         if forwards != epochs * steps:
             raise AnswerError(f"train: the model ran {forwards} times on training batches with autograd on; "
                               f"{epochs} epochs of {steps} minibatches are {epochs * steps}: one forward pass, "
@@ -930,7 +838,7 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
                           "data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the mean loss "
                           "model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and the "
                           "gradients zeroed once per step.")
-    if any(split == "train" and grad and not training for grad, training, split in calls):
+    if any(grad and not training for grad, training in trained):
         raise AnswerError("train: the steps ran in evaluation mode. The model arrives in evaluation mode (as "
                           "Trainer.fit leaves a model, and as model.eval() for an evaluation leaves it): call "
                           "model.train() at the start of every epoch. (Here the parameters came out right because this model "
@@ -943,7 +851,52 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
     if any(grad for grad, _ in test_calls):
         raise AnswerError("train: the evaluation ran with autograd on, which records a graph for every test "
                           "batch, memory and time for nothing: evaluate inside `with torch.no_grad():`.")
+    got = _accuracies(result, epochs)
+    if not test_calls:
+        raise AnswerError("train: the model never ran on the test batches; after each epoch, measure the "
+                          "accuracy on data.test_dataloader().")
+    if len(got) != epochs:
+        hint = (" You evaluated once, at the end: evaluate after every epoch, inside the epoch loop."
+                if len(got) == 1 else "")
+        raise AnswerError(f"train: you returned {len(got)} {'accuracy' if len(got) == 1 else 'accuracies'} "
+                          f"for {epochs} epochs.{hint}")
+    # What the reader's own parameters at the end of each epoch classify right: the parameters when the
+    # next epoch's first step began, and the final ones (history's where the steps were not counted as
+    # expected: they agree with the reader's to float32 rounding).
+    n = len(data.y_test)
+    if len(epoch_ends) >= epochs - 1:
+        own = [_accuracy(judge, parameters, data) for parameters in epoch_ends[:epochs - 1] + [yours]]
+    else:
+        own = [(round(a * n), math.nan) for a in history.eval_acc[:-1]] + [_accuracy(judge, yours, data)]
+    counts = [c for c, _ in own]
+    fractions = [c / n for c in counts]
+    sizes = [len(y) for _, y in data.test_dataloader()]
+    tolerance = _LOOP_ACC_TOLERANCE
+    for targets, within, mistake in [
+            (fractions, tolerance, None),
+            ([100 * f for f in fractions], 100 * tolerance, "your accuracies are in percent; return fractions, "
+             "correct / number of test images."),
+            (counts, 0.5, "you returned numbers of correct predictions; divide by the number of test images (the "
+             "sum of len(y) over the test batches)."),
+            ([_accuracy(judge, start, data)[0] / n] + fractions[:-1], tolerance, "each accuracy was measured before "
+             "its epoch's steps, not after them: evaluate at the end of the epoch."),
+            ([mean for _, mean in own], tolerance, f"you averaged the accuracies of the test batches, but they hold "
+             f"{sizes} images: the smaller last batch counts as much as a full one. Count the correct predictions "
+             "over all test batches and divide by the number of test images.")]:
+        if all(abs(g - t) <= within for g, t in zip(got, targets)):
+            if mistake is None:
+                return steps
+            raise AnswerError(f"train: {mistake}")
+    epoch = next(i for i, (g, f) in enumerate(zip(got, fractions)) if abs(g - f) > tolerance)
+    raise AnswerError(f"train: after epoch {epoch + 1} your test accuracy is {got[epoch]:.6g}, but your parameters "
+                      f"at that point classify {counts[epoch]} of the {n} test images right, {counts[epoch]}/{n} = "
+                      f"{fractions[epoch]:.6g}. The accuracy is the number of test images whose largest logit is "
+                      "the true class, over all of data.test_dataloader(), divided by the number of test images "
+                      "(the sum of len(y) over the batches).")
 
+
+def _accuracies(result: Any, epochs: int) -> list[float]:
+    """The reader's returned accuracies as floats, or an :class:`AnswerError` saying what came back instead."""
     if result is None:
         raise AnswerError("train: your function returned None; return the list of test accuracies, one "
                           "per epoch (did it forget a `return`?).")
@@ -953,56 +906,6 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
         raise AnswerError(f"train: you returned one number; return a list of {epochs} test accuracies, one "
                           "measured after each epoch.")
     try:
-        got = [float(v) for v in result]
+        return [float(v) for v in result]
     except (TypeError, ValueError):
         raise AnswerError(f"train: expected a list of {epochs} test accuracies, got {result!r:.200}") from None
-    if not test_calls:
-        raise AnswerError("train: the model never ran on the test batches; after each epoch, measure the "
-                          "accuracy on data.test_dataloader().")
-    if len(got) != epochs:
-        hint = (" You evaluated once, at the end: evaluate after every epoch, inside the epoch loop."
-                if len(got) == 1 else "")
-        raise AnswerError(f"train: you returned {len(got)} {'accuracy' if len(got) == 1 else 'accuracies'} "
-                          f"for {epochs} epochs.{hint}")
-
-    # What the reader's own parameters at the end of each epoch classify right: the parameters when
-    # the next epoch's first step began, and the final ones (history's, where the steps were not
-    # counted as expected: they agree with the reader's to float32 rounding).
-    n = len(data.y_test)
-    ends = epoch_ends[:epochs - 1] + [yours] if len(epoch_ends) >= epochs - 1 else None
-    if ends is None:
-        own = [(round(a * n), math.nan) for a in history.eval_acc[:-1]] + [_accuracy(judge, yours, data)]
-    else:
-        own = [_accuracy(judge, parameters, data) for parameters in ends]
-    counts = [c for c, _ in own]
-    fractions = [c / n for c in counts]
-
-    def matches(values: Sequence[float], targets: Sequence[float], tolerance: float = _LOOP_ACC_TOLERANCE) -> bool:
-        return all(abs(v - t) <= tolerance for v, t in zip(values, targets))
-
-    if matches(got, fractions):
-        return steps
-    if matches(got, [100 * f for f in fractions], 100 * _LOOP_ACC_TOLERANCE):
-        raise AnswerError("train: your accuracies are in percent; return fractions, correct / number of "
-                          "test images.")
-    if matches(got, counts, 0.5):
-        raise AnswerError("train: you returned numbers of correct predictions; divide by the number of test "
-                          "images (the sum of len(y) over the test batches).")
-    start_count, _ = _accuracy(judge, start, data)
-    if matches(got, [start_count / n] + fractions[:-1]):
-        raise AnswerError("train: each accuracy was measured before its epoch's steps, not after them: "
-                          "evaluate at the end of the epoch.")
-    if matches(got, [mean for _, mean in own]):
-        sizes = [len(y) for _, y in data.test_dataloader()]
-        raise AnswerError(f"train: you averaged the accuracies of the test batches, but they hold {sizes} images: "
-                          "the smaller last batch counts as much as a full one. Count the correct predictions "
-                          "over all test batches and divide by the number of test images.")
-    epoch = next(i for i, (g, f) in enumerate(zip(got, fractions)) if abs(g - f) > _LOOP_ACC_TOLERANCE)
-    raise AnswerError(f"train: after epoch {epoch + 1} your test accuracy is {got[epoch]:.6g}, but your parameters "
-                      f"at that point classify {counts[epoch]} of the {n} test images right, {counts[epoch]}/{n} = "
-                      f"{fractions[epoch]:.6g}. The accuracy is the number of test images whose largest logit is "
-                      "the true class, over all of data.test_dataloader(), divided by the number of test images "
-                      "(the sum of len(y) over the batches).")
-
-
-__all__ += ["LoopData", "check_training_loop"]
