@@ -12,28 +12,10 @@ from .core import AnswerError, _cmp, _Unwritten, answer_check, attempt, check_ca
 
 __all__ = ["check_derivative", "check_failed", "check_firing_fractions", "check_gflop_per_s", "check_init_std", "check_mlp_builder", "check_objective", "check_parameter_count", "check_step_flops", "kaiming_std", "train_step_flops", "xavier_std"]
 
-# ---------------------------------------------------------------------------------------------
-# Exercises 6-9: FLOP of a training step, GFLOP/s of a product, derivatives of activations, and
-# the standard deviations of Kaiming's and Xavier's initializations. Each check evaluates the
-# reader's function at a few inputs, compares with the reference, and names a known mistake.
-# ---------------------------------------------------------------------------------------------
-
-
-
 def train_step_flops(layer_sizes: Sequence[int], batch_size: int) -> int:
-    """FLOP of one SGD training step of an MLP with these layer sizes on ``batch_size`` examples.
-
-    Each linear layer ``n_in -> n_out`` costs ``2 b n_in n_out`` in the forward pass (one
-    multiply and one add per term of each output). Backward, every layer computes its weights'
-    gradient ``X^T @ dZ``, as large again, and every layer but the first also the gradient of its
-    input ``dZ @ W^T``, which it passes back to the layer before. The first layer's input is the
-    batch of images: nothing before it learns, so nobody computes that gradient (autograd skips it
-    because the images do not require grad; a hand-written backward pass has no use for it). A
-    step is therefore ``3`` forward passes less ``2 b n_0 n_1``, which is what
-    ``torch.utils.flop_counter.FlopCounterMode`` counts for a real forward and backward pass.
-    Biases, activations, the loss and the update are a few FLOP per number, negligible next to the
-    products, and left out.
-    """
+    """FLOP of one SGD step: per layer ``2 b n_in n_out`` forward, as much for the weights' gradient
+    and, past the first layer, for the input's gradient (as ``FlopCounterMode`` counts); biases,
+    activations, the loss and the update are negligible and left out."""
     from ..validate import positive_int
     sizes = [positive_int("layer_sizes entry", n) for n in layer_sizes]
     if len(sizes) < 2:
@@ -58,15 +40,13 @@ def xavier_std(n_in: int, n_out: int, gain: float = 1.0) -> float:
 
 
 def _products(sizes: Sequence[int], b: int) -> int:
-    """2 b n_in n_out summed over the layers: the forward pass's FLOP (as many again for all the
-    weights' gradients, and again for the input gradients if every layer computed one)."""
+    """The forward pass's FLOP, 2 b n_in n_out summed over the layers."""
     return sum(2 * b * i * o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
 @answer_check
 def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
-    """Check the reader's ``train_step_flops(layer_sizes, batch_size)`` against
-    :func:`train_step_flops`; print a tick or raise :class:`AnswerError` naming the mistake."""
+    """Check the reader's ``train_step_flops(layer_sizes, batch_size)`` against :func:`train_step_flops`."""
     cases = [([784, 256, 10], 256), ([784, 512, 512, 10], 64), ([100, 30, 20, 5], 3)]
     right = train_step_flops
 
@@ -116,8 +96,7 @@ def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
 
 @answer_check
 def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
-    """Check the reader's ``gflop_per_s(n, seconds)``, the throughput of an ``n x n`` by
-    ``n x n`` product that took ``seconds``: ``2 n^3 / seconds / 10^9``."""
+    """Check the reader's ``gflop_per_s(n, seconds)`` of an ``n x n`` product: ``2 n^3 / seconds / 10^9``."""
     def reference(n: int, t: float) -> float:
         return 2 * n ** 3 / t / 1e9
 
@@ -144,9 +123,8 @@ def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
 
 @answer_check
 def check_init_std(name: str, yours: Callable[..., Any]) -> None:
-    """Check the reader's ``kaiming_std(n_in, n_out)`` (``name="kaiming"``) or
-    ``xavier_std(n_in, n_out, gain)`` (``name="xavier"``) against :func:`kaiming_std` and
-    :func:`xavier_std`; print a tick or raise :class:`AnswerError` naming the mistake."""
+    """Check the reader's ``kaiming_std(n_in, n_out)`` or ``xavier_std(n_in, n_out, gain)`` (``name``
+    ``"kaiming"`` or ``"xavier"``) against the package's."""
     if name == "kaiming":
         cases = [(784, 256), (256, 10), (1024, 1024), (50, 300)]
         mistakes = [
@@ -223,8 +201,7 @@ def _derivative_mistakes(name: str, x: torch.Tensor) -> list[tuple[str, torch.Te
 
 @answer_check
 def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
-    """Check the reader's derivative of the activation ``name`` (a key of
-    :data:`mlp_utils.models.ACTIVATIONS`) against autograd on 81 points of ``[-4, 4]``."""
+    """Check the reader's derivative of the activation ``name`` against autograd on ``[-4, 4]``."""
     from ..models import ACTIVATIONS
     if name not in ACTIVATIONS:
         raise ValueError(f"check_derivative: name must be one of {list(ACTIVATIONS)}, got {name!r}")
@@ -238,12 +215,6 @@ def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
                mistakes=itself + _derivative_mistakes(name, x)))
 
 
-# ---------------------------------------------------------------------------------------------
-# Exercises 1-4 (hidden units, depth, a single neuron, the learning rate): topic-specific checks.
-# ---------------------------------------------------------------------------------------------
-
-
-
 def _whole(call: str, value: Any, what: str = "a parameter count is a whole number") -> int:
     """The reader's value as an int, or an AnswerError saying it is not a whole number."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
@@ -255,12 +226,7 @@ def _whole(call: str, value: Any, what: str = "a parameter count is a whole numb
 
 @answer_check
 def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (8, 100, 256, 2048, 1)) -> None:
-    """Check ``yours(h)``, the parameter count of a 784-h-10 MLP, against the built networks.
-
-    The reference is :func:`mlp_utils.count_parameters` of ``DeepMLP((h,))`` for every ``h`` in
-    ``widths``. A wrong count is explained when it matches a known mistake: missing biases,
-    a missing layer, or weights multiplied through as if the layers were one matrix.
-    """
+    """Check ``yours(h)``, the parameter count of a 784-h-10 MLP, against ``DeepMLP((h,))`` built."""
     from ..models import DeepMLP, count_parameters
 
     multiplied = "you multiplied the layers' sizes: the layers' parameters add up"
@@ -287,14 +253,9 @@ def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (
 @answer_check
 def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
                       cases: Sequence[Sequence[int]] = ((256,), (204, 204), (256, 128, 100), ())) -> None:
-    """Check ``yours(hidden_sizes)``, an MLP builder, against :class:`mlp_utils.DeepMLP`.
-
-    For every case the network must be an ``nn.Module`` that maps a batch of 28x28 images to
-    10 logits, with the reference's linear layers (in order, same shapes; lazy ones and nested
-    blocks are fine), an activation between every two of them and none after the last, the same
-    number of parameters, and, with hidden layers, a map that is not affine (in eval mode, so a
-    Dropout cannot pass for an activation).
-    """
+    """Check ``yours(hidden_sizes)`` against :class:`mlp_utils.DeepMLP`: 10 logits per image, the same
+    linear layers in order, an activation between every two and none after the last, the same
+    parameter count, and (in eval mode, so a Dropout is no activation) a map that is not affine."""
     from torch import nn
 
     from ..models import DeepMLP, count_parameters
@@ -363,29 +324,21 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
 
 @answer_check
 def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any], X: torch.Tensor) -> None:
-    """Check ``yours(model, X)``: per hidden unit, the fraction of the images X with z > 0.
-
-    Builds two small networks of known state (8 hidden units with some biases shifted so that
-    units are dead, always on, or in between; and a single unit), and compares with the
-    reference, naming the usual mistakes: the wrong dimension, counts instead of fractions,
-    the complement (the fraction where the unit is silent), and the output layer.
-    """
+    """Check ``yours(model, X)``, per hidden unit the fraction of the images with z > 0, on a network
+    with dead, live and always-on units and on one with a single dead unit."""
     from ..models import DeepMLP
 
-    name = getattr(yours, "__name__", "your function")
-    X = X[:500]
-    generator_state = torch.random.get_rng_state()
-    try:
+    name, X = getattr(yours, "__name__", "your function"), X[:500]
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         wide, single = DeepMLP((8,)).to(X.device), DeepMLP((1,)).to(X.device)
-    finally:
-        torch.random.set_rng_state(generator_state)
     with torch.no_grad():
         wide.linears[0].bias.copy_(torch.tensor([-1.0, 1.0, 0.0, -0.05, 0.05, -1.0, 0.0, 0.02]))
         single.linears[0].bias.fill_(-1.0)
     for model, what in ((wide, "a network with 8 hidden units"), (single, "a network with one dead unit")):
         with torch.no_grad():
-            expected = (model.linears[0](X.flatten(1)) > 0).float().mean(dim=0)
+            fires = model.linears[0](X.flatten(1)) > 0
+            expected, n, k = fires.float().mean(dim=0), len(X), fires.shape[1]
             try:
                 got = attempt("firing_fractions", yours, model, X)
             except RuntimeError as error:
@@ -395,28 +348,21 @@ def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any]
                                   "False per entry); turn it into numbers first: (z > 0).float().mean(dim=0)."
                                   ) from error
         label = f"{name} on {what}"
-        if isinstance(got, torch.Tensor):
-            got = got.detach().float().to(expected.device)
-            n = X.shape[0]
-            if got.dim() == 0 or got.numel() == 1 and expected.numel() > 1:
-                raise AnswerError(f"{label}: a single number; return one fraction per hidden unit (a tensor "
-                                  f"of shape ({expected.numel()},)): average over the images only, dim=0.")
-            if tuple(got.shape) == (n,):
-                raise AnswerError(f"{label}: shape ({n},), one value per image; return one per hidden unit, "
-                                  f"shape ({expected.numel()},): average over the images, dim=0, not over the units.")
-            if tuple(got.shape) == (10,):
-                raise AnswerError(f"{label}: shape (10,), one value per class: you used the output layer. "
-                                  "Use the first layer, model.linears[0], whose outputs are the hidden units.")
-            if got.shape == expected.shape:
-                if torch.allclose(got, 1 - expected, atol=1e-6) and not torch.allclose(got, expected, atol=1e-6):
-                    raise AnswerError(f"{label}: you computed how often each unit is silent (z <= 0), "
-                                      "one minus the answer; count the images with z > 0.")
-                if expected.sum() > 0 and torch.allclose(got, expected * n, atol=1e-3):
-                    raise AnswerError(f"{label}: these are counts of images (up to {n}); divide by the "
-                                      "number of images to get fractions (or use .float().mean(dim=0)).")
-        if not (isinstance(got, torch.Tensor) and got.shape == expected.shape
-                and torch.allclose(got, expected, atol=1e-6)):
-            cmp(label, got, expected, atol=1e-6, rtol=0)  # raises, saying what differs
+        shape = tuple(got.shape) if isinstance(got, torch.Tensor) and got.shape != expected.shape else None
+        why = (None if shape is None else
+               f"a single number; return one fraction per hidden unit (a tensor of shape ({k},)): average over "
+               "the images only, dim=0." if got.numel() == 1 else
+               f"shape ({n},), one value per image; return one per hidden unit, shape ({k},): average over the "
+               "images, dim=0, not over the units." if shape == (n,) else
+               "shape (10,), one value per class: you used the output layer. Use the first layer, "
+               "model.linears[0], whose outputs are the hidden units." if shape == (10,) else None)
+        if why:
+            raise AnswerError(f"{label}: {why}")
+        _cmp(label, got, expected, atol=1e-6, rtol=0, mistakes=[
+            ("you computed how often each unit is silent (z <= 0), one minus the answer; count the images "
+             "with z > 0.", 1 - expected),
+            (f"these are counts of images (up to {n}); divide by the number of images to get fractions (or "
+             "use .float().mean(dim=0)).", fires.float().sum(dim=0))])
     print(f"✓ {name}: matches the reference on a network with dead, live and always-on units")
 
 
@@ -441,12 +387,7 @@ _FAILED_CASES: list[tuple[str, list[float], bool, str]] = [
 
 @answer_check
 def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
-    """Check ``yours(losses)``: True when a run's per-step losses show failure, else False.
-
-    Failure means a non-finite loss anywhere, or a last loss that is not below ln 10 (a uniform
-    guess over 10 classes). The cases include the usual traps: NaN compares False with every
-    number, and a loss that spikes and then recovers is still learning.
-    """
+    """Check ``yours(losses)``: True when a loss is not finite or the last is not below ln 10."""
     table = {str(losses): (expected, label, why) for label, losses, expected, why in _FAILED_CASES}
 
     def boolean(call: str, value: Any) -> bool:
@@ -464,22 +405,11 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
                 tick=f"✓ failed: right on all {len(_FAILED_CASES)} cases (learning, a recovered spike, stuck, NaN, inf)")
 
 
-# ----------------------------------------------------------------------------------------------
-# Exercise 5 (joint search): the reader's Optuna objective
-# ----------------------------------------------------------------------------------------------
-
 @answer_check
 def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
                     params: dict[str, Any]) -> None:
-    """Check the reader's Optuna ``objective(trial)`` against the reference objective.
-
-    One trial of an in-memory study is fixed at ``params`` (``study.enqueue_trial``), so both
-    objectives train the same settings under the same seed. The check names: a searched setting
-    that was not suggested, or suggested under another name; a distribution that differs from
-    the reference's (a learning rate not sampled on a log scale, other bounds or choices); and a
-    score that differs (settings not passed on, another seed, or the test set instead of the
-    validation split).
-    """
+    """Check the reader's Optuna ``objective(trial)`` against ``reference`` on trials fixed at ``params``
+    and at every value moved: the settings suggested, their distributions, and the score."""
     import optuna
 
     if not callable(yours):
