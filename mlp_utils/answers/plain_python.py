@@ -1,32 +1,19 @@
-"""Chapter 4b: an MLP in plain Python (lists and loops), its reference pieces and their checks.
+"""Chapter 4b: an MLP in plain Python (lists and loops only), the solutions of its fill-ins, and
+checks of the reader's versions against autograd in double precision that name the usual mistakes.
 
-The blog the course follows (``seeds/blog-pure-python-mlp-ko.txt``) was written for a coding test
-that allowed no framework. Its design is the lesson: layers are objects with ``forward`` and
-``backward``; a :class:`Linear` layer keeps its input for the backward pass and stores the
-gradients of its weights and bias; a :class:`Sigmoid` keeps its output, since its derivative is
-``y (1 - y)``; the loss (:class:`SquaredError`, summed over the outputs, averaged over the batch,
-with gradient ``2 (O - T) / m``) and the optimizer (:class:`SGD`) are objects too.
-
-A batch is a list of rows, one per example: ``X[n][i]`` is input ``i`` of example ``n``. A weight
-matrix has one row per input and one column per output, as everywhere in the course
-(``Z = X W + b``): ``W[i][j]`` links input ``i`` to output ``j``.
-
-The reference classes here use lists and loops only (no torch, no numpy): they are the solutions
-of the notebook's fill-ins, and the notebook trains the blog's network with them. The ``check_*``
-functions test the reader's versions against autograd on small inputs in double precision
-(Python's floats are doubles), converting the reader's lists to tensors, and name the usual
-mistakes; every wrong number is reported with its index and the expected value.
+A batch is a list of rows, ``X[n][i]``; a weight matrix has one row per input, ``W[i][j]`` (``Z = X W + b``).
 """
 from __future__ import annotations
 
 import copy
 import math
 import random
+from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, _again, _value_mistake, answer_check, attempt
+from .core import AnswerError, _again, _value_mistake, answer_check, attempt, check_cases
 
 __all__ = [
     "Linear", "SGD", "Sigmoid", "SquaredError", "accuracy", "backward_one_example",
@@ -35,11 +22,6 @@ __all__ = [
 ]
 
 Matrix = list  # a list of rows, each a list of floats
-
-
-# ----------------------------------------------------------------------------------------------
-# The reference pieces: lists and loops only
-# ----------------------------------------------------------------------------------------------
 
 
 def sigmoid(z: float) -> float:
@@ -51,12 +33,8 @@ def sigmoid(z: float) -> float:
 
 
 class Linear:
-    """``Z = X W + b`` on lists: ``W`` has one row per input, ``b`` one entry per output.
-
-    ``forward`` keeps its input ``X`` (the weights' gradient needs it); ``backward(dZ)`` stores
-    ``dW = X^T dZ`` and ``db`` (the column sums of ``dZ``) and returns ``dX = dZ W^T``, or None
-    when ``input_grad`` is False (the first layer: no one needs the gradient of the images).
-    """
+    """``Z = X W + b`` on lists. ``forward`` keeps ``X``; ``backward(dZ)`` stores ``dW = X^T dZ`` and
+    ``db`` (the column sums of ``dZ``) and returns ``dX = dZ W^T`` (None when ``input_grad`` is False)."""
 
     def __init__(self, W: Matrix, b: list, input_grad: bool = True):
         self.W, self.b, self.input_grad = W, b, input_grad
@@ -93,11 +71,8 @@ class Sigmoid:
 
 
 class SquaredError:
-    """The blog's loss: the squared error summed over the outputs, averaged over the batch of m.
-
-    ``forward(O, T)`` returns ``sum((O - T)^2) / m`` as one number and keeps ``O`` and ``T``;
-    ``backward()`` returns its gradient with respect to ``O``, ``2 (O - T) / m``.
-    """
+    """The blog's loss, ``sum((O - T)^2) / m`` (summed over the outputs, averaged over the batch of m);
+    ``backward()`` returns its gradient ``2 (O - T) / m`` from the ``O`` and ``T`` that forward kept."""
 
     def __init__(self):
         self.O = self.T = None
@@ -125,8 +100,7 @@ class SGD:
 
 
 def train_epoch(layers: Sequence[Any], loss: Any, optimizer: Any, batches: Sequence[tuple[Matrix, Matrix]]) -> float:
-    """One epoch: for each batch (X, T), forward through the layers, the loss, backward through the
-    layers in reverse order, one optimizer step. Returns the mean of the batches' losses."""
+    """One epoch: per batch (X, T), forward, loss, backward in reverse order, one step; the mean batch loss."""
     total = 0.0
     for X, T in batches:
         for layer in layers:
@@ -156,11 +130,7 @@ def accuracy(layers: Sequence[Any], X: Matrix, labels: Sequence[int], batch_size
 
 
 def backward_one_example(x: list, t: list, h: list, y_hat: list, w2: Matrix) -> tuple[list, Matrix, list, Matrix]:
-    """The 2-3-2 network's backward pass for one example, one unit at a time (the blog's loss).
-
-    Returns ``delta2`` (dE/dy_hat), ``dw2`` (dw2[j][k] = h[j] delta2[k]), ``delta1`` (dE/dz1,
-    through the sigmoid's slope h(1 - h)) and ``dw1`` (dw1[i][j] = x[i] delta1[j]).
-    """
+    """The 2-3-2 network's backward pass for one example, unit by unit: delta2, dw2, delta1, dw1."""
     delta2 = [2 * (y - target) for y, target in zip(y_hat, t)]
     dw2 = [[h_j * d for d in delta2] for h_j in h]
     delta1 = [sum(w * d for w, d in zip(w2[j], delta2)) * h[j] * (1 - h[j]) for j in range(len(h))]
@@ -168,16 +138,13 @@ def backward_one_example(x: list, t: list, h: list, y_hat: list, w2: Matrix) -> 
     return delta2, dw2, delta1, dw1
 
 
-# ----------------------------------------------------------------------------------------------
-# Comparing the reader's lists with autograd's tensors, number by number
-# ----------------------------------------------------------------------------------------------
+# The checks' plumbing: the reader's lists as float64 tensors, compared number by number.
 
 _CALL_ERRORS = (IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError, OverflowError)
 
 
 def _call(name: str, function: Callable[..., Any], *inputs: Any, hint: str = "", returns: bool = True) -> Any:
-    """``attempt`` (an unwritten stub ends the check quietly), with a Python error in the reader's
-    code turned into an :class:`AnswerError` that says where it happened and what to look at."""
+    """:func:`attempt` on the inputs themselves, with a Python error in the reader's code explained."""
     try:
         return attempt(name, function, *inputs, copy=False, returns=returns)
     except _CALL_ERRORS as error:
@@ -185,61 +152,23 @@ def _call(name: str, function: Callable[..., Any], *inputs: Any, hint: str = "",
 
 
 def _shape_of(value: Any) -> tuple[int, ...] | None:
-    """(rows, columns) of a list of equal-length lists of numbers, (n,) of a list of numbers,
-    () of a number; None for anything else."""
-    if isinstance(value, bool):
+    """() for a number, (n,) for a list of numbers, (rows, columns) for equal rows of numbers, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, list, tuple)):
         return None
     if isinstance(value, (int, float)):
         return ()
-    if not isinstance(value, (list, tuple)):
-        return None
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    shapes = [_shape_of(v) for v in value]
+    if all(shape == () for shape in shapes):
         return (len(value),)
-    if all(isinstance(v, (list, tuple)) for v in value) and value:
-        lengths = {len(v) for v in value}
-        if len(lengths) == 1 and all(_shape_of(v) == (len(v),) for v in value):
-            return (len(value), lengths.pop())
+    if len(set(shapes)) == 1 and shapes[0] is not None and len(shapes[0]) == 1:
+        return (len(value), *shapes[0])
     return None
 
 
 def _describe(shape: tuple[int, ...]) -> str:
-    if shape == ():
+    if not shape:
         return "one number"
-    if len(shape) == 1:
-        return f"a list of {shape[0]} numbers"
-    return f"{shape[0]} rows of {shape[1]} numbers"
-
-
-def _entry(name: str, index: tuple[int, ...]) -> str:
-    return name + "".join(f"[{i}]" for i in index)
-
-
-def _as_double(name: str, yours: Any, expected: torch.Tensor, what: str = "") -> torch.Tensor:
-    """The reader's value as a float64 tensor of ``expected``'s shape, or an AnswerError naming why not."""
-    if yours is None:
-        raise AnswerError(f"{name}: your code returned None; did it forget a `return`?")
-    if isinstance(yours, torch.Tensor) or type(yours).__module__.startswith("numpy"):
-        raise AnswerError(f"{name}: got a {type(yours).__name__}; this notebook's code uses Python lists "
-                          "and floats only (no torch, no numpy): build the result with list comprehensions.")
-    if isinstance(yours, (map, zip, filter)) or (hasattr(yours, "__next__") and not isinstance(yours, (list, tuple))):
-        raise AnswerError(f"{name}: got a {type(yours).__name__}, which can be read only once; wrap it in "
-                          "list(...), or build the result with a list comprehension [... for ...].")
-    want = tuple(expected.shape)
-    got = _shape_of(yours)
-    if got is None:
-        raise AnswerError(f"{name}: expected {_describe(want)}{what}, got {_kind(yours)}.")
-    if got != want:
-        message = f"{name}: {_describe(got)}, expected {_describe(want)}{what}."
-        if len(want) == 2 and got == want[::-1]:
-            message += (" That is the transpose: rows and columns are swapped. Build it row by row in "
-                        "the order the docstring gives, the first index outside, the second inside.")
-        elif len(want) == 1 and len(got) == 2 and got[1] == want[0]:
-            message += (f" One list per example: add them up over the batch (one number per column), "
-                        f"[sum(column) for column in zip(*rows)].")
-        elif want == () and got != ():
-            message += " Return one number: add up the terms (and divide by the batch size m)."
-        raise AnswerError(message)
-    return torch.tensor(yours, dtype=torch.float64)
+    return f"a list of {shape[0]} numbers" if len(shape) == 1 else f"{shape[0]} rows of {shape[1]} numbers"
 
 
 def _kind(value: Any) -> str:
@@ -249,39 +178,67 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def _as_double(name: str, yours: Any, expected: torch.Tensor, what: str = "") -> torch.Tensor:
+    """The reader's value as a float64 tensor of ``expected``'s shape, or an AnswerError naming why not."""
+    if yours is None:
+        raise AnswerError(f"{name}: your code returned None; did it forget a `return`?")
+    if isinstance(yours, torch.Tensor) or type(yours).__module__.startswith("numpy"):
+        raise AnswerError(f"{name}: got a {type(yours).__name__}; this notebook's code uses Python lists "
+                          "and floats only (no torch, no numpy): build the result with list comprehensions.")
+    if hasattr(yours, "__next__") and not isinstance(yours, (list, tuple)):
+        raise AnswerError(f"{name}: got a {type(yours).__name__}, which can be read only once; wrap it in "
+                          "list(...), or build the result with a list comprehension [... for ...].")
+    want, got = tuple(expected.shape), _shape_of(yours)
+    if got is None:
+        raise AnswerError(f"{name}: expected {_describe(want)}{what}, got {_kind(yours)}.")
+    if got != want:
+        message = f"{name}: {_describe(got)}, expected {_describe(want)}{what}."
+        if len(want) == 2 and got == want[::-1]:
+            message += (" That is the transpose: rows and columns are swapped. Build it row by row in "
+                        "the order the docstring gives, the first index outside, the second inside.")
+        elif len(want) == 1 and len(got) == 2 and got[1] == want[0]:
+            message += (" One list per example: add them up over the batch (one number per column), "
+                        "[sum(column) for column in zip(*rows)].")
+        elif want == ():
+            message += " Return one number: add up the terms (and divide by the batch size m)."
+        raise AnswerError(message)
+    return torch.tensor(yours, dtype=torch.float64)
+
+
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.allclose(a, b, rtol=1e-7, atol=1e-10))
 
 
 def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor] | None = None,
              what: str = "", after: str = "", entry: str | None = None) -> torch.Tensor:
-    """Compare ``yours`` (lists) with ``expected`` number by number; raise naming every wrong entry.
-
-    ``mistakes`` maps an explanation to the value that mistake produces; a match is named first.
-    Returns the reader's value as a tensor when it is right. ``entry`` names the entries
-    (``dW`` gives ``dW[0][1]``), by default ``name``.
-    """
-    entry = entry or name
+    """``yours`` (lists) as a tensor when it matches ``expected``; else an AnswerError naming the first
+    of ``mistakes`` (explanation: the value it gives) that it matches, or core's generic mistake, and
+    every wrong number (``entry`` names them, ``dW`` gives ``dW[0][1]``)."""
     mine = _as_double(name, yours, expected, what)
     if _close(mine, expected):
         return mine
-    for why, wrong in (mistakes or {}).items():
-        if wrong.shape == expected.shape and not _close(wrong, expected) and _close(mine, wrong):
-            raise AnswerError(f"{name}: {why}{_wrong_numbers(entry, mine, expected)}{after}")
-    hint = _value_mistake(mine, expected, lambda candidate: _close(candidate, expected))
-    raise AnswerError(f"{name}:{hint}{_wrong_numbers(entry, mine, expected)}{after}")
+    why = next((f" {why}" for why, wrong in (mistakes or {}).items()
+                if wrong.shape == expected.shape and not _close(wrong, expected) and _close(mine, wrong)),
+               None) or _value_mistake(mine, expected, lambda candidate: _close(candidate, expected))
+    raise AnswerError(f"{name}:{why}{_wrong_numbers(entry or name, mine, expected)}{after}")
 
 
 def _wrong_numbers(name: str, mine: torch.Tensor, expected: torch.Tensor, most: int = 6) -> str:
-    """' The wrong numbers: name[0][1] = 0.1, expected -0.1; ...' with every wrong entry (up to ``most``)."""
+    """' 1 of its 3 numbers is wrong: name[2] = +0.1, expected -0.1.', up to ``most`` entries."""
     if mine.dim() == 0:
         return f" You got {mine.item():.6g}, expected {expected.item():.6g}."
-    wrong = ~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)
-    places = [tuple(int(i) for i in index) for index in wrong.nonzero()]
-    parts = [f"{_entry(name, p)} = {mine[p].item():+.6f}, expected {expected[p].item():+.6f}" for p in places[:most]]
+    places = [tuple(int(i) for i in index) for index in (~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)).nonzero()]
+    parts = [f"{name}{''.join(f'[{i}]' for i in p)} = {mine[p].item():+.6f}, expected {expected[p].item():+.6f}"
+             for p in places[:most]]
     more = f"; and {len(places) - most} more" if len(places) > most else ""
     verb = "is" if len(places) == 1 else "are"
     return f" {len(places)} of its {mine.numel()} numbers {verb} wrong: " + "; ".join(parts) + more + "."
+
+
+def _unchanged(name: str, given: Any, before: Any, what: str = "") -> None:
+    if given != before:
+        raise AnswerError(f"{name}: your code changed a list it was given{what} in place; the caller's data "
+                          "changed with it. Build new lists instead.")
 
 
 def _rand_matrix(rng: random.Random, rows: int, columns: int, scale: float = 1.0) -> Matrix:
@@ -293,7 +250,6 @@ def _rand_vector(rng: random.Random, n: int, scale: float = 1.0) -> list:
 
 
 def _one_hot_rows(rng: random.Random, rows: int, classes: int) -> Matrix:
-    """One-hot targets: each row draws one label and has a single 1.0 there."""
     labels = [rng.randrange(classes) for _ in range(rows)]
     return [[1.0 if j == label else 0.0 for j in range(classes)] for label in labels]
 
@@ -302,21 +258,11 @@ def _t(value: Any) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float64)
 
 
-# ----------------------------------------------------------------------------------------------
-# The 2-3-2 network by hand: one example's deltas and gradients, number by number
-# ----------------------------------------------------------------------------------------------
-
-
 @answer_check
 def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix, bias1: list,
                       w2: Matrix, bias2: list) -> None:
-    """Check the reader's ``backward(x, t, h, y_hat, w2) -> (delta2, dw2, delta1, dw1)`` for the
-    2-3-2 network (sigmoid hidden units, linear outputs, E = sum_k (y_hat_k - t_k)^2) against
-    autograd, number by number; each wrong number is named with its index and the right value.
-
-    The quantities are checked in the order they are computed; the first one with a wrong number
-    is reported (the later ones are computed from it).
-    """
+    """Check the reader's ``backward(x, t, h, y_hat, w2) -> (delta2, dw2, delta1, dw1)`` for the 2-3-2
+    network against autograd, in the order they are computed, naming each wrong number."""
     x_, t_ = _t(x), _t(t)
     W1, b1, W2, b2 = (_t(v).requires_grad_() for v in (w1, bias1, w2, bias2))
     Z1 = x_ @ W1 + b1
@@ -331,11 +277,10 @@ def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix
                         "y_hat and t 2.")
     if not isinstance(result, (tuple, list)) or len(result) != 4:
         raise AnswerError("backward_one_example: return the four results in this order: delta2, dw2, delta1, dw1 "
-                          f"(got {_kind(result) if result is not None else 'None; did it forget a `return`?'}).")
+                          f"(got {_kind(result)}).")
     delta2, dw2, delta1, dw1 = result
-    Hd, Yd = H.detach(), Y.detach()
-    slope = Hd * (1 - Hd)
-    upstream = W2.detach() @ Y.grad  # dE/dh, before the sigmoid's slope
+    Hd, Yd, W2d = H.detach(), Y.detach(), W2.detach()
+    upstream = W2d @ Y.grad  # dE/dh, before the sigmoid's slope
     later = " (The quantities after it are computed from it: fix this one first.)"
     _compare("delta2", delta2, Y.grad, {
         "you wrote t - y_hat; the derivative of (y_hat - t)^2 with respect to y_hat is 2 (y_hat - t).":
@@ -347,7 +292,7 @@ def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix
         "dw2[j][k] is h[j] times delta2[k], with h[j] the hidden unit's output (the weight's input), "
         "not its pre-activation z1[j].": torch.outer(Z1.detach(), Y.grad),
         "you multiplied delta2 by the weight w2[j][k]; the weight's gradient needs its input, h[j] * delta2[k].":
-            W2.detach() * Y.grad,
+            W2d * Y.grad,
     }, what=" (w2's shape: a row per hidden unit j, a column per output k)", after=later)
     _compare("delta1", delta1, Z1.grad, {
         "the sigmoid's slope h[j] (1 - h[j]) is missing: that is dE/dh[j]; delta1 is the gradient with "
@@ -355,7 +300,7 @@ def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix
         "you multiplied by h[j] only; the sigmoid's slope is h[j] (1 - h[j]).": upstream * Hd,
         "you multiplied by (1 - h[j]) only; the sigmoid's slope is h[j] (1 - h[j]).": upstream * (1 - Hd),
         "the sum over k must use hidden unit j's own weights, w2[j][k] delta2[k] (row j of w2).":
-            (W2.detach().sum(dim=0) @ Y.grad).expand(3) * slope,
+            (W2d.sum(dim=0) @ Y.grad).expand(3) * Hd * (1 - Hd),
     }, what=" (one per hidden unit j)", after=later)
     _compare("dw1", dw1, W1.grad, {
         "you multiplied delta1 by the weight w1[i][j]; the weight's gradient needs its input, x[i] * delta1[j].":
@@ -365,22 +310,10 @@ def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix
           "gradient is its unit's delta")
 
 
-# ----------------------------------------------------------------------------------------------
-# Linear, Sigmoid, the loss, SGD and the loop: each against autograd on small inputs
-# ----------------------------------------------------------------------------------------------
-
-
 @answer_check
 def check_linear(Linear_: type, seed: int = 0) -> None:
-    """Check the reader's ``Linear`` class: ``forward`` against ``X @ W + b``; ``backward`` (which
-    must use the input kept by the last ``forward``) against autograd's ``dX``, ``dW`` and ``db``;
-    and ``input_grad=False`` (``backward`` may then return None). The layer goes forward and
-    backward twice, on two batches, and the second pass is compared: its gradients must be the
-    second batch's alone (not added to the first's: the optimizer never zeroes them), and
-    ``backward`` must leave ``W`` and ``b`` alone (updating them is the optimizer's job). Names the
-    usual mistakes: a forgotten bias, ``dW`` transposed or from one example only, ``db`` not added
-    up over the batch, ``dX`` without the transpose, an input changed in place.
-    """
+    """Check the reader's ``Linear`` against autograd over two forward/backward passes (the second
+    compared: gradients anew from the latest input, weights left to the optimizer), and ``input_grad=False``."""
     rng = random.Random(seed)
     B, n_in, n_out = 3, 4, 5
     W, b = _rand_matrix(rng, n_in, n_out), _rand_vector(rng, n_out)
@@ -402,44 +335,37 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
                           "computes the gradients and stores them in self.dW and self.db; the optimizer (SGD, "
                           "below) is what moves the weights, once per step.")
     Z = _call("Linear.forward", layer.forward, X, hint=forward_hint)
-    _compare("Linear.forward", Z, Zt.detach(), {
-        "the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].": _t(X) @ _t(W),
-    }, what=" (a row per example, a column per output)", entry="Z")
+    _compare("Linear.forward", Z, Zt.detach(), {"the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].":
+                                                _t(X) @ _t(W)}, what=" (a row per example, a column per output)", entry="Z")
     dX = _call("Linear.backward", layer.backward, dZ, hint=backward_hint, returns=False)
-    if (X_first, dZ_first, X, dZ) != inputs:
-        raise AnswerError("Linear: your code changed a list it was given (an input X or the gradient dZ) in "
-                          "place; the caller's data changed with it. Build new lists instead.")
-    if not _has(layer, "dW") or not _has(layer, "db"):
+    _unchanged("Linear", (X_first, dZ_first, X, dZ), inputs, " (an input X or the gradient dZ)")
+    if getattr(layer, "dW", None) is None or getattr(layer, "db", None) is None:
         raise AnswerError("Linear.backward: store the gradients on the layer, self.dW and self.db, for the "
                           "optimizer to read (they are still None).")
-    Xd, dZd = _t(X), _t(dZ)
-    first, dZ_first_d = _t(X_first), _t(dZ_first)
-    second_call = (" The check calls forward and backward twice, on two batches, as training does; this is "
-                   "the second backward's.")
+    Xd, dZd, first, dZ1 = _t(X), _t(dZ), _t(X_first), _t(dZ_first)
+    second = " The check calls forward and backward twice, on two batches, as training does; this is the second backward's."
     _compare("Linear.dW", layer.dW, Wt.grad, {
         "dW was computed from the input of an earlier forward call: keep the input of the latest one "
         "(self.X = X in forward) and use it.": first.T @ dZd,
         "dW holds the sum of this backward call's gradient and the previous one's: assign the new gradient "
         "(self.dW = [...]) in every backward call instead of adding to the old one. SGD never zeroes "
-        "them, so every step would use the sum of all the earlier batches' gradients.":
-            first.T @ dZ_first_d + Xd.T @ dZd,
+        "them, so every step would use the sum of all the earlier batches' gradients.": first.T @ dZ1 + Xd.T @ dZd,
         "dW is still the previous backward call's: compute it anew, from the latest input and dZ, in every "
-        "backward call.": first.T @ dZ_first_d,
+        "backward call.": first.T @ dZ1,
         "dW is from one example only: each example adds X[n][i] * dZ[n][j], so add them up over the batch "
         "(dW = X^T dZ).": torch.outer(Xd[-1], dZd[-1]),
         "dW is divided by the batch size: the loss's gradient already holds the 1/m, so the layer just "
         "adds up over the batch (dW = X^T dZ).": Xd.T @ dZd / B,
-    }, what=" (W's shape: a row per input, a column per output)", entry="dW", after=second_call)
+    }, what=" (W's shape: a row per input, a column per output)", entry="dW", after=second)
     _compare("Linear.db", layer.db, bt.grad, {
         "db holds the sum of this backward call's gradient and the previous one's: assign the new gradient "
-        "(self.db = [...]) in every backward call instead of adding to the old one.":
-            dZ_first_d.sum(dim=0) + dZd.sum(dim=0),
+        "(self.db = [...]) in every backward call instead of adding to the old one.": (dZ1 + dZd).sum(dim=0),
         "db is still the previous backward call's: compute it anew from the latest dZ in every backward "
-        "call.": dZ_first_d.sum(dim=0),
+        "call.": dZ1.sum(dim=0),
         "db is divided by the batch size: the loss's gradient already holds the 1/m; db is the sum of "
         "dZ's rows.": dZd.mean(dim=0),
         "db is from one example only: add up dZ's rows over the batch.": dZd[-1],
-    }, what=" (one per output)", entry="db", after=second_call)
+    }, what=" (one per output)", entry="db", after=second)
     _compare("Linear.backward (dX)", dX, Xt.grad, {
         "dX must not include the bias or the weights' gradient: dX[n][i] = sum_j dZ[n][j] W[i][j] "
         "(dX = dZ W^T).": Xt.grad + 1,
@@ -454,16 +380,10 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
           "column sums of dZ) from the input kept by forward, as autograd does, anew at every call")
 
 
-def _has(layer: Any, name: str) -> bool:
-    return getattr(layer, name, None) is not None
-
-
 @answer_check
 def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
-    """Check the reader's ``Sigmoid``: ``forward`` against ``torch.sigmoid``, ``backward(dY)`` (from
-    the output kept by the last ``forward``) against autograd. Names the usual mistakes: sigma(-z),
-    the slope without the upstream gradient, the sigmoid applied again to the kept output, a slope
-    missing ``y`` or ``1 - y``."""
+    """Check the reader's ``Sigmoid``: ``forward`` against ``torch.sigmoid``, ``backward(dY)`` (from the
+    output kept by the latest ``forward``) against autograd."""
     rng = random.Random(seed)
     Z_first, Z, dY = _rand_matrix(rng, 3, 4, 4.0), _rand_matrix(rng, 3, 4, 4.0), _rand_matrix(rng, 3, 4)
     Zt = _t(Z).requires_grad_()
@@ -473,15 +393,13 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
     layer = _call("Sigmoid()", Sigmoid_)
     _call("Sigmoid.forward", layer.forward, Z_first)
     Y = _call("Sigmoid.forward", layer.forward, Z, hint="math.exp(-z) for each number z of each row.")
-    Zd, dYd, Yd = _t(Z), _t(dY), Yt.detach()
+    Zd, dYd, Yd, first = _t(Z), _t(dY), Yt.detach(), torch.sigmoid(_t(Z_first))
     _compare("Sigmoid.forward", Y, Yd, {
         "that is sigma(-z): the sigmoid is 1 / (1 + exp(-z)), with a minus sign in the exponent.": torch.sigmoid(-Zd),
     }, what=" (the shape of Z)", entry="Y")
     dZ = _call("Sigmoid.backward", layer.backward, dY,
                hint="backward(dY) gets only the upstream gradient: read the output from what forward kept.")
-    if (Z_first, Z, dY) != inputs:
-        raise AnswerError("Sigmoid: your code changed a list it was given in place; build new lists instead.")
-    first = torch.sigmoid(_t(Z_first))
+    _unchanged("Sigmoid", (Z_first, Z, dY), inputs)
     _compare("Sigmoid.backward", dZ, Zt.grad, {
         "the upstream gradient dY is missing: multiply the slope y (1 - y) by dY, entry by entry.": Yd * (1 - Yd),
         "you applied the sigmoid again to the kept output: the output already is sigma(z), so the slope is "
@@ -498,31 +416,27 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
 
 @answer_check
 def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
-    """Check the reader's ``SquaredError``: ``forward(O, T)`` against ``((O - T)**2).sum(1).mean()``
-    and ``backward()`` against autograd's gradient, ``2 (O - T) / m``. Names the mean over every
-    entry (``F.mse_loss``, ten times too small), a missing 1/m, a missing 2 and a flipped sign."""
+    """Check the reader's ``SquaredError``: ``forward(O, T)`` against ``((O - T)**2).sum(1).mean()``,
+    ``backward()`` against autograd's ``2 (O - T) / m``."""
     rng = random.Random(seed)
     m, k = 4, 10
-    O = _rand_matrix(rng, m, k)
-    T = _one_hot_rows(rng, m, k)
+    O, T = _rand_matrix(rng, m, k), _one_hot_rows(rng, m, k)
     Ot = _t(O).requires_grad_()
     loss = ((Ot - _t(T)) ** 2).sum(dim=1).mean()
     loss.backward()
     inputs = copy.deepcopy((O, T))
     layer = _call("SquaredError()", SquaredError_)
     value = _call("SquaredError.forward", layer.forward, O, T)
-    sums = ((_t(O) - _t(T)) ** 2).sum()
+    diff = _t(O) - _t(T)
     _compare("SquaredError.forward", value, loss.detach(), {
         f"that is the mean over all {m} x {k} entries (F.mse_loss); the blog sums over the {k} outputs and "
-        f"averages over the {m} examples: sum of (o - t)^2 divided by m.": sums / (m * k),
+        f"averages over the {m} examples: sum of (o - t)^2 divided by m.": (diff ** 2).sum() / (m * k),
         "the division by the batch size m is missing: the loss is the mean over the examples of each "
-        "example's sum over the outputs.": sums,
+        "example's sum over the outputs.": (diff ** 2).sum(),
     })
     grad = _call("SquaredError.backward", layer.backward,
                  hint="backward() takes no arguments: read O and T from what forward kept.")
-    if (O, T) != inputs:
-        raise AnswerError("SquaredError: your code changed O or T in place; build new lists instead.")
-    diff = _t(O) - _t(T)
+    _unchanged("SquaredError", (O, T), inputs, " (O or T)")
     _compare("SquaredError.backward", grad, Ot.grad, {
         f"that is the gradient of the mean over all {m} x {k} entries (F.mse_loss's); the blog's loss sums "
         "over the outputs: 2 (o - t) / m.": 2 * diff / (m * k),
@@ -533,59 +447,34 @@ def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
     print("✓ SquaredError: forward = sum of (o - t)^2 / m; backward = 2 (o - t) / m, as autograd")
 
 
-class _Params:
-    """A layer with parameters and gradients already set, for the optimizer's check."""
-
-    def __init__(self, W: Matrix, b: list, dW: Matrix, db: list):
-        self.W, self.b, self.dW, self.db = W, b, dW, db
-        self.X = None
-        self.input_grad = True
-
-
-class _NoParams:
-    """A layer without parameters (like Sigmoid)."""
-
-    def __init__(self):
-        self.Y = None
-
-
 @answer_check
 def check_sgd(SGD_: type, lr: float = 0.1, seed: int = 0) -> None:
-    """Check the reader's ``SGD(layers, lr).step()``: every layer with parameters gets
-    ``W - lr * dW`` and ``b - lr * db``, at two learning rates and over two steps; layers without
-    parameters are left alone. Names a step uphill, a forgotten or hard-coded rate, biases left out
-    and an update that only rebinds a loop variable."""
+    """Check the reader's ``SGD(layers, lr).step()`` at two learning rates, two steps each: every layer
+    with parameters gets ``W - lr * dW`` and ``b - lr * db``; layers without them are left alone."""
     other = round(lr * 0.37, 6)
     _check_sgd_once(SGD_, lr, seed)
     _again(f"SGD: right at lr={lr:g} but not at lr={other:g}: use self.lr, not a fixed number.",
            lambda: _check_sgd_once(SGD_, other, seed + 1))
     print(f"✓ SGD: each step sets W to W - lr dW and b to b - lr db in every layer with parameters "
-          f"(lr={lr:g} and {round(lr * 0.37, 6):g}, two steps each)")
+          f"(lr={lr:g} and {other:g}, two steps each)")
 
 
 def _check_sgd_once(SGD_: type, lr: float, seed: int) -> None:
     rng = random.Random(seed)
-    shapes = [(4, 3), (3, 2)]
-    layers: list[Any] = []
-    for n_in, n_out in shapes:
-        layers += [_Params(_rand_matrix(rng, n_in, n_out), _rand_vector(rng, n_out),
-                           _rand_matrix(rng, n_in, n_out), _rand_vector(rng, n_out)), _NoParams()]
-    optimizer = _call("SGD(layers, lr)", SGD_, layers, lr)
+    params = [SimpleNamespace(W=_rand_matrix(rng, n_in, n_out), b=_rand_vector(rng, n_out),
+                              dW=_rand_matrix(rng, n_in, n_out), db=_rand_vector(rng, n_out))
+              for n_in, n_out in [(4, 3), (3, 2)]]
+    optimizer = _call("SGD(layers, lr)", SGD_, [params[0], SimpleNamespace(Y=None), params[1], SimpleNamespace()], lr)
     for step in (1, 2):
-        params = [l for l in layers if isinstance(l, _Params)]
         before = [(_t(l.W), _t(l.b), _t(l.dW), _t(l.db)) for l in params]
         _call("SGD.step", optimizer.step, hint="Only the layers with parameters have W, b, dW and db.", returns=False)
         for number, (layer, (W, b, dW, db)) in enumerate(zip(params, before)):
             for what, value, old, grad in (("W", layer.W, W, dW), ("b", layer.b, b, db)):
-                name = f"layers[{2 * number}].{what} after step {step}"
-                mine = _as_double(name, value, old)
-                if torch.equal(mine, old):
-                    raise AnswerError(
-                        f"SGD.step: {name} did not change. " + (
-                            "The weights moved but not the biases: update b with db too." if what == "b" else
-                            "Assigning to a loop variable (w_row = [...]) changes nothing in the layer: "
-                            "assign the new lists to layer.W and layer.b (or change the rows in place, w_row[:] = [...])."))
-                _compare(f"SGD.step: {name}", mine.tolist(), old - lr * grad, {
+                fix = ("The weights moved but not the biases: update b with db too." if what == "b" else
+                       "Assigning to a loop variable (w_row = [...]) changes nothing in the layer: assign the "
+                       "new lists to layer.W and layer.b (or change the rows in place, w_row[:] = [...]).")
+                _compare(f"SGD.step: layers[{2 * number}].{what} after step {step}", value, old - lr * grad, {
+                    f"it did not change. {fix}": old,
                     "the step went uphill: gradient descent moves against the gradient, w - lr * g.": old + lr * grad,
                     f"the learning rate is missing: w - lr * g with lr = self.lr ({lr:g}).": old - grad,
                 }, entry=what)
@@ -596,114 +485,93 @@ def _check_sgd_once(SGD_: type, lr: float, seed: int) -> None:
 
 @answer_check
 def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
-    """Check the reader's ``train_epoch(layers, loss, optimizer, batches)`` with the reference
-    layers (a small 6-5-4-3 sigmoid network), loss and SGD, against the same epoch done with
-    autograd: the same final parameters and the same mean of the batch losses. Names a forgotten
-    step, a step before backward, one step per epoch instead of one per batch, and a returned
-    loss that is the last batch's or the sum instead of the mean."""
+    """Check the reader's ``train_epoch(layers, loss, optimizer, batches)`` with the reference pieces
+    (a 6-5-4-3 sigmoid network) against the same epoch with autograd: final parameters and mean loss."""
     rng = random.Random(seed)
     sizes, lr = [6, 5, 4, 3], 0.5
     initial = [(_rand_matrix(rng, a, b_), _rand_vector(rng, b_)) for a, b_ in zip(sizes[:-1], sizes[1:])]
-    batches = []
-    for _ in range(3):
-        X = [[rng.random() for _ in range(sizes[0])] for _ in range(2)]
-        T = _one_hot_rows(rng, 2, sizes[-1])
-        batches.append((X, T))
+    batches = [([[rng.random() for _ in range(sizes[0])] for _ in range(2)], _one_hot_rows(rng, 2, sizes[-1]))
+               for _ in range(3)]
     reference, losses = _autograd_epoch(initial, batches, lr, steps=len(batches))
     last_only, _ = _autograd_epoch(initial, batches[-1:], lr, steps=1)
     layers = _network(initial)
-    optimizer = SGD(layers, lr)
+    linear = [layer for layer in layers if isinstance(layer, Linear)]
+    order = ("The backward pass goes through the layers in reverse order (reversed(layers)), each layer's "
+             "backward receiving what the layer after it returned.")
     try:
-        result = attempt("train_epoch", train_epoch_, layers, SquaredError(), optimizer, copy.deepcopy(batches),
+        result = attempt("train_epoch", train_epoch_, layers, SquaredError(), SGD(layers, lr), copy.deepcopy(batches),
                          copy=False, returns=False)
-    except TypeError as error:
+    except (TypeError, IndexError, ValueError, AttributeError) as error:
+        raised = f"train_epoch raised {type(error).__name__}: {error}."
+        skipped = [number for number, layer in enumerate(layers) if isinstance(layer, Linear) and layer.dW is None]
+        if not isinstance(error, TypeError):
+            raise AnswerError(f"{raised} {order}") from error
+        if _raised_in(error, SGD.step) and len(skipped) < len(linear):
+            raise AnswerError(
+                f"{raised} The backward pass never called the backward of "
+                f"{' and '.join(f'layers[{number}]' for number in skipped)} (a Linear layer: its dW and db are "
+                "still None when the optimizer steps). Every layer's backward must run, from the last layer "
+                "to the first: for layer in reversed(layers): grad = layer.backward(grad), over the whole list.") from error
         if _raised_in(error, SGD.step):
-            skipped = [number for number, layer in enumerate(layers)
-                       if isinstance(layer, Linear) and layer.dW is None]
-            if len(skipped) < sum(isinstance(layer, Linear) for layer in layers):
-                names = " and ".join(f"layers[{number}]" for number in skipped)
-                raise AnswerError(
-                    f"train_epoch raised TypeError: {error}. The backward pass never called the backward of "
-                    f"{names} (a Linear layer: its dW and db are still None when the optimizer steps). Every "
-                    "layer's backward must run, from the last layer to the first: for layer in "
-                    "reversed(layers): grad = layer.backward(grad), over the whole list.") from error
-            raise AnswerError(f"train_epoch raised TypeError: {error}. The optimizer stepped before any layer's "
-                              "backward had stored gradients: for each batch, forward, loss, backward through "
-                              "every layer, then optimizer.step().") from error
-        raise AnswerError(f"train_epoch raised TypeError: {error}. Each layer's forward takes the previous "
-                          "layer's output; loss.forward(O, T) takes the network's output and the batch's "
-                          "targets; loss.backward() takes nothing; the backward pass goes through the layers "
-                          "in reverse order (reversed(layers)), each layer's backward receiving what the "
-                          "layer after it returned.") from error
-    except (IndexError, ValueError, AttributeError) as error:
-        raise AnswerError(f"train_epoch raised {type(error).__name__}: {error}. The backward pass goes "
-                          "through the layers in reverse order (reversed(layers)), each layer's backward "
-                          "receiving what the layer after it returned.") from error
+            raise AnswerError(f"{raised} The optimizer stepped before any layer's backward had stored gradients: "
+                              "for each batch, forward, loss, backward through every layer, then optimizer.step().") from error
+        raise AnswerError(f"{raised} Each layer's forward takes the previous layer's output; loss.forward(O, T) "
+                          f"takes the network's output and the batch's targets; loss.backward() takes nothing. {order}") from error
     for number, layer in enumerate(layers):
-        if not isinstance(layer, Linear):
-            continue
-        for what, value, right in (("W", layer.W, initial[number // 2][0]), ("b", layer.b, initial[number // 2][1])):
-            got, want = _shape_of(value), _shape_of(right)
+        for what, right in zip("Wb", initial[number // 2]) if isinstance(layer, Linear) else ():
+            got, want = _shape_of(getattr(layer, what)), _shape_of(right)
             if got != want:
                 raise AnswerError(
                     f"train_epoch: after the epoch layers[{number}].{what} is "
-                    f"{_describe(got) if got is not None else _kind(value)}, expected {_describe(want)}: a "
-                    "layer's backward received a gradient of another layer's shape, so the step changed the "
+                    f"{_describe(got) if got is not None else _kind(getattr(layer, what))}, expected {_describe(want)}: "
+                    "a layer's backward received a gradient of another layer's shape, so the step changed the "
                     "parameters' shapes. Each layer's backward must receive what the layer after it returned: "
                     "grad = loss.backward(), then grad = layer.backward(grad) for each layer in reversed(layers) "
                     "(assign the result to grad, or the next layer gets the old gradient).")
-    mine = [_t(v) for l in layers if isinstance(l, Linear) for v in (l.W, l.b)]
-    start = [_t(v) for W, b in initial for v in (W, b)]
-    if all(torch.equal(a, b) for a, b in zip(mine, start)):
+    mine = [_t(v) for layer in linear for v in (layer.W, layer.b)]
+    if all(torch.equal(a, _t(b)) for a, b in zip(mine, (v for pair in initial for v in pair))):
         raise AnswerError("train_epoch: the parameters did not change: call optimizer.step() after each "
                           "batch's backward pass.")
     if not all(_close(a, b) for a, b in zip(mine, reference)):
         if all(_close(a, b) for a, b in zip(mine, last_only)):
             raise AnswerError("train_epoch: only the last batch moved the parameters: step once per batch, "
                               "inside the loop over the batches, right after that batch's backward pass.")
-        worst = max((a - b).abs().max().item() for a, b in zip(mine, reference) if a.shape == b.shape)
+        worst = max((a - b).abs().max().item() for a, b in zip(mine, reference))
         raise AnswerError(f"train_epoch: after the epoch the parameters differ from autograd's (by up to "
                           f"{worst:.3g}). For each batch: X through every layer's forward, loss.forward(O, T), "
                           "grad = loss.backward(), grad = layer.backward(grad) for the layers in reverse "
                           "order, then optimizer.step().")
-    mean = sum(losses) / len(losses)
-    if isinstance(result, bool) or not isinstance(result, (int, float)):
-        raise AnswerError(f"train_epoch: return the mean of the batches' losses, one number (got "
-                          f"{_kind(result) if result is not None else 'None; did it forget a `return`?'}).")
-    if not math.isclose(result, mean, rel_tol=1e-9, abs_tol=1e-12):
-        if math.isclose(result, losses[-1], rel_tol=1e-9):
-            why = "that is the last batch's loss; add up every batch's loss and divide by the number of batches."
-        elif math.isclose(result, sum(losses), rel_tol=1e-9):
-            why = "that is the sum of the batches' losses; divide by the number of batches."
-        else:
-            why = "return the mean of the losses that loss.forward returned, one per batch."
-        raise AnswerError(f"train_epoch: the parameters are right, but it returned {result:.6g}, expected the "
-                          f"mean batch loss {mean:.6g}: {why}")
-    print(f"✓ train_epoch: after {len(batches)} batches the parameters and the mean loss equal autograd's "
-          "(forward, loss, backward in reverse order, one step per batch)")
+    right = "the parameters are right, but the number it returned is"
+    check_cases("train_epoch", lambda: result, [()], lambda: sum(losses) / len(losses), [
+        (f"{right} the last batch's loss; add up every batch's loss and divide by the number of batches.",
+         lambda: losses[-1]),
+        (f"{right} the sum of the batches' losses; divide by the number of batches.", lambda: sum(losses)),
+    ], calls=["train_epoch's result"], rtol=1e-9, differ=lambda call, mine, mean: (
+        f"train_epoch: the parameters are right, but it returned {mine:.6g}, expected the mean batch loss "
+        f"{mean:.6g}: return the mean of the losses that loss.forward returned, one per batch."),
+        tick=f"✓ train_epoch: after {len(batches)} batches the parameters and the mean loss equal autograd's "
+             "(forward, loss, backward in reverse order, one step per batch)")
 
 
 def _raised_in(error: BaseException, function: Callable[..., Any]) -> bool:
     """Whether ``function``'s code is among the frames that ``error`` passed through."""
     traceback = error.__traceback__
-    while traceback is not None:
-        if traceback.tb_frame.f_code is function.__code__:
-            return True
+    while traceback is not None and traceback.tb_frame.f_code is not function.__code__:
         traceback = traceback.tb_next
-    return False
+    return traceback is not None
 
 
 def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
+    """The reference sigmoid network with the given (W, b) per layer, its first layer without dX."""
     layers: list[Any] = []
     for number, (W, b) in enumerate(copy.deepcopy(list(initial))):
-        layers.append(Linear(W, b, input_grad=number > 0))
-        if number < len(initial) - 1:
-            layers.append(Sigmoid())
+        layers += [Linear(W, b, input_grad=number > 0)] + [Sigmoid()] * (number < len(initial) - 1)
     return layers
 
 
 def _autograd_epoch(initial: Sequence[tuple[Matrix, list]], batches: Sequence[tuple[Matrix, Matrix]], lr: float,
                     steps: int) -> tuple[list[torch.Tensor], list[float]]:
+    """The same epoch with autograd: the final parameters and the batches' losses."""
     params = [_t(v).requires_grad_() for W, b in initial for v in (W, b)]
     losses = []
     for X, T in batches[:steps]:
