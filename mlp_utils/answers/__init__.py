@@ -1,11 +1,5 @@
-"""Checks for the reader's own code: one line compares an answer with the reference.
-
-:func:`~mlp_utils.answers.core.cmp` (like the ``cmp()`` of Karpathy's makemore lectures) prints
-a tick when the reader's tensor matches the reference and otherwise says exactly what is wrong.
-The topic-specific checks live beside it, one module per part of the course: ``chapters``
-(chapters 1, 2, 3, 5, 6), ``backprop`` (chapter 4), ``playground`` (chapter 7), ``debugging``
-(chapter 8) and ``exercises`` (the exercise pages). Everything is importable from here.
-"""
+"""Checks for the reader's own code (:func:`~mlp_utils.answers.core.cmp` and one module per part of
+the course: chapters, plain_python, backprop, playground, debugging, memory, exercises)."""
 from .core import AnswerError, NotWritten, answer_check, attempt, cmp, todo
 from .exercises import check_derivative, check_failed, check_firing_fractions, check_gflop_per_s, check_init_std, check_mlp_builder, check_objective, check_parameter_count, check_step_flops, kaiming_std, train_step_flops, xavier_std
 from .backprop import cmp_linear_grad, cmp_relu_grad, cmp_softmax_ce_grad
@@ -17,43 +11,12 @@ from .playground import check_unit_contributions
 from .plain_python import check_linear, check_one_example, check_sgd, check_sigmoid, check_squared_error, check_train_epoch
 
 __all__ = [
-    "AnswerError",
-    "LoopData",
-    "NotWritten",
-    "answer_check",
-    "attempt",
-    "check_cache_bytes",
-    "check_dead_fraction",
-    "check_derivative",
-    "check_failed",
-    "check_flatten",
-    "check_firing_fractions",
-    "check_gflop_per_s",
-    "check_init_std",
-    "check_largest_batch",
-    "check_linear",
-    "check_mlp_builder",
-    "check_mlp_net",
-    "check_objective",
-    "check_one_example",
-    "check_parameter_count",
-    "check_parameters",
-    "check_sgd",
-    "check_sgd_step",
-    "check_sigmoid",
-    "check_squared_error",
-    "check_step_flops",
-    "check_train_epoch",
-    "check_training_loop",
-    "check_unit_contributions",
-    "class_means",
-    "cmp",
-    "cmp_linear_grad",
-    "cmp_relu_grad",
-    "cmp_softmax_ce_grad",
-    "kaiming_std",
-    "reference_largest_batch",
-    "todo",
-    "train_step_flops",
-    "xavier_std",
+    "AnswerError", "LoopData", "NotWritten", "answer_check", "attempt", "check_cache_bytes",
+    "check_dead_fraction", "check_derivative", "check_failed", "check_flatten", "check_firing_fractions",
+    "check_gflop_per_s", "check_init_std", "check_largest_batch", "check_linear", "check_mlp_builder",
+    "check_mlp_net", "check_objective", "check_one_example", "check_parameter_count", "check_parameters",
+    "check_sgd", "check_sgd_step", "check_sigmoid", "check_squared_error", "check_step_flops",
+    "check_train_epoch", "check_training_loop", "check_unit_contributions", "class_means", "cmp",
+    "cmp_linear_grad", "cmp_relu_grad", "cmp_softmax_ce_grad", "kaiming_std", "reference_largest_batch",
+    "todo", "train_step_flops", "xavier_std"
 ]

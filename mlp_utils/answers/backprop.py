@@ -1,11 +1,5 @@
-"""Checks for chapter 4's fill-ins: each backward line, naming the usual wrong gradients.
-
-A reader's function is run twice: on the chapter's batch, against autograd's gradient, and on a
-second, smaller batch (its first rows; for the ReLU, with some pre-activations exactly 0), against
-autograd's gradient computed there, so a batch size typed as a number, or a mask that lets the
-gradient through at ``Z = 0``, cannot pass. Each check is its inputs and its named mistakes, on
-:func:`~mlp_utils.answers.core.cmp`.
-"""
+"""Checks for chapter 4's backward lines: each runs on the chapter's batch and on a second, smaller
+one (for the ReLU with some Z exactly 0) against autograd, naming the usual wrong gradients."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -22,9 +16,8 @@ Named = Callable[..., list]  # the inputs -> [(explanation, the wrong gradient),
 def _two_batches(name: str, yours: Any, inputs: tuple, expected: torch.Tensor, second: tuple,
                  reference: torch.Tensor, mistakes: Named = lambda *inputs: [], there: Named = lambda *inputs: [],
                  what: str = "", fix: str = "", tail: str = " too", **options: Any) -> None:
-    """:func:`cmp` with ``mistakes`` on the chapter's ``inputs``; then, for a function, the same on the
-    ``second`` batch against autograd's ``reference`` there, where the mistakes named by ``there``
-    (those the second batch alone reveals) come first, and any failure says it is the second batch's."""
+    """:func:`cmp` on the chapter's ``inputs``; then, for a function, on the ``second`` batch against
+    ``reference``, with the mistakes ``there`` names first; a failure there says so."""
     if not callable(yours) or isinstance(yours, torch.Tensor):
         print(_cmp(name, yours, expected, mistakes=mistakes(*inputs), **options))
         return
@@ -59,13 +52,8 @@ def _autograd_grad(function: Callable[[torch.Tensor], torch.Tensor], shape: tupl
 @answer_check
 def cmp_linear_grad(name: str, yours: Any, expected: torch.Tensor, dZ: torch.Tensor, *operand: torch.Tensor,
                     wrt: str, **cmp_options: Any) -> None:
-    """Check one backward line of a linear layer ``Z = H W + b``: the gradient with respect to the
-    weights (``wrt="W"``, from ``dZ`` and the layer's input ``H``), the bias (``wrt="b"``, from ``dZ``)
-    or the input (``wrt="H"``, from ``dZ`` and ``W``). ``expected`` is autograd's gradient for the
-    chapter's batch; the reader's function then runs on a second batch (the first rows of ``dZ``, and
-    of ``H``), where autograd computes the reference again, so a batch size typed as a number fails.
-    A tensor (not a function) is compared on the one batch only, by :func:`cmp`.
-    """
+    """Check one backward line of ``Z = H W + b`` with respect to ``wrt``: "W" (from ``dZ`` and ``H``),
+    "b" (from ``dZ``) or "H" (from ``dZ`` and ``W``); a tensor is compared on the one batch only."""
     if wrt not in ("W", "b", "H"):
         raise ValueError(f"cmp_linear_grad: wrt must be 'W', 'b' or 'H', got {wrt!r}")
     dZ, operand = dZ.detach(), tuple(t.detach() for t in operand)
@@ -102,12 +90,7 @@ def _relu_mistakes(dH: torch.Tensor, Z: torch.Tensor) -> list:
 @answer_check
 def cmp_relu_grad(name: str, yours: Any, dH: torch.Tensor, Z: torch.Tensor, expected: torch.Tensor,
                   **cmp_options: Any) -> None:
-    """Check ``dZ``, the gradient through ``H = relu(Z)`` given ``dH``, naming the usual mistakes.
-
-    The right answer is ``dH * (Z > 0)``: relu's derivative is the mask of the active units,
-    taken as 0 at ``Z = 0`` (as PyTorch does). A function is also run on a second batch: the first
-    rows, with every fourth pre-activation set to exactly 0, against autograd's gradient there.
-    """
+    """Check ``dZ``, the gradient through ``H = relu(Z)`` given ``dH``: ``dH * (Z > 0)``."""
     dH, Z = dH.detach(), Z.detach()
     size = _second_size(len(Z))
     Z_k, dH_k = Z[:size].clone(), dH[:size]
@@ -142,13 +125,7 @@ def _softmax_ce_mistakes(O: torch.Tensor, y: torch.Tensor) -> list:
 @answer_check
 def cmp_softmax_ce_grad(name: str, yours: Any, O: torch.Tensor, y: torch.Tensor, expected: torch.Tensor,
                         **cmp_options: Any) -> None:
-    """Check ``dO``, the gradient of the mean softmax cross-entropy with respect to the logits.
-
-    The right answer is ``(softmax(O, dim=1) - onehot(y)) / B``; missing factors, flipped signs
-    and transposes are named by :func:`cmp`, the mistakes specific to softmax here. A function is
-    also run on a second batch (the first rows of ``O`` and ``y``), against autograd's gradient
-    of the mean cross-entropy there, so a batch size typed as a number fails.
-    """
+    """Check ``dO``, the gradient of the mean cross-entropy: ``(softmax(O, dim=1) - onehot(y)) / B``."""
     O = O.detach()
     batch = len(O)
     O_leaf, y_k = O[:_second_size(batch)].clone().requires_grad_(), y[:_second_size(batch)]

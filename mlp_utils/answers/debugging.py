@@ -22,15 +22,7 @@ def _fraction(call: str, value: Any) -> float:
 
 @answer_check
 def check_dead_fraction(dead_fraction: Callable[[torch.Tensor], Any]) -> None:
-    """Check the reader's ``dead_fraction(H)`` (chapter 8) on small matrices built to expose the usual
-    mistakes.
-
-    ``dead_fraction(H)`` must return the fraction of units (columns of ``H``, shape
-    (examples, units)) that are exactly 0 for every example (row). Prints a tick or raises
-    :class:`AnswerError` naming the mistake: counting zero entries instead of dead units,
-    reducing over the wrong dimension, counting negative values, returning a count instead
-    of a fraction, or returning something that is not one number.
-    """
+    """Check the reader's ``dead_fraction(H)``, the fraction of units (columns) zero on every example."""
     # 4 examples x 5 units: units 0 and 3 are zero for every example (dead); unit 1 is zero on
     # some examples only; row 2 is zero on every unit (a "dead example", not a dead unit).
     H = torch.tensor([[0.0, 0.0, 1.0, 0.0, 2.0],

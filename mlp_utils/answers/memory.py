@@ -1,15 +1,9 @@
-"""Checks and references for chapter 9's memory budget: the count of a training step's peak and
-the largest batch that fits a budget.
-
-The count (chapter 9, "The peak, measured") is
+"""Chapter 9's memory count and its check: a training step's peak is
 
     M(B) = (2 + k) P + B (c + 8 + 8 n_max)
 
-with ``P`` the bytes of the float32 parameters, ``k`` the copies of them the optimizer keeps (0 for
-plain SGD, 1 with momentum, 2 for Adam), ``c`` the bytes of ``ManualMLP``'s cache for one example
-(every linear layer's input and the logits), 8 bytes for the int64 label and two float32
-temporaries of the widest hidden layer's width ``n_max`` per example (the gradients with respect
-to a ReLU layer's output and input, alive together in the backward pass).
+(``P`` parameter bytes, ``k`` optimizer copies, ``c`` ManualMLP's cache bytes per example, 8 for the
+int64 label, two float32 temporaries of the widest hidden width ``n_max``), and the largest batch fitting.
 """
 from __future__ import annotations
 
@@ -26,17 +20,9 @@ from .core import AnswerError, answer_check, check_cases
 __all__ = ["check_largest_batch", "_counted_peak", "reference_largest_batch"]
 
 
-def _check_sizes(sizes: Sequence[int]) -> list[int]:
-    sizes = list(sizes)
-    if len(sizes) < 3 or any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
-        raise ValueError(f"sizes must be the layer widths of an MLP with at least one hidden layer, "
-                         f"e.g. [784, 256, 10], got {sizes!r}")
-    return [int(n) for n in sizes]
-
-
 @functools.lru_cache(maxsize=64)
 def _network_bytes(sizes: tuple[int, ...]) -> tuple[int, int]:
-    """(parameter bytes, cache bytes per example) of ManualMLP(sizes), built once on the meta device."""
+    """(parameter bytes, cache bytes per example) of ManualMLP(sizes) on the meta device."""
     from ..backprop import ManualMLP
 
     net = ManualMLP(list(sizes), device="meta")
@@ -45,25 +31,27 @@ def _network_bytes(sizes: tuple[int, ...]) -> tuple[int, int]:
 
 
 def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
-    """(fixed bytes, bytes per example) of the count, from ManualMLP on the meta device."""
-    sizes = _check_sizes(sizes)
+    """(fixed bytes, bytes per example) of the count."""
+    sizes = list(sizes)
+    if len(sizes) < 3 or any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
+        raise ValueError(f"sizes must be the layer widths of an MLP with at least one hidden layer, "
+                         f"e.g. [784, 256, 10], got {sizes!r}")
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 0:
         raise ValueError(f"k must be the number of parameter copies the optimizer keeps (0, 1, 2 ...), "
                          f"got {k!r}")
-    parameter_bytes, cache_per_example = _network_bytes(tuple(sizes))
-    per_example = cache_per_example + 8 + 2 * 4 * max(sizes[1:-1])
+    parameter_bytes, cache_per_example = _network_bytes(tuple(int(n) for n in sizes))
+    per_example = cache_per_example + 8 + 2 * 4 * int(max(sizes[1:-1]))
     return (2 + int(k)) * parameter_bytes, per_example
 
 
 def _counted_peak(sizes: Sequence[int], k: int, batch_size: int) -> int:
-    """The count M(B) of a training step's peak, in bytes (see the module's docstring)."""
+    """The count M(B) of a training step's peak, in bytes."""
     fixed, per_example = _parts(sizes, k)
     return fixed + int(batch_size) * per_example
 
 
 def reference_largest_batch(sizes: Sequence[int], k: int, budget: int) -> int:
-    """The largest batch size B with ``_counted_peak(sizes, k, B) <= budget`` (0 when not
-    even the parameters, their gradients and the optimizer's state fit)."""
+    """The largest batch B with ``_counted_peak(sizes, k, B) <= budget`` (0 when none fits)."""
     fixed, per_example = _parts(sizes, k)
     return max((int(budget) - fixed) // per_example, 0)
 
@@ -139,10 +127,7 @@ def _batch_size(call: str, value: Any) -> int:
 
 @answer_check
 def check_largest_batch(yours: Callable[..., Any]) -> None:
-    """Check the reader's ``largest_batch(sizes, k, budget)`` on several networks, optimizers and
-    budgets against :func:`reference_largest_batch`, naming the usual slips: rounding up, a strict
-    ``<`` where the budget is met exactly, a negative batch (or -1) where not even the fixed part
-    fits, the fixed part forgotten or only partly counted, the temporaries or labels left out."""
+    """Check the reader's ``largest_batch(sizes, k, budget)`` against :func:`reference_largest_batch`."""
     cases = {f"largest_batch({sizes}, {k}, {budget:,})": (list(sizes), k, budget) for sizes, k, budget in _ALL_CASES}
     edge = dict(zip(cases, ["budget"] * len(_BUDGET_CASES) + ["exact"] + ["nothing"] * len(_NOTHING_FITS_CASES)))
 
