@@ -70,7 +70,6 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
     """Check one set of ``[W1, b1, W2, b2]`` for these sizes; raise :class:`AnswerError` or return the count."""
     shapes = {"W1": (num_inputs, num_hiddens), "b1": (num_hiddens,),
               "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
-    names = list(shapes)
     if params is None:
         raise AnswerError("parameters: your code returned None; did it forget a `return`?")
     if isinstance(params, dict):
@@ -82,15 +81,15 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
     if len(params) != 4:
         raise AnswerError(f"parameters: expected four tensors W1, b1, W2, b2 (a weight matrix and a "
                           f"bias vector per layer, in this order), got {len(params)}.")
-    for name, p in zip(names, params):
+    named = dict(zip(shapes, params))
+    for name, p in named.items():
         if not isinstance(p, torch.Tensor):
             raise AnswerError(f"{name}: expected a tensor, got a {type(p).__name__}.")
     got = [tuple(p.shape) for p in params]
     if sorted(got) == sorted(shapes.values()) and got != list(shapes.values()):
         raise AnswerError("parameters: the shapes are right but the order is not: got "
                           f"{got}; return them as [W1, b1, W2, b2] = {list(shapes.values())}.")
-    for name, p in zip(names, params):
-        want = shapes[name]
+    for (name, p), want in zip(named.items(), shapes.values()):
         if tuple(p.shape) == want:
             continue
         message = f"{name}: shape {tuple(p.shape)}, expected {want}."
@@ -101,83 +100,78 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
         elif len(want) == 1 and p.numel() == want[0]:
             message += f" A bias is a vector of {want[0]} numbers: torch.zeros({want[0]})."
         raise AnswerError(message)
-    for name, p in zip(names, params):
-        if not isinstance(p, torch.nn.Parameter):
-            raise AnswerError(f"{name}: a plain {type(p).__name__}, not an nn.Parameter. Wrap it, "
-                              f"nn.Parameter(...), so that autograd tracks it and a module lists it "
-                              "in parameters().")
-        if not p.requires_grad:
-            raise AnswerError(f"{name}: requires_grad is False, so autograd would never compute its "
-                              "gradient; leave nn.Parameter's default requires_grad=True.")
-        if p.dtype != torch.float32:
-            raise AnswerError(f"{name}: dtype {p.dtype}, expected torch.float32 (the dtype of the "
-                              "images and PyTorch's default); create it with torch.randn / torch.zeros "
-                              "without a dtype, or convert with .float().")
+    for name, p in named.items():
+        for wrong, why in ((not isinstance(p, torch.nn.Parameter), f"a plain {type(p).__name__}, not an nn.Parameter. "
+                            "Wrap it, nn.Parameter(...), so that autograd tracks it and a module lists it in "
+                            "parameters()."),
+                           (not p.requires_grad, "requires_grad is False, so autograd would never compute its "
+                            "gradient; leave nn.Parameter's default requires_grad=True."),
+                           (p.dtype != torch.float32, f"dtype {p.dtype}, expected torch.float32 (the dtype of the "
+                            "images and PyTorch's default); create it with torch.randn / torch.zeros without a "
+                            "dtype, or convert with .float().")):
+            if wrong:
+                raise AnswerError(f"{name}: {why}")
     for name in ("b1", "b2"):
-        b = params[names.index(name)].detach()
+        b = named[name].detach()
         if not torch.all(b == 0):
             raise AnswerError(f"{name}: {int((b != 0).sum())} of {b.numel()} entries are not zero; "
                               f"biases start at exactly zero: nn.Parameter(torch.zeros({b.numel()})).")
-    draw = "torch.randn({}) * sigma"
-    for name in ("W1", "W2"):
-        w = params[names.index(name)].detach().cpu().double()
-        randn = draw.format(", ".join(("num_inputs", "num_hiddens") if name == "W1" else ("num_hiddens", "num_outputs")))
-        if not torch.isfinite(w).all():
-            raise AnswerError(f"{name}: contains NaN or infinite entries.")
-        n = w.numel()
-        mean, std = w.mean().item(), (w.std().item() if n > 1 else 0.0)
-        if std == 0:
-            raise AnswerError(f"{name}: every entry is {mean:.3g}: all hidden units would compute the "
-                              f"same thing forever. Draw the weights at random: {randn}.")
-        if bool((w >= 0).all()):
-            raise AnswerError(f"{name}: every entry is >= 0 (mean {mean:.3g}, standard deviation {std:.3g}): "
-                              "that is torch.rand, uniform on [0, 1), instead of torch.randn, the "
-                              f"standard normal distribution. Use {randn}.")
-        values = torch.unique(w)
-        if len(values) <= 16 < n:
-            shown = ", ".join(f"{v:.3g}" for v in values[:6].tolist()) + (", ..." if len(values) > 6 else "")
-            raise AnswerError(f"{name}: its {n:,} entries take only {len(values)} distinct values ({shown}), "
-                              "as random signs times sigma or a rounded draw would; normal draws take a "
-                              f"different value almost every time. Use {randn}.")
-        repeated = _repeated_lines(w)
-        if repeated is not None:
-            kind, j, k = repeated
-            unit = {("W1", "column"): "hidden units", ("W2", "column"): "output units",
-                    ("W1", "row"): "inputs", ("W2", "row"): "hidden units"}[name, kind]
-            what = ("receive the same weights, so they compute the same value and get the same update: "
-                    "identical units" if kind == "column" else "send the same weights to every unit")
-            raise AnswerError(f"{name}: {kind}s {j} and {k} are equal: {unit} {j} and {k} {what}. A repeated "
-                              f"(or broadcast) draw does this; draw every entry on its own: {randn}.")
-        tolerance = _PARAMS_Z / math.sqrt(2 * (n - 1))  # the relative standard error of a sample std
-        if abs(std / sigma - 1) > tolerance:
-            message = (f"{name}: standard deviation {std:.4g}, expected sigma = {sigma:g} "
-                       f"(N(0, sigma^2) has standard deviation sigma; {n:,} draws put theirs within "
-                       f"{tolerance:.1%} of it).")
-            if sigma != 1 and abs(std / sigma**2 - 1) < tolerance:
-                message += (f" You used sigma^2 = {sigma**2:g} as the standard deviation: multiply "
-                            f"torch.randn(...) by sigma, not by sigma**2.")
-            elif sigma != 1 and abs(std - 1) < tolerance:
-                message += f" Did you forget to multiply torch.randn(...) by sigma = {sigma:g}?"
-            elif sigma != 1 and abs(std / math.sqrt(sigma) - 1) < tolerance:
-                message += " You used sqrt(sigma) as the standard deviation: multiply by sigma."
-            else:
-                message += f" Scale the standard normal draws by sigma itself: {randn}."
-            raise AnswerError(message)
-        if abs(mean) > 5 * sigma / math.sqrt(n) + 0.05 * sigma:
-            raise AnswerError(f"{name}: mean {mean:.3g}, expected about 0: the weights are drawn from "
-                              f"N(0, sigma^2), centred at zero ({randn}, nothing added).")
-        within = ((w - mean).abs() < std).double().mean().item()
-        allowed = _PARAMS_Z * math.sqrt(_WITHIN_ONE_STD_VARIANCE / n)
-        if abs(within - _NORMAL_WITHIN_ONE_STD) > allowed:
-            shape = (" A uniform distribution puts 57.7% there (torch.rand shifted and scaled)."
-                     if within < _NORMAL_WITHIN_ONE_STD else
-                     " More than a normal distribution would: the draws pile up near the centre, as "
-                     "with heavy tails.")
-            raise AnswerError(f"{name}: {within:.1%} of the entries lie within one standard deviation of their "
-                              f"mean; draws from a normal distribution put {_NORMAL_WITHIN_ONE_STD:.1%} there "
-                              f"(for {n:,} draws, within {allowed:.1%}).{shape} Draw from the normal "
-                              f"distribution: {randn}.")
+    for name, sizes in (("W1", "num_inputs, num_hiddens"), ("W2", "num_hiddens, num_outputs")):
+        _check_normal_draw(name, named[name].detach().cpu().double(), sigma, f"torch.randn({sizes}) * sigma")
     return sum(p.numel() for p in params)
+
+
+def _check_normal_draw(name: str, w: torch.Tensor, sigma: float, randn: str) -> None:
+    """Raise :class:`AnswerError` unless the weights ``w`` look like independent draws from N(0, sigma^2)."""
+    if not torch.isfinite(w).all():
+        raise AnswerError(f"{name}: contains NaN or infinite entries.")
+    n = w.numel()
+    mean, std = w.mean().item(), (w.std().item() if n > 1 else 0.0)
+    if std == 0:
+        raise AnswerError(f"{name}: every entry is {mean:.3g}: all hidden units would compute the "
+                          f"same thing forever. Draw the weights at random: {randn}.")
+    if bool((w >= 0).all()):
+        raise AnswerError(f"{name}: every entry is >= 0 (mean {mean:.3g}, standard deviation {std:.3g}): "
+                          "that is torch.rand, uniform on [0, 1), instead of torch.randn, the "
+                          f"standard normal distribution. Use {randn}.")
+    values = torch.unique(w)
+    if len(values) <= 16 < n:
+        shown = ", ".join(f"{v:.3g}" for v in values[:6].tolist()) + (", ..." if len(values) > 6 else "")
+        raise AnswerError(f"{name}: its {n:,} entries take only {len(values)} distinct values ({shown}), "
+                          "as random signs times sigma or a rounded draw would; normal draws take a "
+                          f"different value almost every time. Use {randn}.")
+    repeated = _repeated_lines(w)
+    if repeated is not None:
+        kind, j, k = repeated
+        unit = {("W1", "column"): "hidden units", ("W2", "column"): "output units",
+                ("W1", "row"): "inputs", ("W2", "row"): "hidden units"}[name, kind]
+        what = ("receive the same weights, so they compute the same value and get the same update: "
+                "identical units" if kind == "column" else "send the same weights to every unit")
+        raise AnswerError(f"{name}: {kind}s {j} and {k} are equal: {unit} {j} and {k} {what}. A repeated "
+                          f"(or broadcast) draw does this; draw every entry on its own: {randn}.")
+    tolerance = _PARAMS_Z / math.sqrt(2 * (n - 1))  # the relative standard error of a sample std
+    if abs(std / sigma - 1) > tolerance:
+        hints = ((sigma**2, f" You used sigma^2 = {sigma**2:g} as the standard deviation: multiply "
+                  "torch.randn(...) by sigma, not by sigma**2."),
+                 (1.0, f" Did you forget to multiply torch.randn(...) by sigma = {sigma:g}?"),
+                 (math.sqrt(sigma), " You used sqrt(sigma) as the standard deviation: multiply by sigma."))
+        hint = next((hint for used, hint in hints if sigma != 1 and abs(std / used - 1) < tolerance),
+                    f" Scale the standard normal draws by sigma itself: {randn}.")
+        raise AnswerError(f"{name}: standard deviation {std:.4g}, expected sigma = {sigma:g} (N(0, sigma^2) has "
+                          f"standard deviation sigma; {n:,} draws put theirs within {tolerance:.1%} of it).{hint}")
+    if abs(mean) > 5 * sigma / math.sqrt(n) + 0.05 * sigma:
+        raise AnswerError(f"{name}: mean {mean:.3g}, expected about 0: the weights are drawn from "
+                          f"N(0, sigma^2), centred at zero ({randn}, nothing added).")
+    within = ((w - mean).abs() < std).double().mean().item()
+    allowed = _PARAMS_Z * math.sqrt(_WITHIN_ONE_STD_VARIANCE / n)
+    if abs(within - _NORMAL_WITHIN_ONE_STD) > allowed:
+        shape = (" A uniform distribution puts 57.7% there (torch.rand shifted and scaled)."
+                 if within < _NORMAL_WITHIN_ONE_STD else
+                 " More than a normal distribution would: the draws pile up near the centre, as with heavy tails.")
+        raise AnswerError(f"{name}: {within:.1%} of the entries lie within one standard deviation of their "
+                          f"mean; draws from a normal distribution put {_NORMAL_WITHIN_ONE_STD:.1%} there "
+                          f"(for {n:,} draws, within {allowed:.1%}).{shape} Draw from the normal "
+                          f"distribution: {randn}.")
 
 
 @answer_check
@@ -259,16 +253,12 @@ def _check_sgd_once(sgd_step: Callable[..., Any], lr: float, seed: int) -> None:
                     "`p = p - lr * p.grad` only gives the loop variable a new tensor; change the "
                     "parameter itself in place, p -= lr * p.grad (inside torch.no_grad())."))
         if not close(value, q.detach()):
-            if close(step, lr * g):
-                raise AnswerError("sgd_step: you subtracted the gradient with the wrong sign: the step went "
-                                  "uphill. Gradient descent moves against the gradient: p -= lr * p.grad.")
-            if close(step, -g):
-                raise AnswerError(f"sgd_step: the step is the whole gradient: you forgot the learning rate "
-                                  f"lr = {lr:g}. Use p -= lr * p.grad.")
-            if close(step, g):
-                raise AnswerError("sgd_step: you added the whole gradient: wrong sign and no learning rate. "
-                                  "Use p -= lr * p.grad.")
-            cmp(f"sgd_step: the change of {name}", step, q.detach() - s, atol=1e-6, rtol=1e-5)
+            cmp(f"sgd_step: the change of {name}", step, q.detach() - s, atol=1e-6, rtol=1e-5, mistakes=[
+                ("you subtracted the gradient with the wrong sign: the step went uphill. Gradient descent moves "
+                 "against the gradient: p -= lr * p.grad.", lr * g),
+                (f"the step is the whole gradient: you forgot the learning rate lr = {lr:g}. Use p -= lr * p.grad.",
+                 -g),
+                ("you added the whole gradient: wrong sign and no learning rate. Use p -= lr * p.grad.", g)])
         if not zeroed:
             raise AnswerError(f"sgd_step: the update is right, but {name} still holds its gradient: you "
                               "forgot zero_grad. backward() adds to .grad, so the next step would use the "
@@ -311,7 +301,7 @@ def _is_relu(module: torch.nn.Module) -> bool:
 
 def _between_layers(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int,
                     num_outputs: int) -> tuple[torch.nn.Linear, torch.nn.Linear] | None:
-    """The network's two linear layers, found by their shapes, or None when it has no such pair."""
+    """The network's two linear layers, found by their shapes, or None."""
     linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
     first = [m for m in linears if (m.in_features, m.out_features) == (X[0].numel(), num_hiddens)]
     second = [m for m in linears if (m.in_features, m.out_features) == (num_hiddens, num_outputs)]
@@ -322,8 +312,8 @@ def _between_layers(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int,
 
 def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int, num_outputs: int,
                                 out: torch.Tensor) -> None:
-    """Raise :class:`AnswerError` unless ``net`` computes a ReLU between its layers, judged by what it
-    computes rather than by its modules (a forward may call torch.sigmoid itself)."""
+    """Raise :class:`AnswerError` unless ``net`` computes a ReLU between its layers (a forward may call
+    torch.sigmoid itself, which no module shows)."""
     relu_only = ("this chapter's network uses nn.ReLU() between its two layers (other activations are "
                  "exercise 8's topic)")
     layers = _between_layers(net, X, num_hiddens, num_outputs)
@@ -334,21 +324,13 @@ def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hidde
             reference = second(torch.relu(Z))
             if torch.allclose(out, reference, atol=1e-5, rtol=1e-4):
                 return
-            functional = torch.nn.functional
-            candidates = {
-                "torch.sigmoid": lambda: second(torch.sigmoid(Z)),
-                "torch.tanh": lambda: second(torch.tanh(Z)),
-                "torch.abs": lambda: second(Z.abs()),
-                "GELU": lambda: second(functional.gelu(Z)),
-                "ELU": lambda: second(functional.elu(Z)),
-                "SiLU": lambda: second(functional.silu(Z)),
-                "softplus": lambda: second(functional.softplus(Z)),
-                "a leaky ReLU (negative inputs scaled by 0.01)": lambda: second(functional.leaky_relu(Z, 0.01)),
-                "a leaky ReLU (negative inputs scaled by 0.1)": lambda: second(functional.leaky_relu(Z, 0.1)),
-                "a leaky ReLU (negative inputs scaled by 0.2)": lambda: second(functional.leaky_relu(Z, 0.2)),
-            }
-            for name, compute in candidates.items():
-                if torch.allclose(out, compute(), atol=1e-5, rtol=1e-4):
+            F = torch.nn.functional
+            candidates = {"torch.sigmoid": torch.sigmoid, "torch.tanh": torch.tanh, "torch.abs": torch.abs,
+                          "GELU": F.gelu, "ELU": F.elu, "SiLU": F.silu, "softplus": F.softplus}
+            candidates.update({f"a leaky ReLU (negative inputs scaled by {slope:g})":
+                               functools.partial(F.leaky_relu, negative_slope=slope) for slope in (0.01, 0.1, 0.2)})
+            for name, activation in candidates.items():
+                if torch.allclose(out, second(activation(Z)), atol=1e-5, rtol=1e-4):
                     raise AnswerError(f"net: between its two layers your network applies {name}, not ReLU; "
                                       f"{relu_only}.")
             if torch.allclose(out, torch.softmax(reference, dim=1), atol=1e-6, rtol=1e-4):
