@@ -472,9 +472,7 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
           f"ReLU between its two layers; the same for build_net{other}")
 
 
-# ----------------------------------------------------------------------------------------------
 # Chapter 9 (memory): the bytes the forward pass of training keeps
-# ----------------------------------------------------------------------------------------------
 
 def _cache_bytes(sizes: Sequence[int], batch_size: int) -> int:
     """Bytes of float32 activations a training step keeps for an MLP of layer ``sizes``: every
@@ -534,9 +532,7 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
                 "networks and batch sizes")
 
 
-# ----------------------------------------------------------------------------------------------
 # Chapter 5: the training loop, checked against Trainer.fit
-# ----------------------------------------------------------------------------------------------
 
 class LoopData:
     """A small data module with FashionMNIST's loop methods (``train_dataloader(epoch)`` shuffled by
@@ -575,22 +571,17 @@ class LoopData:
 
         return TensorBatches(self.X_test, self.y_test, self.batch_size)
 
-    def eval_dataloader(self):
-        """What the trainer measures after every epoch: the test batches."""
-        return self.test_dataloader()
-
-    def __repr__(self) -> str:
-        return (f"LoopData(train={len(self.X_train)}, test={len(self.X_test)}, batch_size={self.batch_size}, "
-                f"inputs={self.num_inputs}, classes={self.num_classes}, device={self.device.type})")
+    eval_dataloader = test_dataloader  # what the trainer measures after every epoch
 
 
 _LOOP_EPOCHS, _LOOP_OTHER_EPOCHS, _LOOP_LR, _LOOP_SEED = 3, 2, 0.2, 11
 _LOOP_ACC_TOLERANCE = 1e-6  # float32 rounding of a fraction; one test image is 1/120 ~ 0.0083
+_ON_TEST = ("you trained on the test batches. The test set only measures the model; the steps use "
+            "data.train_dataloader(epoch).")
 
 
 def _loop_model(seed: int, data: LoopData, lr: float = _LOOP_LR):
-    """The model both loops start from: an MLPScratch drawn from ``seed``, on the data's device,
-    without touching the caller's random numbers."""
+    """The MLPScratch both loops start from, drawn from ``seed`` without touching the caller's random numbers."""
     from ..models import MLPScratch
 
     with torch.random.fork_rng(devices=[]):
@@ -602,8 +593,7 @@ def _loop_model(seed: int, data: LoopData, lr: float = _LOOP_LR):
 
 def _variant(data: LoopData, epochs: Sequence[int], lr: float, *, zero: bool = True, on_test: bool = False,
              reduction: str = "mean") -> list[torch.Tensor]:
-    """The parameters a loop with a known mistake ends with (``epochs``: the epoch numbers it asks
-    ``train_dataloader`` for)."""
+    """The parameters a loop with a known mistake ends with (``epochs``: the epoch numbers it shuffles by)."""
     model = _loop_model(_LOOP_SEED, data)
     params = list(model.parameters())
     for epoch in epochs:
@@ -620,8 +610,7 @@ def _variant(data: LoopData, epochs: Sequence[int], lr: float, *, zero: bool = T
 
 def _known_loop_mistakes(data: LoopData, epochs: int, lr: float,
                          asked_before: int | None = None) -> dict[str, list[torch.Tensor]]:
-    """What the usual mistakes end with, each named with its fix (``asked_before``: the epochs a
-    first run asked for, which a loop with that number typed in trains whatever it is asked)."""
+    """What the usual mistakes end with, each named with its fix (``asked_before``: a first run's epochs)."""
     right = list(range(1, epochs + 1))
     mistakes = {}
     if asked_before is not None:
@@ -642,8 +631,7 @@ def _known_loop_mistakes(data: LoopData, epochs: int, lr: float,
         "data.train_dataloader(epoch), inside the epoch loop.": _variant(data, [0] * epochs, lr),
         "every epoch saw the minibatches of epoch 1, in the same order: ask for each epoch's own "
         "shuffle, data.train_dataloader(epoch), inside the epoch loop.": _variant(data, [1] * epochs, lr),
-        "you trained on the test batches. The test set only measures the model; the steps use "
-        "data.train_dataloader(epoch).": _variant(data, right, lr, on_test=True),
+        _ON_TEST: _variant(data, right, lr, on_test=True),
         "your loss is the sum over the minibatch, not the mean, so every step was batch-size times too "
         "large: use the mean cross-entropy, model.loss(model(X), y) (F.cross_entropy's default).":
             _variant(data, right, lr, reduction="sum"),
@@ -807,8 +795,7 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
                 raise AnswerError(f"train: {message}")
         forwards = sum(1 for grad, _ in trained if grad)
         if not forwards and any(grad and split == "test" for grad, _, split in calls):
-            raise AnswerError("train: you trained on the test batches. The test set only measures the model; "
-                              "the steps use data.train_dataloader(epoch).")
+            raise AnswerError(f"train: {_ON_TEST}")
         if forwards != epochs * steps:
             raise AnswerError(f"train: the model ran {forwards} times on training batches with autograd on; "
                               f"{epochs} epochs of {steps} minibatches are {epochs * steps}: one forward pass, "
