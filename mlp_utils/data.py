@@ -70,10 +70,8 @@ class InMemoryData:
     def view(self, batch_size: int | None = None, seed: int | None = None):
         """The same tensors (not copied) served with another batch size or shuffle seed."""
         other = copy.copy(self)
-        if batch_size is not None:
-            other.batch_size = batch_size
-        if seed is not None:
-            other.seed = int(seed)
+        other.batch_size = other.batch_size if batch_size is None else batch_size
+        other.seed = other.seed if seed is None else int(seed)
         return other
 
     def train_dataloader(self, epoch: int = 0) -> TensorBatches:
@@ -108,15 +106,12 @@ def _locate_raw_files(root: str | os.PathLike | None = None, download: bool = Tr
             return present
         if present:
             missing = ", ".join(RAW_FILES[key].name for key in found if found[key] is None)
-            raise FashionMNISTError(
-                f"The Fashion-MNIST folder {folder} ({description}) is incomplete: missing {missing}. "
-                + _HOW_TO_FIX
-            )
+            raise FashionMNISTError(f"The Fashion-MNIST folder {folder} ({description}) is incomplete: "
+                                    f"missing {missing}. " + _HOW_TO_FIX)
     tried = "\n".join(f"  - {folder} ({description})" for description, folder in places)
     if not download:
-        raise FashionMNISTError(
-            f"Fashion-MNIST was not found and download=False. Places tried:\n{tried}\n" + _HOW_TO_FIX
-        )
+        raise FashionMNISTError(f"Fashion-MNIST was not found and download=False. Places tried:\n{tried}\n"
+                                + _HOW_TO_FIX)
     target = Path(root) if root is not None else _DOWNLOAD_ROOT
     from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
 
@@ -124,37 +119,28 @@ def _locate_raw_files(root: str | os.PathLike | None = None, download: bool = Tr
         for train in (True, False):
             TorchvisionFashionMNIST(str(target), train=train, download=True)
     except Exception as error:  # torchvision raises several kinds; all mean the same to the reader
-        raise FashionMNISTError(
-            f"Fashion-MNIST was not found locally and the download into {target} failed "
-            f"({type(error).__name__}: {error}). Places tried:\n{tried}\n" + _HOW_TO_FIX
-        ) from error
+        raise FashionMNISTError(f"Fashion-MNIST was not found locally and the download into {target} failed "
+                                f"({type(error).__name__}: {error}). Places tried:\n{tried}\n"
+                                + _HOW_TO_FIX) from error
     return _locate_raw_files(target, download=False)
 
 
 def read_verified(path: Path, raw: _RawFile) -> bytes:
     """Read ``path`` (decompressing ``.gz``) and check its bytes against ``raw``'s checksum."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                content = handle.read()
-        else:
-            content = path.read_bytes()
+        content = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError) as error:
-        raise FashionMNISTError(
-            f"Could not read {path}: {error}. The file is damaged or truncated; replace it. " + _HOW_TO_FIX
-        ) from error
+        raise FashionMNISTError(f"Could not read {path}: {error}. The file is damaged or truncated; "
+                                "replace it. " + _HOW_TO_FIX) from error
     if len(content) != raw.num_bytes:
-        raise FashionMNISTError(
-            f"{path} holds {len(content):,} bytes once decompressed, expected {raw.num_bytes:,}: "
-            "the file is truncated or is not the original. " + _HOW_TO_FIX
-        )
+        raise FashionMNISTError(f"{path} holds {len(content):,} bytes once decompressed, expected "
+                                f"{raw.num_bytes:,}: the file is truncated or is not the original. "
+                                + _HOW_TO_FIX)
     digest = hashlib.sha256(content).hexdigest()
     if digest != raw.sha256:
-        raise FashionMNISTError(
-            f"{path} does not match the original Fashion-MNIST file {raw.name} "
-            f"(SHA-256 {digest[:16]}..., expected {raw.sha256[:16]}...): it is altered or corrupt. "
-            + _HOW_TO_FIX
-        )
+        raise FashionMNISTError(f"{path} does not match the original Fashion-MNIST file {raw.name} "
+                                f"(SHA-256 {digest[:16]}..., expected {raw.sha256[:16]}...): "
+                                "it is altered or corrupt. " + _HOW_TO_FIX)
     return content
 
 
@@ -164,8 +150,7 @@ def _decode_idx(content: bytes) -> np.ndarray:
         raise FashionMNISTError("Not an IDX file of unsigned bytes (bad magic number).")
     num_dims = content[3]
     shape = tuple(int.from_bytes(content[4 + 4 * i: 8 + 4 * i], "big") for i in range(num_dims))
-    offset = 4 + 4 * num_dims
-    return np.frombuffer(content, dtype=np.uint8, offset=offset).reshape(shape)
+    return np.frombuffer(content, dtype=np.uint8, offset=4 + 4 * num_dims).reshape(shape)
 
 
 _CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -194,16 +179,12 @@ class TensorBatches:
         return (len(self.X) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.X)
-        if self.shuffle:
-            generator = torch.Generator().manual_seed(self.seed)
-            order = torch.randperm(n, generator=generator).to(self.X.device)
-            for start in range(0, n, self.batch_size):
-                index = order[start:start + self.batch_size]
-                yield self.X[index], self.y[index]
-        else:
-            for start in range(0, n, self.batch_size):
-                yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]
+        n, size = len(self.X), self.batch_size
+        if not self.shuffle:
+            yield from ((self.X[i:i + size], self.y[i:i + size]) for i in range(0, n, size))
+            return
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed)).to(self.X.device)
+        yield from ((self.X[order[i:i + size]], self.y[order[i:i + size]]) for i in range(0, n, size))
 
 
 class FashionMNIST(InMemoryData):

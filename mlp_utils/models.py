@@ -109,11 +109,11 @@ class DeepMLP(Classifier):
         one_of("init", init, INITIALIZATIONS)
         self.hidden_sizes, self.lr, self.momentum = hidden_sizes, lr, float(momentum)
         self.activation, self.init, self.sigma = activation, init, sigma
-        widths = [num_inputs, *hidden_sizes, num_outputs]
+        layer_sizes = [num_inputs, *hidden_sizes, num_outputs]
         layers: list[nn.Module] = [nn.Flatten()]
-        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+        for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
             layers.append(nn.Linear(fan_in, fan_out))
-            if i < len(widths) - 2:
+            if i < len(layer_sizes) - 2:
                 layers.append(ACTIVATIONS[activation]())
         self.net = nn.Sequential(*layers)
         self.reset_parameters()
@@ -146,5 +146,5 @@ class DeepMLP(Classifier):
 
     def describe(self) -> str:
         """E.g. ``'784-256-128-10 relu, normal init'``."""
-        widths = [self.linears[0].in_features, *self.hidden_sizes, self.linears[-1].out_features]
-        return f"{'-'.join(map(str, widths))} {self.activation}, {self.init} init"
+        layer_sizes = [self.linears[0].in_features, *self.hidden_sizes, self.linears[-1].out_features]
+        return f"{'-'.join(map(str, layer_sizes))} {self.activation}, {self.init} init"
