@@ -456,20 +456,19 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
         shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
         raise ValueError(f"check_mlp_net: X must be a batch of at least 2 images, got {shape}")
     _check_sizes("check_mlp_net", num_hiddens=num_hiddens, num_outputs=num_outputs)
-    if not (callable(net) and not isinstance(net, torch.nn.Module)):
-        count = _check_one_net(net, X, num_hiddens, num_outputs)
-        print(f"✓ net: output shape {(len(X), num_outputs)}, {count:,} parameters as in the reference, "
-              "and a ReLU between its two layers")
-        return
-    build = net
-    count = _check_one_net(attempt("build_net", build, num_hiddens, num_outputs), X, num_hiddens, num_outputs)
-    other = tuple(a if a != n else b for (a, b), n in zip(_NET_OTHER, (num_hiddens, num_outputs)))
-    with torch.random.fork_rng(devices=[]):
-        _again(f"build_net: right for build_net({num_hiddens}, {num_outputs}) but not for build_net{other}: take "
-               "the widths from the arguments num_hiddens and num_outputs, not fixed numbers.",
-               lambda: _check_one_net(attempt("build_net", build, *other), X, *other))
+    builder = callable(net) and not isinstance(net, torch.nn.Module)
+    count = _check_one_net(attempt("build_net", net, num_hiddens, num_outputs) if builder else net, X, num_hiddens,
+                           num_outputs)
+    again = ""
+    if builder:
+        other = tuple(a if a != n else b for (a, b), n in zip(_NET_OTHER, (num_hiddens, num_outputs)))
+        with torch.random.fork_rng(devices=[]):
+            _again(f"build_net: right for build_net({num_hiddens}, {num_outputs}) but not for build_net{other}: take "
+                   "the widths from the arguments num_hiddens and num_outputs, not fixed numbers.",
+                   lambda: _check_one_net(attempt("build_net", net, *other), X, *other))
+        again = f"; the same for build_net{other}"
     print(f"✓ net: output shape {(len(X), num_outputs)}, {count:,} parameters as in the reference, and a "
-          f"ReLU between its two layers; the same for build_net{other}")
+          f"ReLU between its two layers{again}")
 
 
 # Chapter 9 (memory): the bytes the forward pass of training keeps
