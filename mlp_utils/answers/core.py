@@ -51,7 +51,9 @@ def _same(a: Any, b: Any) -> bool:
 def _copy(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
-    return (list if isinstance(value, list) else tuple)(_copy(v) for v in value) if isinstance(value, (list, tuple)) else value
+    if isinstance(value, (list, tuple)):
+        return (list if isinstance(value, list) else tuple)(_copy(v) for v in value)
+    return value
 
 
 def attempt(name: str, function: Any, *inputs: Any, copy: bool = True, returns: bool = True) -> Any:
@@ -181,38 +183,36 @@ def _as_tensor(name: str, value: Any, expected: torch.Tensor) -> torch.Tensor:
 
 def _shape_mistake(name: str, yours: torch.Tensor, expected: torch.Tensor) -> str:
     """Why the shapes differ, as precisely as the two shapes allow."""
+    mine, want, dims = tuple(yours.shape), tuple(expected.shape), range(expected.dim())
     message = f"{name}: shape {_shape(yours)}, expected {_shape(expected)}."
-    if yours.numel() == expected.numel() and tuple(s for s in yours.shape if s != 1) == tuple(
-            s for s in expected.shape if s != 1) and yours.dim() > expected.dim():
+    if yours.numel() == expected.numel() and yours.dim() > expected.dim() and tuple(
+            s for s in mine if s != 1) == tuple(s for s in want if s != 1):
         return (message + " The same entries with an extra dimension of size 1: a reduction with "
                 "keepdim=True, or an unsqueeze. Reduce without keepdim (or .squeeze() that dimension).")
-    if expected.dim() == 2 and tuple(yours.shape) == tuple(expected.shape[::-1]):
+    if expected.dim() == 2 and mine == want[::-1]:
         return (message + " That is the transposed shape. If you multiplied matrices, check the order "
                 "of the factors; if you reshaped, put the batch dimension first, "
-                f"X.reshape(X.shape[0], -1) (a .T on a wrongly reshaped tensor mixes the images).")
-    if yours.dim() == expected.dim() - 1:
-        for dim in range(expected.dim()):
-            if tuple(yours.shape) == tuple(s for d, s in enumerate(expected.shape) if d != dim):
-                return (message + f" Dimension {dim} is missing: you reduced over it (a sum, a "
-                        f"mean, or torch.max(X, {dim}), which is a reduction, not an elementwise "
-                        f"maximum). Do not reduce over it: an elementwise operation keeps every "
-                        f"dimension (the elementwise maximum with 0 is torch.max(X, torch.zeros_like(X))).")
+                "X.reshape(X.shape[0], -1) (a .T on a wrongly reshaped tensor mixes the images).")
+    for dim in dims:
+        if mine == want[:dim] + want[dim + 1:]:
+            return (message + f" Dimension {dim} is missing: you reduced over it (a sum, a "
+                    f"mean, or torch.max(X, {dim}), which is a reduction, not an elementwise "
+                    f"maximum). Do not reduce over it: an elementwise operation keeps every "
+                    f"dimension (the elementwise maximum with 0 is torch.max(X, torch.zeros_like(X))).")
     if yours.numel() == expected.numel():
         return (message + " Same number of entries, arranged differently: reshape with the "
                 f"batch dimension first, e.g. X.reshape({expected.shape[0]}, -1).")
-    if yours.dim() == expected.dim():
-        for dim in range(expected.dim()):
-            if yours.shape[dim] == 1 != expected.shape[dim] and all(
-                    a == b for d, (a, b) in enumerate(zip(yours.shape, expected.shape)) if d != dim):
-                return (message + f" Dimension {dim} has size 1: you reduced over it with keepdim=True "
-                        f"(a sum, a mean, or torch.max(X, {dim}, keepdim=True), which is a reduction, "
-                        "not an elementwise maximum).")
+    for dim in dims:
+        if mine == want[:dim] + (1,) + want[dim + 1:] and want[dim] != 1:
+            return (message + f" Dimension {dim} has size 1: you reduced over it with keepdim=True "
+                    f"(a sum, a mean, or torch.max(X, {dim}, keepdim=True), which is a reduction, "
+                    "not an elementwise maximum).")
     if expected.dim() == 1 and yours.dim() == 1:
         return (message + " Check the dimension you reduced over: summing a (B, n) tensor over dim=0 "
                 "(the batch) gives n entries, over dim=1 gives B.")
-    if expected.dim() >= 2 and yours.dim() == expected.dim() and yours.shape[1:] == expected.shape[1:]:
+    if expected.dim() >= 2 and yours.dim() == expected.dim() and mine[1:] == want[1:]:
         return message + " The batch dimension differs: did you use a fixed size instead of X.shape[0]?"
-    if expected.dim() == 2 and yours.dim() == 2 and yours.shape[0] == expected.shape[0]:
+    if expected.dim() == 2 and yours.dim() == 2 and mine[0] == want[0]:
         return message + " Each row has the wrong length: check which weight matrix you used."
     return message
 

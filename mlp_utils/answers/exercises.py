@@ -447,11 +447,10 @@ def _another(distribution: Any, value: Any) -> Any:
 
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return next(c for c in distribution.choices if c != value)
+    low, other = distribution.low, value if value > distribution.low else distribution.high
     if isinstance(distribution, optuna.distributions.IntDistribution):
-        return distribution.low if value != distribution.low else distribution.high
-    if distribution.log:
-        return math.sqrt(distribution.low * value) if value > distribution.low else math.sqrt(distribution.low * distribution.high)
-    return (distribution.low + value) / 2 if value > distribution.low else (distribution.low + distribution.high) / 2
+        return low if value != low else distribution.high
+    return math.sqrt(low * other) if distribution.log else (low + other) / 2
 
 
 def _compare_trials(mine: Any, ref: Any, params: dict[str, Any]) -> None:

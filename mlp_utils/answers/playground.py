@@ -13,7 +13,7 @@ __all__ = ["check_unit_contributions"]
 @answer_check
 def check_unit_contributions(yours: Callable[..., Any], X: torch.Tensor, W: torch.Tensor,
                              b: torch.Tensor, v: torch.Tensor) -> None:
-    """Check the reader's ``unit_contributions(X, W, b, v)``: entry ``[n, j]`` is ``v_j relu(w_j . x_n + b_j)``."""
+    """Check the reader's ``unit_contributions(X, W, b, v)``: ``[n, j]`` is ``v_j relu(w_j . x_n + b_j)``."""
     from ..playground import unit_contributions
 
     X, W, b, v = (t.detach() for t in (X, W, b, v))
