@@ -263,15 +263,13 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
     name = getattr(yours, "__name__", "your function")
     X = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     for sizes in cases:
-        call = f"{name}({list(sizes)})"
-        net = attempt("build_mlp", yours, list(sizes))
+        call, net = f"{name}({list(sizes)})", attempt("build_mlp", yours, list(sizes))
         if not isinstance(net, nn.Module):
             raise AnswerError(f"{call} returned a {type(net).__name__}; return the network, an "
                               "nn.Module such as nn.Sequential(...).")
-        net.eval()
         try:
             with torch.no_grad():
-                out = net(X)  # also gives lazy layers their shapes
+                out = net.eval()(X)  # also gives lazy layers their shapes
         except RuntimeError as error:
             raise AnswerError(f"{call}: the network fails on a batch of shape (3, 1, 28, 28): {error}. "
                               "Did you start with nn.Flatten(), so each image becomes a vector of 784?") from None
@@ -280,41 +278,39 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
             raise AnswerError(f"{call}: a batch of 3 images gives output of shape {shape}, "
                               "expected (3, 10): one logit per class for every image.")
         reference = DeepMLP(tuple(sizes))
-        want = [(m.in_features, m.out_features) for m in reference.linears]
         leaves = [m for m in net.modules() if not list(m.children())]  # nested blocks unrolled
-        linears = [m for m in leaves if isinstance(m, nn.Linear)]
-        got = [(m.in_features, m.out_features) for m in linears]
+        want = [(m.in_features, m.out_features) for m in reference.linears]
+        got = [(m.in_features, m.out_features) for m in leaves if isinstance(m, nn.Linear)]
         if len(got) != len(want):
             raise AnswerError(f"{call}: {len(got)} linear layer(s) {got}, expected {len(want)} {want}: "
                               f"{len(sizes)} hidden layer(s) need {len(sizes) + 1} linear layers, one "
                               "into each hidden layer and one into the output.")
         if got != want:
-            first = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
-            raise AnswerError(f"{call}: linear layer {first} maps {got[first][0]} -> {got[first][1]}, "
-                              f"expected {want[first][0]} -> {want[first][1]}. The widths in order are "
-                              f"784 (the flattened image), then {list(sizes)}, then 10 (the classes); "
-                              "each layer's input is the previous layer's output.")
+            i = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
+            raise AnswerError(f"{call}: linear layer {i} maps {got[i][0]} -> {got[i][1]}, expected "
+                              f"{want[i][0]} -> {want[i][1]}. The widths in order are 784 (the flattened "
+                              f"image), then {list(sizes)}, then 10 (the classes); each layer's input is "
+                              "the previous layer's output.")
         kinds = ["linear" if isinstance(m, nn.Linear) else
                  "other" if isinstance(m, (nn.Flatten, nn.Dropout, nn.Identity)) else "activation"
                  for m in leaves]
-        positions = [i for i, k in enumerate(kinds) if k == "linear"]
-        for a, b in zip(positions[:-1], positions[1:]):
-            if "activation" not in kinds[a + 1:b]:
-                raise AnswerError(f"{call}: linear layers {positions.index(a)} and {positions.index(b)} "
-                                  "follow each other with no activation between them. Two linear "
-                                  "layers in a row collapse to one (W2 (W1 x + b1) + b2 is again "
-                                  "linear in x): put an nn.ReLU() after every hidden layer.")
-        if "activation" in kinds[positions[-1] + 1:]:
+        at = [i for i, k in enumerate(kinds) if k == "linear"]
+        bare = next((j for j, (a, b) in enumerate(zip(at, at[1:])) if "activation" not in kinds[a + 1:b]), None)
+        if bare is not None:
+            raise AnswerError(f"{call}: linear layers {bare} and {bare + 1} follow each other with no "
+                              "activation between them. Two linear layers in a row collapse to one "
+                              "(W2 (W1 x + b1) + b2 is again linear in x): put an nn.ReLU() after every "
+                              "hidden layer.")
+        if "activation" in kinds[at[-1] + 1:]:
             raise AnswerError(f"{call}: an activation follows the last linear layer. The outputs are "
                               "logits for the cross-entropy loss, which may be negative: a ReLU there "
                               "would clip them at 0. End with the linear layer into the 10 classes.")
-        if sizes:
-            with torch.no_grad():
-                f0, f1, f2 = net(torch.zeros_like(X)), net(X), net(-X)
-            if torch.allclose(f1 + f2, 2 * f0, atol=1e-5, rtol=1e-4):
-                raise AnswerError(f"{call}: the network is affine as a whole (f(x) + f(-x) = 2 f(0)), so "
-                                  "no activation acts between its linear layers: use nn.ReLU() there "
-                                  "(a Dropout is the identity when the model predicts).")
+        with torch.no_grad():
+            f0, f1, f2 = net(torch.zeros_like(X)), net(X), net(-X)
+        if sizes and torch.allclose(f1 + f2, 2 * f0, atol=1e-5, rtol=1e-4):
+            raise AnswerError(f"{call}: the network is affine as a whole (f(x) + f(-x) = 2 f(0)), so "
+                              "no activation acts between its linear layers: use nn.ReLU() there "
+                              "(a Dropout is the identity when the model predicts).")
         if count_parameters(net) != count_parameters(reference):
             raise AnswerError(f"{call}: {count_parameters(net):,} parameters, expected "
                               f"{count_parameters(reference):,}. Does every nn.Linear keep its bias?")
