@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+import traceback
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
@@ -165,17 +166,16 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
     return None
 
 
-def _describe(shape: tuple[int, ...]) -> str:
+def _describe(value: Any) -> str:
+    """'one number', 'a list of 3 numbers', '2 rows of 3 numbers', or what else ``value`` is."""
+    shape = _shape_of(value)
+    if shape is None and isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {', '.join(sorted({type(v).__name__ for v in value})) or 'nothing'}"
+    if shape is None:
+        return f"a {type(value).__name__}"
     if not shape:
         return "one number"
     return f"a list of {shape[0]} numbers" if len(shape) == 1 else f"{shape[0]} rows of {shape[1]} numbers"
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        inner = {type(v).__name__ for v in value}
-        return f"a {type(value).__name__} of {', '.join(sorted(inner)) or 'nothing'}"
-    return f"a {type(value).__name__}"
 
 
 def _as_double(name: str, yours: Any, expected: torch.Tensor, what: str = "") -> torch.Tensor:
@@ -190,9 +190,9 @@ def _as_double(name: str, yours: Any, expected: torch.Tensor, what: str = "") ->
                           "list(...), or build the result with a list comprehension [... for ...].")
     want, got = tuple(expected.shape), _shape_of(yours)
     if got is None:
-        raise AnswerError(f"{name}: expected {_describe(want)}{what}, got {_kind(yours)}.")
+        raise AnswerError(f"{name}: expected {_describe(expected.tolist())}{what}, got {_describe(yours)}.")
     if got != want:
-        message = f"{name}: {_describe(got)}, expected {_describe(want)}{what}."
+        message = f"{name}: {_describe(yours)}, expected {_describe(expected.tolist())}{what}."
         if len(want) == 2 and got == want[::-1]:
             message += (" That is the transpose: rows and columns are swapped. Build it row by row in "
                         "the order the docstring gives, the first index outside, the second inside.")
@@ -210,29 +210,22 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor] | None = None,
-             what: str = "", after: str = "", entry: str | None = None) -> torch.Tensor:
-    """``yours`` (lists) as a tensor when it matches ``expected``; else an AnswerError naming the first
-    of ``mistakes`` (explanation: the value it gives) that it matches, or core's generic mistake, and
-    every wrong number (``entry`` names them, ``dW`` gives ``dW[0][1]``)."""
+             what: str = "", after: str = "", entry: str | None = None, most: int = 6) -> None:
+    """Pass when ``yours`` (lists) matches ``expected``; else raise naming the first of ``mistakes``
+    (explanation: the value it gives) it matches, or core's generic mistake, and the wrong numbers."""
     mine = _as_double(name, yours, expected, what)
     if _close(mine, expected):
-        return mine
+        return
     why = next((f" {why}" for why, wrong in (mistakes or {}).items()
                 if wrong.shape == expected.shape and not _close(wrong, expected) and _close(mine, wrong)),
                None) or _value_mistake(mine, expected, lambda candidate: _close(candidate, expected))
-    raise AnswerError(f"{name}:{why}{_wrong_numbers(entry or name, mine, expected)}{after}")
-
-
-def _wrong_numbers(name: str, mine: torch.Tensor, expected: torch.Tensor, most: int = 6) -> str:
-    """' 1 of its 3 numbers is wrong: name[2] = +0.1, expected -0.1.', up to ``most`` entries."""
     if mine.dim() == 0:
-        return f" You got {mine.item():.6g}, expected {expected.item():.6g}."
-    places = [tuple(int(i) for i in index) for index in (~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)).nonzero()]
-    parts = [f"{name}{''.join(f'[{i}]' for i in p)} = {mine[p].item():+.6f}, expected {expected[p].item():+.6f}"
-             for p in places[:most]]
-    more = f"; and {len(places) - most} more" if len(places) > most else ""
-    verb = "is" if len(places) == 1 else "are"
-    return f" {len(places)} of its {mine.numel()} numbers {verb} wrong: " + "; ".join(parts) + more + "."
+        raise AnswerError(f"{name}:{why} You got {mine.item():.6g}, expected {expected.item():.6g}.{after}")
+    wrong = [tuple(int(i) for i in at) for at in (~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)).nonzero()]
+    numbers = "; ".join(f"{entry or name}{''.join(f'[{i}]' for i in at)} = {mine[at].item():+.6f}, "
+                        f"expected {expected[at].item():+.6f}" for at in wrong[:most])
+    raise AnswerError(f"{name}:{why} {len(wrong)} of its {mine.numel()} numbers {'is' if len(wrong) == 1 else 'are'} "
+                      f"wrong: {numbers}{f'; and {len(wrong) - most} more' if len(wrong) > most else ''}.{after}")
 
 
 def _unchanged(name: str, given: Any, before: Any, what: str = "") -> None:
@@ -241,12 +234,8 @@ def _unchanged(name: str, given: Any, before: Any, what: str = "") -> None:
                           "changed with it. Build new lists instead.")
 
 
-def _rand_matrix(rng: random.Random, rows: int, columns: int, scale: float = 1.0) -> Matrix:
+def _rand(rng: random.Random, rows: int, columns: int, scale: float = 1.0) -> Matrix:
     return [[rng.uniform(-scale, scale) for _ in range(columns)] for _ in range(rows)]
-
-
-def _rand_vector(rng: random.Random, n: int, scale: float = 1.0) -> list:
-    return [rng.uniform(-scale, scale) for _ in range(n)]
 
 
 def _one_hot_rows(rng: random.Random, rows: int, classes: int) -> Matrix:
@@ -277,7 +266,7 @@ def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix
                         "y_hat and t 2.")
     if not isinstance(result, (tuple, list)) or len(result) != 4:
         raise AnswerError("backward_one_example: return the four results in this order: delta2, dw2, delta1, dw1 "
-                          f"(got {_kind(result)}).")
+                          f"(got {_describe(result)}).")
     delta2, dw2, delta1, dw1 = result
     Hd, Yd, W2d = H.detach(), Y.detach(), W2.detach()
     upstream = W2d @ Y.grad  # dE/dh, before the sigmoid's slope
@@ -316,9 +305,9 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
     compared: gradients anew from the latest input, weights left to the optimizer), and ``input_grad=False``."""
     rng = random.Random(seed)
     B, n_in, n_out = 3, 4, 5
-    W, b = _rand_matrix(rng, n_in, n_out), _rand_vector(rng, n_out)
-    X_first, X, dZ = _rand_matrix(rng, B, n_in), _rand_matrix(rng, B, n_in), _rand_matrix(rng, B, n_out)
-    dZ_first = _rand_matrix(rng, B, n_out)
+    W, b = _rand(rng, n_in, n_out), _rand(rng, 1, n_out)[0]
+    X_first, X, dZ = _rand(rng, B, n_in), _rand(rng, B, n_in), _rand(rng, B, n_out)
+    dZ_first = _rand(rng, B, n_out)
     Wt, bt, Xt = _t(W).requires_grad_(), _t(b).requires_grad_(), _t(X).requires_grad_()
     Zt = Xt @ Wt + bt
     (Zt * _t(dZ)).sum().backward()   # the upstream gradient dZ, handed back through the layer
@@ -343,33 +332,26 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
         raise AnswerError("Linear.backward: store the gradients on the layer, self.dW and self.db, for the "
                           "optimizer to read (they are still None).")
     Xd, dZd, first, dZ1 = _t(X), _t(dZ), _t(X_first), _t(dZ_first)
-    second = " The check calls forward and backward twice, on two batches, as training does; this is the second backward's."
-    _compare("Linear.dW", layer.dW, Wt.grad, {
-        "dW was computed from the input of an earlier forward call: keep the input of the latest one "
-        "(self.X = X in forward) and use it.": first.T @ dZd,
-        "dW holds the sum of this backward call's gradient and the previous one's: assign the new gradient "
-        "(self.dW = [...]) in every backward call instead of adding to the old one. SGD never zeroes "
-        "them, so every step would use the sum of all the earlier batches' gradients.": first.T @ dZ1 + Xd.T @ dZd,
-        "dW is still the previous backward call's: compute it anew, from the latest input and dZ, in every "
-        "backward call.": first.T @ dZ1,
-        "dW is from one example only: each example adds X[n][i] * dZ[n][j], so add them up over the batch "
-        "(dW = X^T dZ).": torch.outer(Xd[-1], dZd[-1]),
-        "dW is divided by the batch size: the loss's gradient already holds the 1/m, so the layer just "
-        "adds up over the batch (dW = X^T dZ).": Xd.T @ dZd / B,
-    }, what=" (W's shape: a row per input, a column per output)", entry="dW", after=second)
-    _compare("Linear.db", layer.db, bt.grad, {
-        "db holds the sum of this backward call's gradient and the previous one's: assign the new gradient "
-        "(self.db = [...]) in every backward call instead of adding to the old one.": (dZ1 + dZd).sum(dim=0),
-        "db is still the previous backward call's: compute it anew from the latest dZ in every backward "
-        "call.": dZ1.sum(dim=0),
-        "db is divided by the batch size: the loss's gradient already holds the 1/m; db is the sum of "
-        "dZ's rows.": dZd.mean(dim=0),
-        "db is from one example only: add up dZ's rows over the batch.": dZd[-1],
-    }, what=" (one per output)", entry="db", after=second)
-    _compare("Linear.backward (dX)", dX, Xt.grad, {
-        "dX must not include the bias or the weights' gradient: dX[n][i] = sum_j dZ[n][j] W[i][j] "
-        "(dX = dZ W^T).": Xt.grad + 1,
-    }, what=" (X's shape: a row per example, a column per input)", entry="dX")
+    mistakes = {"dW": {"dW was computed from the input of an earlier forward call: keep the input of the latest "
+                       "one (self.X = X in forward) and use it.": first.T @ dZd}, "db": {}}
+    for g, yours, right, now, before, one, rule in (
+            ("dW", layer.dW, Wt.grad, Xd.T @ dZd, first.T @ dZ1, torch.outer(Xd[-1], dZd[-1]), "dW = X^T dZ"),
+            ("db", layer.db, bt.grad, dZd.sum(dim=0), dZ1.sum(dim=0), dZd[-1], "db = the column sums of dZ")):
+        _compare(f"Linear.{g}", yours, right, mistakes[g] | {
+            f"{g} holds the sum of this backward call's gradient and the previous one's: assign the new gradient "
+            f"(self.{g} = [...]) in every backward call instead of adding to the old one. SGD never zeroes "
+            "them, so every step would use the sum of all the earlier batches' gradients.": before + now,
+            f"{g} is still the previous backward call's: compute it anew, from the latest input and dZ, in "
+            "every backward call.": before,
+            f"{g} is from one example only: each example adds its share, so add them up over the batch "
+            f"({rule}).": one,
+            f"{g} is divided by the batch size: the loss's gradient already holds the 1/m, so the layer just "
+            f"adds up over the batch ({rule}).": now / B,
+        }, what=" (W's shape: a row per input, a column per output)" if g == "dW" else " (one per output)",
+            entry=g, after=" The check calls forward and backward twice, on two batches, as training does; "
+                           "this is the second backward's.")
+    _compare("Linear.backward (dX)", dX, Xt.grad, what=" (X's shape: a row per example, a column per input)",
+             entry="dX")
     quiet = _call("Linear(W, b, input_grad=False)", Linear_, copy.deepcopy(W), copy.deepcopy(b), False)
     _call("Linear.forward", quiet.forward, copy.deepcopy(X))
     none = _call("Linear.backward", quiet.backward, copy.deepcopy(dZ), returns=False)
@@ -385,7 +367,7 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
     """Check the reader's ``Sigmoid``: ``forward`` against ``torch.sigmoid``, ``backward(dY)`` (from the
     output kept by the latest ``forward``) against autograd."""
     rng = random.Random(seed)
-    Z_first, Z, dY = _rand_matrix(rng, 3, 4, 4.0), _rand_matrix(rng, 3, 4, 4.0), _rand_matrix(rng, 3, 4)
+    Z_first, Z, dY = _rand(rng, 3, 4, 4.0), _rand(rng, 3, 4, 4.0), _rand(rng, 3, 4)
     Zt = _t(Z).requires_grad_()
     Yt = torch.sigmoid(Zt)
     (Yt * _t(dY)).sum().backward()
@@ -420,7 +402,7 @@ def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
     ``backward()`` against autograd's ``2 (O - T) / m``."""
     rng = random.Random(seed)
     m, k = 4, 10
-    O, T = _rand_matrix(rng, m, k), _one_hot_rows(rng, m, k)
+    O, T = _rand(rng, m, k), _one_hot_rows(rng, m, k)
     Ot = _t(O).requires_grad_()
     loss = ((Ot - _t(T)) ** 2).sum(dim=1).mean()
     loss.backward()
@@ -461,8 +443,8 @@ def check_sgd(SGD_: type, lr: float = 0.1, seed: int = 0) -> None:
 
 def _check_sgd_once(SGD_: type, lr: float, seed: int) -> None:
     rng = random.Random(seed)
-    params = [SimpleNamespace(W=_rand_matrix(rng, n_in, n_out), b=_rand_vector(rng, n_out),
-                              dW=_rand_matrix(rng, n_in, n_out), db=_rand_vector(rng, n_out))
+    params = [SimpleNamespace(W=_rand(rng, n_in, n_out), b=_rand(rng, 1, n_out)[0],
+                              dW=_rand(rng, n_in, n_out), db=_rand(rng, 1, n_out)[0])
               for n_in, n_out in [(4, 3), (3, 2)]]
     optimizer = _call("SGD(layers, lr)", SGD_, [params[0], SimpleNamespace(Y=None), params[1], SimpleNamespace()], lr)
     for step in (1, 2):
@@ -479,8 +461,8 @@ def _check_sgd_once(SGD_: type, lr: float, seed: int) -> None:
                     f"the learning rate is missing: w - lr * g with lr = self.lr ({lr:g}).": old - grad,
                 }, entry=what)
         for layer in params:  # new gradients for the second step
-            layer.dW = _rand_matrix(rng, len(layer.W), len(layer.W[0]))
-            layer.db = _rand_vector(rng, len(layer.b))
+            layer.dW = _rand(rng, len(layer.W), len(layer.W[0]))
+            layer.db = _rand(rng, 1, len(layer.b))[0]
 
 
 @answer_check
@@ -489,58 +471,48 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
     (a 6-5-4-3 sigmoid network) against the same epoch with autograd: final parameters and mean loss."""
     rng = random.Random(seed)
     sizes, lr = [6, 5, 4, 3], 0.5
-    initial = [(_rand_matrix(rng, a, b_), _rand_vector(rng, b_)) for a, b_ in zip(sizes[:-1], sizes[1:])]
+    initial = [(_rand(rng, a, b_), _rand(rng, 1, b_)[0]) for a, b_ in zip(sizes[:-1], sizes[1:])]
     batches = [([[rng.random() for _ in range(sizes[0])] for _ in range(2)], _one_hot_rows(rng, 2, sizes[-1]))
                for _ in range(3)]
     reference, losses = _autograd_epoch(initial, batches, lr, steps=len(batches))
     last_only, _ = _autograd_epoch(initial, batches[-1:], lr, steps=1)
     layers = _network(initial)
-    linear = [layer for layer in layers if isinstance(layer, Linear)]
     order = ("The backward pass goes through the layers in reverse order (reversed(layers)), each layer's "
              "backward receiving what the layer after it returned.")
     try:
         result = attempt("train_epoch", train_epoch_, layers, SquaredError(), SGD(layers, lr), copy.deepcopy(batches),
                          copy=False, returns=False)
     except (TypeError, IndexError, ValueError, AttributeError) as error:
-        raised = f"train_epoch raised {type(error).__name__}: {error}."
-        skipped = [number for number, layer in enumerate(layers) if isinstance(layer, Linear) and layer.dW is None]
-        if not isinstance(error, TypeError):
-            raise AnswerError(f"{raised} {order}") from error
-        if _raised_in(error, SGD.step) and len(skipped) < len(linear):
-            raise AnswerError(
-                f"{raised} The backward pass never called the backward of "
-                f"{' and '.join(f'layers[{number}]' for number in skipped)} (a Linear layer: its dW and db are "
-                "still None when the optimizer steps). Every layer's backward must run, from the last layer "
-                "to the first: for layer in reversed(layers): grad = layer.backward(grad), over the whole list.") from error
-        if _raised_in(error, SGD.step):
-            raise AnswerError(f"{raised} The optimizer stepped before any layer's backward had stored gradients: "
-                              "for each batch, forward, loss, backward through every layer, then optimizer.step().") from error
-        raise AnswerError(f"{raised} Each layer's forward takes the previous layer's output; loss.forward(O, T) "
-                          f"takes the network's output and the batch's targets; loss.backward() takes nothing. {order}") from error
+        skipped = [f"layers[{n}]" for n, layer in enumerate(layers) if isinstance(layer, Linear) and layer.dW is None]
+        in_step = isinstance(error, TypeError) and any(
+            frame.f_code is SGD.step.__code__ for frame, _ in traceback.walk_tb(error.__traceback__))
+        why = (order if not isinstance(error, TypeError) else
+               f"The backward pass never called the backward of {' and '.join(skipped)} (a Linear layer: its dW "
+               "and db are still None when the optimizer steps). Every layer's backward must run, from the last "
+               "layer to the first: for layer in reversed(layers): grad = layer.backward(grad), over the whole "
+               "list." if in_step and len(skipped) < len(initial) else
+               "The optimizer stepped before any layer's backward had stored gradients: for each batch, "
+               "forward, loss, backward through every layer, then optimizer.step()." if in_step else
+               "Each layer's forward takes the previous layer's output; loss.forward(O, T) takes the network's "
+               f"output and the batch's targets; loss.backward() takes nothing. {order}")
+        raise AnswerError(f"train_epoch raised {type(error).__name__}: {error}. {why}") from error
     for number, layer in enumerate(layers):
-        for what, right in zip("Wb", initial[number // 2]) if isinstance(layer, Linear) else ():
-            got, want = _shape_of(getattr(layer, what)), _shape_of(right)
-            if got != want:
+        for i, what in enumerate("Wb" if isinstance(layer, Linear) else ""):
+            value, start, k = getattr(layer, what), initial[number // 2][i], number // 2 * 2 + i
+            if _shape_of(value) != _shape_of(start):
                 raise AnswerError(
-                    f"train_epoch: after the epoch layers[{number}].{what} is "
-                    f"{_describe(got) if got is not None else _kind(getattr(layer, what))}, expected {_describe(want)}: "
-                    "a layer's backward received a gradient of another layer's shape, so the step changed the "
-                    "parameters' shapes. Each layer's backward must receive what the layer after it returned: "
-                    "grad = loss.backward(), then grad = layer.backward(grad) for each layer in reversed(layers) "
-                    "(assign the result to grad, or the next layer gets the old gradient).")
-    mine = [_t(v) for layer in linear for v in (layer.W, layer.b)]
-    if all(torch.equal(a, _t(b)) for a, b in zip(mine, (v for pair in initial for v in pair))):
-        raise AnswerError("train_epoch: the parameters did not change: call optimizer.step() after each "
-                          "batch's backward pass.")
-    if not all(_close(a, b) for a, b in zip(mine, reference)):
-        if all(_close(a, b) for a, b in zip(mine, last_only)):
-            raise AnswerError("train_epoch: only the last batch moved the parameters: step once per batch, "
-                              "inside the loop over the batches, right after that batch's backward pass.")
-        worst = max((a - b).abs().max().item() for a, b in zip(mine, reference))
-        raise AnswerError(f"train_epoch: after the epoch the parameters differ from autograd's (by up to "
-                          f"{worst:.3g}). For each batch: X through every layer's forward, loss.forward(O, T), "
-                          "grad = loss.backward(), grad = layer.backward(grad) for the layers in reverse "
-                          "order, then optimizer.step().")
+                    f"train_epoch: after the epoch layers[{number}].{what} is {_describe(value)}, expected "
+                    f"{_describe(start)}: a layer's backward received a gradient of another layer's shape, so "
+                    "the step changed the parameters' shapes. Each layer's backward must receive what the layer "
+                    "after it returned: grad = loss.backward(), then grad = layer.backward(grad) for each layer "
+                    "in reversed(layers) (assign the result to grad, or the next layer gets the old gradient).")
+            _compare(f"train_epoch: layers[{number}].{what} after the epoch", value, reference[k], {
+                "the parameters did not change: call optimizer.step() after each batch's backward pass.": _t(start),
+                "only the last batch moved the parameters: step once per batch, inside the loop over the "
+                "batches, right after that batch's backward pass.": last_only[k],
+            }, entry=what, after=" For each batch: X through every layer's forward, loss.forward(O, T), grad = "
+                                 "loss.backward(), grad = layer.backward(grad) for the layers in reverse order, "
+                                 "then optimizer.step().")
     right = "the parameters are right, but the number it returned is"
     check_cases("train_epoch", lambda: result, [()], lambda: sum(losses) / len(losses), [
         (f"{right} the last batch's loss; add up every batch's loss and divide by the number of batches.",
@@ -551,14 +523,6 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
         f"{mean:.6g}: return the mean of the losses that loss.forward returned, one per batch."),
         tick=f"✓ train_epoch: after {len(batches)} batches the parameters and the mean loss equal autograd's "
              "(forward, loss, backward in reverse order, one step per batch)")
-
-
-def _raised_in(error: BaseException, function: Callable[..., Any]) -> bool:
-    """Whether ``function``'s code is among the frames that ``error`` passed through."""
-    traceback = error.__traceback__
-    while traceback is not None and traceback.tb_frame.f_code is not function.__code__:
-        traceback = traceback.tb_next
-    return traceback is not None
 
 
 def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
