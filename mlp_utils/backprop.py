@@ -145,21 +145,13 @@ class ManualMLP:
         params: list[Tensor] = []
         for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
             W = torch.randn(fan_in, fan_out, generator=generator) * self.sigma
-            params.append(W.to(self.device, self.dtype))
-            params.append(torch.zeros(fan_out, device=self.device, dtype=self.dtype))
+            params += [W.to(self.device, self.dtype), torch.zeros(fan_out).to(self.device, self.dtype)]
         return params
 
     def __repr__(self) -> str:
         loss = "" if self.loss_name == "cross_entropy" else f", loss={self.loss_name!r}"
         return (f"ManualMLP({self.layer_sizes}, activation={self.activation!r}, sigma={self.sigma}, "
                 f"lr={self.lr}{loss}, device={self.device})")
-
-    def cpu(self) -> "ManualMLP":
-        """A copy of this model on the CPU: the same settings, the parameters copied (to time it there)."""
-        copy = ManualMLP(self.layer_sizes, self.activation, self.sigma, self.seed, self.lr, device="cpu",
-                         dtype=self.dtype, loss=self.loss_name)
-        copy.params = [p.detach().cpu().clone() for p in self.params]
-        return copy
 
     @property
     def num_layers(self) -> int:
@@ -177,25 +169,21 @@ class ManualMLP:
     @torch.no_grad()
     def forward_with_cache(self, X: Tensor) -> tuple[Tensor, _ForwardCache]:
         """The forward pass of training: logits and what :meth:`backward` needs."""
-        H = self.flatten(X)
-        inputs = [H]
-        for i, (W, b) in enumerate(self.layers()):
-            Z = H @ W + b
-            if i == self.num_layers - 1:
-                return Z, _ForwardCache(inputs, Z)
-            H = self._forward(Z)
-            inputs.append(H)
-        raise AssertionError("unreachable: there is at least one layer")
+        inputs = [self.flatten(X)]
+        for W, b in self.layers()[:-1]:
+            inputs.append(self._forward(inputs[-1] @ W + b))
+        W, b = self.layers()[-1]
+        Z = inputs[-1] @ W + b
+        return Z, _ForwardCache(inputs, Z)
 
     @torch.no_grad()
     def forward(self, X: Tensor) -> Tensor:
         """The forward pass of prediction: logits, keeping only the current layer's output."""
         H = self.flatten(X)
-        for i, (W, b) in enumerate(self.layers()):
-            H = H @ W + b
-            if i < self.num_layers - 1:
-                H = self._forward(H)
-        return H
+        for W, b in self.layers()[:-1]:
+            H = self._forward(H @ W + b)
+        W, b = self.layers()[-1]
+        return H @ W + b
 
     __call__ = forward
 
@@ -208,25 +196,21 @@ class ManualMLP:
     def backward(self, cache: _ForwardCache, dO: Tensor) -> list[Tensor]:
         """Walk back from ``dO = dL/dlogits`` to the first layer; gradients in ``params`` order."""
         grads: list[Tensor] = [torch.empty(0)] * len(self.params)
-        layers = self.layers()
         dZ = dO
         for i in reversed(range(self.num_layers)):
-            W, _ = layers[i]
             H = cache.inputs[i]
-            dH, dW, db = linear_backward(dZ, H, W, input_grad=i > 0)
-            grads[2 * i], grads[2 * i + 1] = dW, db
+            dH, grads[2 * i], grads[2 * i + 1] = linear_backward(dZ, H, self.params[2 * i], input_grad=i > 0)
             if dH is not None:  # H is the output of the activation below: its backward needs only H
                 dZ = self._backward(dH, H)
         return grads
 
     def _loss_and_dO(self, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        if self.loss_name == "cross_entropy":
+            return softmax_cross_entropy(logits, y), softmax_cross_entropy_backward(logits, y)
+        T = one_hot(y, logits.shape[1], logits.dtype)
         if self.loss_name == "squared_error":
-            T = one_hot(y, logits.shape[1], logits.dtype)
             return _squared_error_loss(logits, T), squared_error_backward(logits, T)
-        if self.loss_name == "sigmoid_mse":
-            T = one_hot(y, logits.shape[1], logits.dtype)
-            return _sigmoid_mse_loss(logits, T), sigmoid_mse_backward(logits, T)
-        return softmax_cross_entropy(logits, y), softmax_cross_entropy_backward(logits, y)
+        return _sigmoid_mse_loss(logits, T), sigmoid_mse_backward(logits, T)
 
     @torch.no_grad()
     def loss(self, logits: Tensor, y: Tensor) -> Tensor:

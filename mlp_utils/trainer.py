@@ -47,33 +47,22 @@ class History:
         """One field of every record, e.g. ``history.column("eval_acc")``."""
         return [getattr(record, name) for record in self.records]
 
-    @property
-    def train_loss(self) -> list[float]:
-        return self.column("train_loss")
-
-    @property
-    def eval_loss(self) -> list[float]:
-        return self.column("eval_loss")
-
-    @property
-    def eval_acc(self) -> list[float]:
-        return self.column("eval_acc")
+    train_loss = property(lambda self: self.column("train_loss"))
+    eval_loss = property(lambda self: self.column("eval_loss"))
+    eval_acc = property(lambda self: self.column("eval_acc"))
+    total_seconds = property(lambda self: sum(self.column("seconds")))
 
     @property
     def final_acc(self) -> float:
         """Accuracy on the evaluation split after the last completed epoch (NaN if none)."""
         return self.records[-1].eval_acc if self.records else math.nan
 
-    @property
-    def total_seconds(self) -> float:
-        return sum(self.column("seconds"))
-
     def table(self) -> str:
         """The history as a fixed-width text table."""
         s = self.split
         lines = [f"{'epoch':>5} {'train loss':>10} {s + ' loss':>9} {s + ' acc':>8} {'seconds':>8}"]
-        for r in self.records:
-            lines.append(f"{r.epoch:>5} {r.train_loss:>10.4f} {r.eval_loss:>9.4f} {r.eval_acc:>8.4f} {r.seconds:>8.2f}")
+        lines += [f"{r.epoch:>5} {r.train_loss:>10.4f} {r.eval_loss:>9.4f} {r.eval_acc:>8.4f} {r.seconds:>8.2f}"
+                  for r in self.records]
         if self.stopped:
             lines.append(f"stopped early ({self.stopped}): {self.message}")
         return "\n".join(lines)

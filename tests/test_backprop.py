@@ -139,20 +139,6 @@ def test_params_shapes_init_and_determinism():
     assert not torch.equal(model.params[0], other.params[0])
 
 
-def test_cpu_copy_has_the_same_settings_and_parameters_but_not_the_same_tensors(data):
-    X, y = first_batch(data, 16)
-    model = ManualMLP([784, 32, 10], activation="sigmoid", sigma=0.1, seed=3, lr=0.2,
-                      loss="squared_error", dtype=F64)
-    copy = model.cpu()
-    assert copy.device == torch.device("cpu") and all(p.device.type == "cpu" for p in copy.params)
-    assert (copy.layer_sizes, copy.activation, copy.lr, copy.loss_name, copy.dtype) == \
-        (model.layer_sizes, model.activation, model.lr, model.loss_name, model.dtype)
-    assert all(torch.equal(a.cpu(), b) for a, b in zip(model.params, copy.params))
-    assert torch.equal(copy.forward(X), model.forward(X).cpu())
-    copy.train_step(X, y)  # training the copy leaves the original alone
-    assert not torch.equal(copy.params[0], model.params[0].cpu())
-
-
 def test_forward_accepts_images_or_rows_and_predicts(data):
     X, _ = first_batch(data, 32)
     model = ManualMLP([784, 64, 10], sigma=0.1)
