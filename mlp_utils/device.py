@@ -7,12 +7,8 @@ __all__ = ["pick_device", "describe_device"]
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """Return the device to compute on.
-
-    With ``device=None``, the machine's accelerator if it has one (CUDA, Apple's MPS, ...: what
-    ``torch.accelerator`` finds), else the CPU. A string such as ``"cpu"`` or ``"cuda:0"`` forces
-    a device; asking for one this machine does not have raises a ``ValueError`` that says so.
-    """
+    """``device``, or with ``None`` the machine's accelerator (what ``torch.accelerator`` finds) else the
+    CPU; a device this machine does not have is a ``ValueError`` that says so."""
     accelerator = torch.accelerator.current_accelerator(check_available=True)
     if device is None:
         return accelerator if accelerator is not None else torch.device("cpu")
@@ -35,6 +31,5 @@ def describe_device(device: torch.device) -> str:
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
     if device.type == "cpu":
-        threads = torch.get_num_threads()
-        return f"cpu ({threads} thread{'' if threads == 1 else 's'})"
+        return f"cpu ({torch.get_num_threads()} thread{'' if torch.get_num_threads() == 1 else 's'})"
     return str(device)

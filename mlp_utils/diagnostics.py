@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -205,9 +205,6 @@ class ActivationStats(Callback):
                 lines.append(f"{r.layer:<20} {kind:<10} {r.mean:>9.2e} {r.std:>9.2e} "
                              f"{r.saturated:>9.1%} {r.dead:>6.1%}")
         return "\n".join(lines)
-
-    def __iter__(self) -> Iterator[_LayerRecord]:
-        return iter(self.records)
 
 
 def plot_histograms(stats: ActivationStats, kind: str = "activation", step: int | None = None,

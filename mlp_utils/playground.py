@@ -5,9 +5,8 @@ the rest draws decision regions and splits a one-hidden-layer ReLU network's sco
 """
 from __future__ import annotations
 
-import contextlib
 import math
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -99,26 +98,19 @@ def playground_model(num_hiddens: int = 16, num_layers: int = 1, activation: str
                     lr=lr).build(num_inputs=2, num_outputs=num_classes)
 
 
-@contextlib.contextmanager
-def _one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """On the CPU, train with one thread: tensors this small (300 x 16) only wait for more."""
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _run(data: Playground, seed: int | None, num_hiddens: int = 16, num_layers: int = 1,
          activation: str = "relu", lr: float = LR, epochs: int = EPOCHS) -> Run:
-    """:func:`~mlp_utils.experiments.train` on the plane with one CPU thread: ``num_layers`` hidden
-    layers of ``num_hiddens`` units, PyTorch's initialization, batches as ``data`` serves them."""
+    """:func:`~mlp_utils.experiments.train` on the plane: ``num_layers`` hidden layers of ``num_hiddens``
+    units, PyTorch's initialization, batches as ``data`` serves them; on the CPU with one thread
+    (tensors this small, 300 x 16, only wait for more)."""
     settings = Settings(num_hiddens=num_hiddens, num_layers=num_layers, activation=activation, init="pytorch",
                         lr=lr, epochs=epochs, batch_size=data.batch_size)
-    with _one_cpu_thread(data.device):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1 if data.device.type == "cpu" else threads)
+    try:
         return train(settings, data, seed)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def repeat_playground(seeds: int | Sequence[int] = 3, num_hiddens: int = 16, num_layers: int = 1,

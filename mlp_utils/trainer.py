@@ -61,8 +61,8 @@ class History:
         """The history as a fixed-width text table."""
         s = self.split
         lines = [f"{'epoch':>5} {'train loss':>10} {s + ' loss':>9} {s + ' acc':>8} {'seconds':>8}"]
-        lines += [f"{r.epoch:>5} {r.train_loss:>10.4f} {r.eval_loss:>9.4f} {r.eval_acc:>8.4f} {r.seconds:>8.2f}"
-                  for r in self.records]
+        lines += [f"{r.epoch:>5} {r.train_loss:>10.4f} {r.eval_loss:>9.4f} {r.eval_acc:>8.4f} "
+                  f"{r.seconds:>8.2f}" for r in self.records]
         if self.stopped:
             lines.append(f"stopped early ({self.stopped}): {self.message}")
         return "\n".join(lines)

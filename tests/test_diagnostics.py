@@ -142,7 +142,7 @@ def test_activation_stats_records_and_plots(small_data):
                            ("saturated", Settings(num_layers=2, num_hiddens=32, activation="tanh", sigma=1.0))):
         stats[name] = ActivationStats(every=4, bins=20)
         run = train(settings.replace(epochs=1), small_data.view(batch_size=256), seed=0, callbacks=[stats[name]])
-    steps = sorted({r.step for r in stats["healthy"]})
+    steps = sorted({r.step for r in stats["healthy"].records})
     assert steps == [0, 4]  # 8 steps per epoch, every 4th recorded; evaluation is not
     activations = stats["saturated"].select("activation")
     assert [r.layer for r in activations] == ["layer 1 (Tanh)", "layer 2 (Tanh)"]
