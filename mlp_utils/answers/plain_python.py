@@ -96,12 +96,14 @@ class SGD:
 
     def step(self) -> None:
         for layer in self.layers:
-            layer.W = [[w - self.lr * g for w, g in zip(w_row, g_row)] for w_row, g_row in zip(layer.W, layer.dW)]
+            layer.W = [[w - self.lr * g for w, g in zip(w_row, g_row)]
+                       for w_row, g_row in zip(layer.W, layer.dW)]
             layer.b = [b - self.lr * g for b, g in zip(layer.b, layer.db)]
 
 
-def train_epoch(layers: Sequence[Any], loss: Any, optimizer: Any, batches: Sequence[tuple[Matrix, Matrix]]) -> float:
-    """One epoch: per batch (X, T), forward, loss, backward in reverse order, one step; the mean batch loss."""
+def train_epoch(layers: Sequence[Any], loss: Any, optimizer: Any,
+                batches: Sequence[tuple[Matrix, Matrix]]) -> float:
+    """One epoch: per batch (X, T), forward, loss, backward in reverse order, one step; the mean loss."""
     total = 0.0
     for X, T in batches:
         for layer in layers:
@@ -130,7 +132,8 @@ def accuracy(layers: Sequence[Any], X: Matrix, labels: Sequence[int], batch_size
     return right / len(X)
 
 
-def backward_one_example(x: list, t: list, h: list, y_hat: list, w2: Matrix) -> tuple[list, Matrix, list, Matrix]:
+def backward_one_example(x: list, t: list, h: list, y_hat: list,
+                         w2: Matrix) -> tuple[list, Matrix, list, Matrix]:
     """The 2-3-2 network's backward pass for one example, unit by unit: delta2, dw2, delta1, dw1."""
     delta2 = [2 * (y - target) for y, target in zip(y_hat, t)]
     dw2 = [[h_j * d for d in delta2] for h_j in h]
@@ -170,7 +173,8 @@ def _describe(value: Any) -> str:
     """'one number', 'a list of 3 numbers', '2 rows of 3 numbers', or what else ``value`` is."""
     shape = _shape_of(value)
     if shape is None and isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {', '.join(sorted({type(v).__name__ for v in value})) or 'nothing'}"
+        inner = ", ".join(sorted({type(v).__name__ for v in value})) or "nothing"
+        return f"a {type(value).__name__} of {inner}"
     if shape is None:
         return f"a {type(value).__name__}"
     if not shape:
@@ -221,11 +225,13 @@ def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, 
                None) or _value_mistake(mine, expected, lambda candidate: _close(candidate, expected))
     if mine.dim() == 0:
         raise AnswerError(f"{name}:{why} You got {mine.item():.6g}, expected {expected.item():.6g}.{after}")
-    wrong = [tuple(int(i) for i in at) for at in (~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)).nonzero()]
+    wrong = [tuple(int(i) for i in at)
+             for at in (~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)).nonzero()]
     numbers = "; ".join(f"{entry or name}{''.join(f'[{i}]' for i in at)} = {mine[at].item():+.6f}, "
                         f"expected {expected[at].item():+.6f}" for at in wrong[:most])
-    raise AnswerError(f"{name}:{why} {len(wrong)} of its {mine.numel()} numbers {'is' if len(wrong) == 1 else 'are'} "
-                      f"wrong: {numbers}{f'; and {len(wrong) - most} more' if len(wrong) > most else ''}.{after}")
+    more = f"; and {len(wrong) - most} more" if len(wrong) > most else ""
+    raise AnswerError(f"{name}:{why} {len(wrong)} of its {mine.numel()} numbers "
+                      f"{'is' if len(wrong) == 1 else 'are'} wrong: {numbers}{more}.{after}")
 
 
 def _unchanged(name: str, given: Any, before: Any, what: str = "") -> None:
@@ -252,57 +258,53 @@ def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix
                       w2: Matrix, bias2: list) -> None:
     """Check the reader's ``backward(x, t, h, y_hat, w2) -> (delta2, dw2, delta1, dw1)`` for the 2-3-2
     network against autograd, in the order they are computed, naming each wrong number."""
-    x_, t_ = _t(x), _t(t)
     W1, b1, W2, b2 = (_t(v).requires_grad_() for v in (w1, bias1, w2, bias2))
-    Z1 = x_ @ W1 + b1
-    Z1.retain_grad()
+    Z1 = _t(x) @ W1 + b1
     H = torch.sigmoid(Z1)
     Y = H @ W2 + b2
+    Z1.retain_grad()
     Y.retain_grad()
-    ((Y - t_) ** 2).sum().backward()
-    h, y_hat = H.tolist(), Y.tolist()  # the forward values the reader's function receives
-    result = _call("backward_one_example", backward, list(x), list(t), list(h), list(y_hat), copy.deepcopy(w2),
-                   hint="w2[j][k] links hidden unit j (0..2) to output k (0..1); x has 2 entries, h 3, "
-                        "y_hat and t 2.")
+    ((Y - _t(t)) ** 2).sum().backward()
+    result = _call("backward_one_example", backward, list(x), list(t), H.tolist(), Y.tolist(),
+                   copy.deepcopy(w2), hint="w2[j][k] links hidden unit j (0..2) to output k (0..1); x has 2 "
+                                           "entries, h 3, y_hat and t 2.")
     if not isinstance(result, (tuple, list)) or len(result) != 4:
-        raise AnswerError("backward_one_example: return the four results in this order: delta2, dw2, delta1, dw1 "
-                          f"(got {_describe(result)}).")
-    delta2, dw2, delta1, dw1 = result
-    Hd, Yd, W2d = H.detach(), Y.detach(), W2.detach()
-    upstream = W2d @ Y.grad  # dE/dh, before the sigmoid's slope
+        raise AnswerError("backward_one_example: return the four results in this order: delta2, dw2, delta1, "
+                          f"dw1 (got {_describe(result)}).")
+    Hd, error, W2d = H.detach(), Y.detach() - _t(t), W2.detach()
+    upstream, slope = W2d @ Y.grad, "the sigmoid's slope is h[j] (1 - h[j])"  # upstream: dE/dh
     later = " (The quantities after it are computed from it: fix this one first.)"
-    _compare("delta2", delta2, Y.grad, {
-        "you wrote t - y_hat; the derivative of (y_hat - t)^2 with respect to y_hat is 2 (y_hat - t).":
-            2 * (t_ - Yd),
-        "the factor 2 is missing: the derivative of (y_hat - t)^2 is 2 (y_hat - t).": Yd - t_,
-        "that is the error squared, the loss's terms; delta2 is its derivative, 2 (y_hat - t).": (Yd - t_) ** 2,
-    }, what=" (one per output k)", after=later)
-    _compare("dw2", dw2, W2.grad, {
-        "dw2[j][k] is h[j] times delta2[k], with h[j] the hidden unit's output (the weight's input), "
-        "not its pre-activation z1[j].": torch.outer(Z1.detach(), Y.grad),
-        "you multiplied delta2 by the weight w2[j][k]; the weight's gradient needs its input, h[j] * delta2[k].":
-            W2d * Y.grad,
-    }, what=" (w2's shape: a row per hidden unit j, a column per output k)", after=later)
-    _compare("delta1", delta1, Z1.grad, {
-        "the sigmoid's slope h[j] (1 - h[j]) is missing: that is dE/dh[j]; delta1 is the gradient with "
-        "respect to the pre-activation z1[j], so multiply by h[j] (1 - h[j]).": upstream,
-        "you multiplied by h[j] only; the sigmoid's slope is h[j] (1 - h[j]).": upstream * Hd,
-        "you multiplied by (1 - h[j]) only; the sigmoid's slope is h[j] (1 - h[j]).": upstream * (1 - Hd),
-        "the sum over k must use hidden unit j's own weights, w2[j][k] delta2[k] (row j of w2).":
-            (W2d.sum(dim=0) @ Y.grad).expand(3) * Hd * (1 - Hd),
-    }, what=" (one per hidden unit j)", after=later)
-    _compare("dw1", dw1, W1.grad, {
-        "you multiplied delta1 by the weight w1[i][j]; the weight's gradient needs its input, x[i] * delta1[j].":
-            W1.detach() * Z1.grad,
-    }, what=" (w1's shape: a row per input i, a column per hidden unit j)")
+    rule2, rule = "2 (y_hat - t)", "the weight's gradient needs its input"
+    for name, yours, right, what, mistakes in (
+            ("delta2", result[0], Y.grad, " (one per output k)", {
+                f"you wrote t - y_hat; the derivative of (y_hat - t)^2 with respect to y_hat is {rule2}.":
+                    -2 * error,
+                f"the factor 2 is missing: the derivative of (y_hat - t)^2 is {rule2}.": error,
+                f"that is the error squared, the loss's terms; delta2 is its derivative, {rule2}.":
+                    error ** 2}),
+            ("dw2", result[1], W2.grad, " (w2's shape: a row per hidden unit j, a column per output k)", {
+                "dw2[j][k] is h[j] times delta2[k], with h[j] the hidden unit's output (the weight's input), "
+                "not its pre-activation z1[j].": torch.outer(Z1.detach(), Y.grad),
+                f"you multiplied delta2 by the weight w2[j][k]; {rule}, h[j] * delta2[k].": W2d * Y.grad}),
+            ("delta1", result[2], Z1.grad, " (one per hidden unit j)", {
+                "the sigmoid's slope h[j] (1 - h[j]) is missing: that is dE/dh[j]; delta1 is the gradient "
+                "with respect to the pre-activation z1[j], so multiply by h[j] (1 - h[j]).": upstream,
+                f"you multiplied by h[j] only; {slope}.": upstream * Hd,
+                f"you multiplied by (1 - h[j]) only; {slope}.": upstream * (1 - Hd),
+                "the sum over k must use hidden unit j's own weights, w2[j][k] delta2[k] (row j of w2).":
+                    (W2d.sum(dim=0) @ Y.grad).expand(3) * Hd * (1 - Hd)}),
+            ("dw1", result[3], W1.grad, " (w1's shape: a row per input i, a column per hidden unit j)", {
+                f"you multiplied delta1 by the weight w1[i][j]; {rule}, x[i] * delta1[j].":
+                    W1.detach() * Z1.grad})):
+        _compare(name, yours, right, mistakes, what=what, after=later if name != "dw1" else "")
     print("✓ one example by hand: all 17 numbers (delta2, dw2, delta1, dw1) match autograd; each bias's "
           "gradient is its unit's delta")
 
 
 @answer_check
 def check_linear(Linear_: type, seed: int = 0) -> None:
-    """Check the reader's ``Linear`` against autograd over two forward/backward passes (the second
-    compared: gradients anew from the latest input, weights left to the optimizer), and ``input_grad=False``."""
+    """Check the reader's ``Linear`` against autograd over two forward/backward passes (the second compared:
+    gradients anew from the latest input, weights left to the optimizer), and with ``input_grad=False``."""
     rng = random.Random(seed)
     B, n_in, n_out = 3, 4, 5
     W, b = _rand(rng, n_in, n_out), _rand(rng, 1, n_out)[0]
@@ -313,50 +315,52 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
     (Zt * _t(dZ)).sum().backward()   # the upstream gradient dZ, handed back through the layer
     layer = _call("Linear(W, b)", Linear_, copy.deepcopy(W), copy.deepcopy(b))
     inputs = copy.deepcopy((X_first, dZ_first, X, dZ))
-    forward_hint = "W[i][j] links input i to output j: W has one row per input (4 here) of one weight per output (5)."
-    backward_hint = ("backward(dZ) gets only the upstream gradient: read the input from what forward kept "
-                     "(self.X). dX[n][i] = sum_j dZ[n][j] W[i][j].")
-    _call("Linear.forward", layer.forward, X_first, hint=forward_hint)
+    forward = ("W[i][j] links input i to output j: W has one row per input (4 here) of one weight per "
+               "output (5).")
+    backward = ("backward(dZ) gets only the upstream gradient: read the input from what forward kept "
+                "(self.X). dX[n][i] = sum_j dZ[n][j] W[i][j].")
+    _call("Linear.forward", layer.forward, X_first, hint=forward)
     parameters = copy.deepcopy((getattr(layer, "W", None), getattr(layer, "b", None)))
-    _call("Linear.backward", layer.backward, dZ_first, hint=backward_hint, returns=False)
+    _call("Linear.backward", layer.backward, dZ_first, hint=backward, returns=False)
     if (getattr(layer, "W", None), getattr(layer, "b", None)) != parameters:
-        raise AnswerError("Linear.backward changed the layer's weights or bias (self.W, self.b): backward only "
-                          "computes the gradients and stores them in self.dW and self.db; the optimizer (SGD, "
-                          "below) is what moves the weights, once per step.")
-    Z = _call("Linear.forward", layer.forward, X, hint=forward_hint)
-    _compare("Linear.forward", Z, Zt.detach(), {"the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].":
-                                                _t(X) @ _t(W)}, what=" (a row per example, a column per output)", entry="Z")
-    dX = _call("Linear.backward", layer.backward, dZ, hint=backward_hint, returns=False)
+        raise AnswerError("Linear.backward changed the layer's weights or bias (self.W, self.b): backward "
+                          "only stores the gradients in self.dW and self.db; the optimizer (SGD, below) "
+                          "moves the weights, once per step.")
+    _compare("Linear.forward", _call("Linear.forward", layer.forward, X, hint=forward), Zt.detach(),
+             {"the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].": _t(X) @ _t(W)},
+             what=" (a row per example, a column per output)", entry="Z")
+    dX = _call("Linear.backward", layer.backward, dZ, hint=backward, returns=False)
     _unchanged("Linear", (X_first, dZ_first, X, dZ), inputs, " (an input X or the gradient dZ)")
     if getattr(layer, "dW", None) is None or getattr(layer, "db", None) is None:
         raise AnswerError("Linear.backward: store the gradients on the layer, self.dW and self.db, for the "
                           "optimizer to read (they are still None).")
     Xd, dZd, first, dZ1 = _t(X), _t(dZ), _t(X_first), _t(dZ_first)
-    mistakes = {"dW": {"dW was computed from the input of an earlier forward call: keep the input of the latest "
-                       "one (self.X = X in forward) and use it.": first.T @ dZd}, "db": {}}
-    for g, yours, right, now, before, one, rule in (
-            ("dW", layer.dW, Wt.grad, Xd.T @ dZd, first.T @ dZ1, torch.outer(Xd[-1], dZd[-1]), "dW = X^T dZ"),
-            ("db", layer.db, bt.grad, dZd.sum(dim=0), dZ1.sum(dim=0), dZd[-1], "db = the column sums of dZ")):
-        _compare(f"Linear.{g}", yours, right, mistakes[g] | {
-            f"{g} holds the sum of this backward call's gradient and the previous one's: assign the new gradient "
-            f"(self.{g} = [...]) in every backward call instead of adding to the old one. SGD never zeroes "
-            "them, so every step would use the sum of all the earlier batches' gradients.": before + now,
+    for g, yours, right, now, before, one, rule, what in (
+            ("dW", layer.dW, Wt.grad, Xd.T @ dZd, first.T @ dZ1, torch.outer(Xd[-1], dZd[-1]), "dW = X^T dZ",
+             " (W's shape: a row per input, a column per output)"),
+            ("db", layer.db, bt.grad, dZd.sum(dim=0), dZ1.sum(dim=0), dZd[-1], "db = the column sums of dZ",
+             " (one per output)")):
+        _compare(f"Linear.{g}", yours, right, {
+            "dW was computed from the input of an earlier forward call: keep the input of the latest one "
+            "(self.X = X in forward) and use it.": first.T @ dZd if g == "dW" else right,
+            f"{g} holds the sum of this backward call's gradient and the previous one's: assign the new "
+            f"gradient (self.{g} = [...]) in every backward call instead of adding to the old one. SGD never "
+            "zeroes them, so every step would use the sum of all the earlier batches' gradients.":
+                before + now,
             f"{g} is still the previous backward call's: compute it anew, from the latest input and dZ, in "
             "every backward call.": before,
-            f"{g} is from one example only: each example adds its share, so add them up over the batch "
+            f"{g} is from one example only: each example adds its share; add them up over the batch "
             f"({rule}).": one,
             f"{g} is divided by the batch size: the loss's gradient already holds the 1/m, so the layer just "
             f"adds up over the batch ({rule}).": now / B,
-        }, what=" (W's shape: a row per input, a column per output)" if g == "dW" else " (one per output)",
-            entry=g, after=" The check calls forward and backward twice, on two batches, as training does; "
-                           "this is the second backward's.")
+        }, what=what, entry=g, after=" The check calls forward and backward twice, on two batches, as "
+                                     "training does; this is the second backward's.")
     _compare("Linear.backward (dX)", dX, Xt.grad, what=" (X's shape: a row per example, a column per input)",
              entry="dX")
     quiet = _call("Linear(W, b, input_grad=False)", Linear_, copy.deepcopy(W), copy.deepcopy(b), False)
     _call("Linear.forward", quiet.forward, copy.deepcopy(X))
-    none = _call("Linear.backward", quiet.backward, copy.deepcopy(dZ), returns=False)
-    if none is not None:
-        _compare("Linear.backward with input_grad=False", none, Xt.grad, entry="dX")
+    if (dX := _call("Linear.backward", quiet.backward, copy.deepcopy(dZ), returns=False)) is not None:
+        _compare("Linear.backward with input_grad=False", dX, Xt.grad, entry="dX")
     _compare("Linear.dW with input_grad=False", quiet.dW, Wt.grad, entry="dW")
     print("✓ Linear: forward = X W + b; backward gives dX = dZ W^T and stores dW = X^T dZ and db (the "
           "column sums of dZ) from the input kept by forward, as autograd does, anew at every call")
@@ -369,21 +373,21 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
     rng = random.Random(seed)
     Z_first, Z, dY = _rand(rng, 3, 4, 4.0), _rand(rng, 3, 4, 4.0), _rand(rng, 3, 4)
     Zt = _t(Z).requires_grad_()
-    Yt = torch.sigmoid(Zt)
-    (Yt * _t(dY)).sum().backward()
+    (torch.sigmoid(Zt) * _t(dY)).sum().backward()
     inputs = copy.deepcopy((Z_first, Z, dY))
     layer = _call("Sigmoid()", Sigmoid_)
     _call("Sigmoid.forward", layer.forward, Z_first)
     Y = _call("Sigmoid.forward", layer.forward, Z, hint="math.exp(-z) for each number z of each row.")
-    Zd, dYd, Yd, first = _t(Z), _t(dY), Yt.detach(), torch.sigmoid(_t(Z_first))
-    _compare("Sigmoid.forward", Y, Yd, {
-        "that is sigma(-z): the sigmoid is 1 / (1 + exp(-z)), with a minus sign in the exponent.": torch.sigmoid(-Zd),
-    }, what=" (the shape of Z)", entry="Y")
+    Zd, dYd, Yd, first = _t(Z), _t(dY), torch.sigmoid(_t(Z)), torch.sigmoid(_t(Z_first))
+    _compare("Sigmoid.forward", Y, Yd, {"that is sigma(-z): the sigmoid is 1 / (1 + exp(-z)), with a minus "
+                                        "sign in the exponent.": torch.sigmoid(-Zd)},
+             what=" (the shape of Z)", entry="Y")
     dZ = _call("Sigmoid.backward", layer.backward, dY,
                hint="backward(dY) gets only the upstream gradient: read the output from what forward kept.")
     _unchanged("Sigmoid", (Z_first, Z, dY), inputs)
     _compare("Sigmoid.backward", dZ, Zt.grad, {
-        "the upstream gradient dY is missing: multiply the slope y (1 - y) by dY, entry by entry.": Yd * (1 - Yd),
+        "the upstream gradient dY is missing: multiply the slope y (1 - y) by dY, entry by entry.":
+            Yd * (1 - Yd),
         "you applied the sigmoid again to the kept output: the output already is sigma(z), so the slope is "
         "y (1 - y) with y the kept output itself.": dYd * torch.sigmoid(Yd) * (1 - torch.sigmoid(Yd)),
         "the slope is y (1 - y); you multiplied by y only.": dYd * Yd,
@@ -393,7 +397,8 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
         "you multiplied by the pre-activation's slope written with z, z (1 - z); the sigmoid's slope is "
         "y (1 - y) with y its output.": dYd * Zd * (1 - Zd),
     }, what=" (the shape of Z)", entry="dZ")
-    print("✓ Sigmoid: forward = 1 / (1 + exp(-z)); backward = dY * y (1 - y) from the kept output, as autograd")
+    print("✓ Sigmoid: forward = 1 / (1 + exp(-z)); backward = dY * y (1 - y) from the kept output, "
+          "as autograd")
 
 
 @answer_check
@@ -409,22 +414,22 @@ def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
     inputs = copy.deepcopy((O, T))
     layer = _call("SquaredError()", SquaredError_)
     value = _call("SquaredError.forward", layer.forward, O, T)
-    diff = _t(O) - _t(T)
+    diff, mse = _t(O) - _t(T), f"the mean over all {m} x {k} entries (F.mse_loss"
     _compare("SquaredError.forward", value, loss.detach(), {
-        f"that is the mean over all {m} x {k} entries (F.mse_loss); the blog sums over the {k} outputs and "
-        f"averages over the {m} examples: sum of (o - t)^2 divided by m.": (diff ** 2).sum() / (m * k),
+        f"that is {mse}); the blog sums over the {k} outputs and averages over the {m} examples: sum of "
+        "(o - t)^2 divided by m.": (diff ** 2).sum() / (m * k),
         "the division by the batch size m is missing: the loss is the mean over the examples of each "
-        "example's sum over the outputs.": (diff ** 2).sum(),
-    })
+        "example's sum over the outputs.": (diff ** 2).sum()})
     grad = _call("SquaredError.backward", layer.backward,
                  hint="backward() takes no arguments: read O and T from what forward kept.")
     _unchanged("SquaredError", (O, T), inputs, " (O or T)")
     _compare("SquaredError.backward", grad, Ot.grad, {
-        f"that is the gradient of the mean over all {m} x {k} entries (F.mse_loss's); the blog's loss sums "
-        "over the outputs: 2 (o - t) / m.": 2 * diff / (m * k),
+        f"that is the gradient of {mse}'s); the blog's loss sums over the outputs: 2 (o - t) / m.":
+            2 * diff / (m * k),
         "the division by the batch size m is missing: 2 (o - t) / m (the blog's 2/m).": 2 * diff,
         "the factor 2 is missing: the derivative of (o - t)^2 is 2 (o - t).": diff / m,
-        "the sign is flipped: the derivative with respect to o is 2 (o - t) / m, not 2 (t - o) / m.": -2 * diff / m,
+        "the sign is flipped: the derivative with respect to o is 2 (o - t) / m, not 2 (t - o) / m.":
+            -2 * diff / m,
     }, what=" (the shape of O)", entry="dO")
     print("✓ SquaredError: forward = sum of (o - t)^2 / m; backward = 2 (o - t) / m, as autograd")
 
@@ -446,23 +451,25 @@ def _check_sgd_once(SGD_: type, lr: float, seed: int) -> None:
     params = [SimpleNamespace(W=_rand(rng, n_in, n_out), b=_rand(rng, 1, n_out)[0],
                               dW=_rand(rng, n_in, n_out), db=_rand(rng, 1, n_out)[0])
               for n_in, n_out in [(4, 3), (3, 2)]]
-    optimizer = _call("SGD(layers, lr)", SGD_, [params[0], SimpleNamespace(Y=None), params[1], SimpleNamespace()], lr)
+    layers = [params[0], SimpleNamespace(Y=None), params[1], SimpleNamespace()]  # sigmoids have no W
+    optimizer = _call("SGD(layers, lr)", SGD_, layers, lr)
+    fixes = {"b": "The weights moved but not the biases: update b with db too.",
+             "W": "Assigning to a loop variable (w_row = [...]) changes nothing in the layer: assign the new "
+                  "lists to layer.W and layer.b (or change the rows in place, w_row[:] = [...])."}
     for step in (1, 2):
-        before = [(_t(l.W), _t(l.b), _t(l.dW), _t(l.db)) for l in params]
-        _call("SGD.step", optimizer.step, hint="Only the layers with parameters have W, b, dW and db.", returns=False)
+        before = [(_t(p.W), _t(p.b), _t(p.dW), _t(p.db)) for p in params]
+        _call("SGD.step", optimizer.step, hint="Only the layers with parameters have W, b, dW and db.",
+              returns=False)
         for number, (layer, (W, b, dW, db)) in enumerate(zip(params, before)):
             for what, value, old, grad in (("W", layer.W, W, dW), ("b", layer.b, b, db)):
-                fix = ("The weights moved but not the biases: update b with db too." if what == "b" else
-                       "Assigning to a loop variable (w_row = [...]) changes nothing in the layer: assign the "
-                       "new lists to layer.W and layer.b (or change the rows in place, w_row[:] = [...]).")
                 _compare(f"SGD.step: layers[{2 * number}].{what} after step {step}", value, old - lr * grad, {
-                    f"it did not change. {fix}": old,
-                    "the step went uphill: gradient descent moves against the gradient, w - lr * g.": old + lr * grad,
+                    f"it did not change. {fixes[what]}": old,
+                    "the step went uphill: gradient descent moves against the gradient, w - lr * g.":
+                        old + lr * grad,
                     f"the learning rate is missing: w - lr * g with lr = self.lr ({lr:g}).": old - grad,
                 }, entry=what)
         for layer in params:  # new gradients for the second step
-            layer.dW = _rand(rng, len(layer.W), len(layer.W[0]))
-            layer.db = _rand(rng, 1, len(layer.b))[0]
+            layer.dW, layer.db = _rand(rng, len(layer.W), len(layer.W[0])), _rand(rng, 1, len(layer.b))[0]
 
 
 @answer_check
@@ -477,42 +484,31 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
     reference, losses = _autograd_epoch(initial, batches, lr, steps=len(batches))
     last_only, _ = _autograd_epoch(initial, batches[-1:], lr, steps=1)
     layers = _network(initial)
-    order = ("The backward pass goes through the layers in reverse order (reversed(layers)), each layer's "
-             "backward receiving what the layer after it returned.")
     try:
-        result = attempt("train_epoch", train_epoch_, layers, SquaredError(), SGD(layers, lr), copy.deepcopy(batches),
-                         copy=False, returns=False)
+        result = attempt("train_epoch", train_epoch_, layers, SquaredError(), SGD(layers, lr),
+                         copy.deepcopy(batches), copy=False, returns=False)
     except (TypeError, IndexError, ValueError, AttributeError) as error:
-        skipped = [f"layers[{n}]" for n, layer in enumerate(layers) if isinstance(layer, Linear) and layer.dW is None]
-        in_step = isinstance(error, TypeError) and any(
-            frame.f_code is SGD.step.__code__ for frame, _ in traceback.walk_tb(error.__traceback__))
-        why = (order if not isinstance(error, TypeError) else
-               f"The backward pass never called the backward of {' and '.join(skipped)} (a Linear layer: its dW "
-               "and db are still None when the optimizer steps). Every layer's backward must run, from the last "
-               "layer to the first: for layer in reversed(layers): grad = layer.backward(grad), over the whole "
-               "list." if in_step and len(skipped) < len(initial) else
-               "The optimizer stepped before any layer's backward had stored gradients: for each batch, "
-               "forward, loss, backward through every layer, then optimizer.step()." if in_step else
-               "Each layer's forward takes the previous layer's output; loss.forward(O, T) takes the network's "
-               f"output and the batch's targets; loss.backward() takes nothing. {order}")
-        raise AnswerError(f"train_epoch raised {type(error).__name__}: {error}. {why}") from error
-    for number, layer in enumerate(layers):
-        for i, what in enumerate("Wb" if isinstance(layer, Linear) else ""):
-            value, start, k = getattr(layer, what), initial[number // 2][i], number // 2 * 2 + i
-            if _shape_of(value) != _shape_of(start):
-                raise AnswerError(
-                    f"train_epoch: after the epoch layers[{number}].{what} is {_describe(value)}, expected "
-                    f"{_describe(start)}: a layer's backward received a gradient of another layer's shape, so "
-                    "the step changed the parameters' shapes. Each layer's backward must receive what the layer "
-                    "after it returned: grad = loss.backward(), then grad = layer.backward(grad) for each layer "
-                    "in reversed(layers) (assign the result to grad, or the next layer gets the old gradient).")
-            _compare(f"train_epoch: layers[{number}].{what} after the epoch", value, reference[k], {
-                "the parameters did not change: call optimizer.step() after each batch's backward pass.": _t(start),
-                "only the last batch moved the parameters: step once per batch, inside the loop over the "
-                "batches, right after that batch's backward pass.": last_only[k],
-            }, entry=what, after=" For each batch: X through every layer's forward, loss.forward(O, T), grad = "
-                                 "loss.backward(), grad = layer.backward(grad) for the layers in reverse order, "
-                                 "then optimizer.step().")
+        fix = _epoch_fix(error, layers)
+        raise AnswerError(f"train_epoch raised {type(error).__name__}: {error}. {fix}") from error
+    found = [(n, what, getattr(layer, what)) for n, layer in enumerate(layers) if isinstance(layer, Linear)
+             for what in "Wb"]
+    for (number, what, value), start, right, last in zip(found, [v for pair in initial for v in pair],
+                                                         reference, last_only):
+        if _shape_of(value) != _shape_of(start):
+            raise AnswerError(
+                f"train_epoch: after the epoch layers[{number}].{what} is {_describe(value)}, expected "
+                f"{_describe(start)}: a layer's backward received a gradient of another layer's shape, so "
+                "the step changed the parameters' shapes. Each layer's backward must receive what the layer "
+                "after it returned: grad = loss.backward(), then grad = layer.backward(grad) for each layer "
+                "in reversed(layers) (assign the result to grad, or the next layer gets the old gradient).")
+        _compare(f"train_epoch: layers[{number}].{what} after the epoch", value, right, {
+            "the parameters did not change: call optimizer.step() after each batch's backward pass.":
+                _t(start),
+            "only the last batch moved the parameters: step once per batch, inside the loop over the "
+            "batches, right after that batch's backward pass.": last,
+        }, entry=what, after=" For each batch: X through every layer's forward, loss.forward(O, T), grad = "
+                             "loss.backward(), grad = layer.backward(grad) for the layers in reverse order, "
+                             "then optimizer.step().")
     right = "the parameters are right, but the number it returned is"
     check_cases("train_epoch", lambda: result, [()], lambda: sum(losses) / len(losses), [
         (f"{right} the last batch's loss; add up every batch's loss and divide by the number of batches.",
@@ -521,8 +517,28 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
     ], calls=["train_epoch's result"], rtol=1e-9, differ=lambda call, mine, mean: (
         f"train_epoch: the parameters are right, but it returned {mine:.6g}, expected the mean batch loss "
         f"{mean:.6g}: return the mean of the losses that loss.forward returned, one per batch."),
-        tick=f"✓ train_epoch: after {len(batches)} batches the parameters and the mean loss equal autograd's "
-             "(forward, loss, backward in reverse order, one step per batch)")
+        tick=f"✓ train_epoch: after {len(batches)} batches the parameters and the mean loss equal "
+             "autograd's (forward, loss, backward in reverse order, one step per batch)")
+
+
+def _epoch_fix(error: Exception, layers: list[Any]) -> str:
+    """What to fix in a train_epoch that raised ``error`` while running on ``layers``."""
+    order = ("The backward pass goes through the layers in reverse order (reversed(layers)), each layer's "
+             "backward receiving what the layer after it returned.")
+    if not isinstance(error, TypeError):
+        return order
+    if not any(frame.f_code is SGD.step.__code__ for frame, _ in traceback.walk_tb(error.__traceback__)):
+        return ("Each layer's forward takes the previous layer's output; loss.forward(O, T) takes the "
+                f"network's output and the batch's targets; loss.backward() takes nothing. {order}")
+    linear = {f"layers[{n}]": layer for n, layer in enumerate(layers) if isinstance(layer, Linear)}
+    skipped = [name for name, layer in linear.items() if layer.dW is None]
+    if len(skipped) == len(linear):
+        return ("The optimizer stepped before any layer's backward had stored gradients: for each batch, "
+                "forward, loss, backward through every layer, then optimizer.step().")
+    return (f"The backward pass never called the backward of {' and '.join(skipped)} (a Linear layer: its dW "
+            "and db are still None when the optimizer steps). Every layer's backward must run, from the last "
+            "layer to the first: for layer in reversed(layers): grad = layer.backward(grad), over the whole "
+            "list.")
 
 
 def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
@@ -533,8 +549,8 @@ def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
     return layers
 
 
-def _autograd_epoch(initial: Sequence[tuple[Matrix, list]], batches: Sequence[tuple[Matrix, Matrix]], lr: float,
-                    steps: int) -> tuple[list[torch.Tensor], list[float]]:
+def _autograd_epoch(initial: Sequence[tuple[Matrix, list]], batches: Sequence[tuple[Matrix, Matrix]],
+                    lr: float, steps: int) -> tuple[list[torch.Tensor], list[float]]:
     """The same epoch with autograd: the final parameters and the batches' losses."""
     params = [_t(v).requires_grad_() for W, b in initial for v in (W, b)]
     losses = []
@@ -542,13 +558,10 @@ def _autograd_epoch(initial: Sequence[tuple[Matrix, list]], batches: Sequence[tu
         H = _t(X)
         for i in range(0, len(params), 2):
             H = H @ params[i] + params[i + 1]
-            if i < len(params) - 2:
-                H = torch.sigmoid(H)
+            H = torch.sigmoid(H) if i < len(params) - 2 else H
         loss = ((H - _t(T)) ** 2).sum(dim=1).mean()
-        loss.backward()
         losses.append(loss.item())
         with torch.no_grad():
-            for p in params:
-                p -= lr * p.grad
-                p.grad = None
+            for p, grad in zip(params, torch.autograd.grad(loss, params)):
+                p -= lr * grad
     return [p.detach() for p in params], losses
