@@ -1,6 +1,5 @@
-"""Backpropagation written out by hand: every local gradient of the course's MLP as a small
-function (tested against autograd), chained by :class:`ManualMLP`, which never uses autograd.
-Activation backwards take the activation's *output*, the tensor the forward pass keeps anyway."""
+"""Backpropagation by hand: each local gradient as a small function, chained by :class:`ManualMLP`
+(no autograd); activation backwards take the activation's output, which the forward pass keeps."""
 from __future__ import annotations
 
 import math
@@ -124,10 +123,9 @@ class _ForwardCache:
 
 
 class ManualMLP:
-    """An MLP whose gradients are computed by hand. ``layer_sizes`` runs from input to output, e.g.
-    ``[784, 256, 10]``; weights from N(0, sigma^2) drawn on the CPU under ``seed``, biases 0;
-    ``params`` is ``[W1, b1, W2, b2, ...]``, ``W`` of shape (fan_in, fan_out). ``loss``:
-    "cross_entropy", "squared_error" (linear outputs) or "sigmoid_mse" (sigmoid outputs)."""
+    """An MLP with gradients by hand. ``layer_sizes`` from input to output, e.g. ``[784, 256, 10]``;
+    ``params`` ``[W1, b1, ...]``, ``W`` (fan_in, fan_out) from N(0, sigma^2) on the CPU under ``seed``,
+    biases 0; ``loss`` "cross_entropy", "squared_error" or "sigmoid_mse" (sigmoid outputs)."""
 
     def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", sigma: float = 0.01,
                  seed: int = 0, lr: float = 0.1, device: str | torch.device | None = None,

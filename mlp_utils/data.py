@@ -1,6 +1,5 @@
-"""Fashion-MNIST: the four IDX files found, checked against the SHA-256 of their decompressed
-content, decoded once into tensors on the device, and served in batches by plain indexing
-(no per-image transform, no worker: an epoch takes a fraction of a second)."""
+"""Fashion-MNIST: the four IDX files found, checked by the SHA-256 of their content, held as tensors
+on the device and served in batches by plain indexing."""
 from __future__ import annotations
 
 import copy
@@ -90,9 +89,8 @@ def _file_in(folder: Path, raw: _RawFile) -> Path | None:
 
 
 def _locate_raw_files(root: str | os.PathLike | None = None, download: bool = True) -> dict[str, Path]:
-    """The paths of the four IDX files, keyed like :data:`RAW_FILES`: from ``root`` (or its
-    ``FashionMNIST/raw``), ``$FASHION_MNIST_DIR``, ``./data/FashionMNIST/raw``, Debian's copy, else a
-    torchvision download. A folder with some but not all of the files is an error (a broken copy)."""
+    """The four IDX files, from ``root`` (or its ``FashionMNIST/raw``), ``$FASHION_MNIST_DIR``,
+    ``./data``, Debian's copy, else a torchvision download; a partial folder is an error."""
     places = [("root argument", Path(root)), ("root argument, torchvision layout", Path(root) / "FashionMNIST" / "raw")
               ] if root is not None else []
     if os.environ.get("FASHION_MNIST_DIR"):
@@ -188,10 +186,9 @@ class TensorBatches:
 
 
 class FashionMNIST(InMemoryData):
-    """Fashion-MNIST in memory on ``device``: ``X`` float32 in [0, 1] of shape (B, 1, 28, 28), ``y``
-    int64. ``seed`` (default :func:`~mlp_utils.config.course_seed`) fixes the shuffles, the
-    ``validation_size`` images held out and the ``num_train`` subset. ``root`` is looked in first.
-    The trainer measures :attr:`eval_split`: "val" when there is a validation split, else "test"."""
+    """Fashion-MNIST in memory on ``device``: ``X`` float32 in [0, 1] (B, 1, 28, 28), ``y`` int64.
+    ``seed`` fixes the shuffles, the ``validation_size`` held out and the ``num_train`` subset;
+    the trainer measures :attr:`eval_split` ("val" if there is a validation split, else "test")."""
 
     num_classes = len(CLASS_NAMES)
     image_shape = (1, 28, 28)

@@ -1,6 +1,5 @@
-"""Tools for finding out why a network will not train (chapter 8): the expected first loss, one
-batch to overfit, shape and batch-independence checks, dead units, per-step logs, an injected
-``zero_grad`` bug, and per-layer activation and gradient statistics with their histograms."""
+"""Chapter 8's tools for finding out why a network will not train: first loss, one batch, shapes,
+batch independence, dead units, step logs, a ``zero_grad`` bug, per-layer statistics."""
 from __future__ import annotations
 
 import math
@@ -132,10 +131,9 @@ def _flat_region(module: nn.Module, A: torch.Tensor, threshold: float) -> torch.
 
 
 class ActivationStats(Callback):
-    """Every ``every`` training steps, records each activation module's output and its gradient
-    (forward and tensor hooks): mean, std, ``saturated`` (share of values in the flat region:
-    ``|a| > threshold`` for tanh, within ``1 - threshold`` of 0 or 1 for sigmoid, 0 for ReLU),
-    ``dead`` (share of units flat on the whole batch) and a histogram of ``bins`` bins."""
+    """Every ``every`` steps, records each activation's output and gradient: mean, std, ``saturated``
+    (share in the flat region: ``|a| > threshold`` for tanh, within ``1 - threshold`` of 0 or 1 for
+    sigmoid, 0 for ReLU), ``dead`` (units flat on the whole batch) and a histogram of ``bins`` bins."""
 
     def __init__(self, every: int = 10, bins: int = 60, threshold: float = 0.97,
                  layer_types: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Tanh, nn.Sigmoid)) -> None:

@@ -1,6 +1,5 @@
-"""Training from :class:`Settings` (:func:`train`, over seeds :func:`repeat`, over a grid
-:func:`sweep`), and the one rule for comparing groups of runs (:func:`compare`, :data:`RULE`).
-Every training of the course starts here; one float32 run is one sample, hence the seeds."""
+"""Training from :class:`Settings` (:func:`train`, :func:`repeat` over seeds, :func:`sweep` over a
+grid) and the one rule for comparing groups of runs (:func:`compare`, :data:`RULE`)."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,8 +1,5 @@
-"""A 2-D playground: a two-arm spiral where what each hidden unit does can be drawn.
-
-:class:`Playground` is its data module, trained by the one :func:`~mlp_utils.experiments.train`;
-the rest draws decision regions and splits a one-hidden-layer ReLU network's score by unit.
-"""
+"""A 2-D playground: a two-arm spiral (:class:`Playground`), its decision regions, and a
+one-hidden-layer ReLU network's score split by unit."""
 from __future__ import annotations
 
 import math
@@ -52,10 +49,8 @@ def _spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
 
 
 class Playground(InMemoryData):
-    """The two-arm spiral as a data module: ``num_train`` training and ``num_test`` test points
-    (the evaluation split), standardized with the training points' mean and standard deviation.
-    ``batch_size=None`` puts every training point in one batch; ``seed`` fixes points, split and
-    batch order."""
+    """The spiral as a data module: ``num_train`` training and ``num_test`` test points, standardized
+    by the training points; ``batch_size=None``: one full batch; ``seed`` fixes points, split and order."""
 
     eval_split = "test"
     num_classes = 2
@@ -234,9 +229,8 @@ def _unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.
 
 
 class BoundarySnapshots(Callback):
-    """A trainer callback that draws the decision regions at the epochs ``at``, as it trains, in
-    one figure redrawn in place (in a notebook). ``snapshots`` keeps each epoch's grid of class
-    probabilities and test accuracy."""
+    """A callback that draws the decision regions at the epochs ``at`` in one figure redrawn in place;
+    ``snapshots[epoch]`` keeps the grid of class probabilities and the test accuracy."""
 
     def __init__(self, data: Playground, at: Sequence[int], resolution: int = 100, title: str = "") -> None:
         if not at:

@@ -1,8 +1,5 @@
-"""Precomputed explorers: a grid of runs stored with the notebook, browsable with no kernel.
-
-When the book is made (``$MLP_COURSE_STORE=1``) each explorer trains a grid, one seed per setting,
-into ``mlp_utils/stored/``; a Vega-Lite chart whose controls pick one run shows them.
-"""
+"""Precomputed explorers: a grid of runs, one seed each, stored in ``mlp_utils/stored/`` when the
+book is made (``$MLP_COURSE_STORE=1``) and shown as a Vega-Lite chart that needs no kernel."""
 from __future__ import annotations
 
 import html
@@ -166,9 +163,8 @@ def show_static(chart: alt.Chart, note: str) -> None:
 def boundary_chart(settings_rows: Sequence[Mapping[str, Any]], points: Sequence[Mapping[str, Any]],
                    grid: Grid, default: Mapping[str, Any], resolution: int, extent: float,
                    title: str = "") -> alt.Chart:
-    """Decision regions of the run the controls pick, over the training points (``x``, ``y``,
-    ``label``). A row per setting holds ``acc`` and ``p``, the class-1 probability per grid cell,
-    row-major from the bottom."""
+    """Decision regions of the run the controls pick over the training ``points``; each row holds
+    ``acc`` and ``p``, the class-1 probability per grid cell, row-major from the bottom."""
     params, chosen = _controls(grid, default)
     step = 2 * extent / resolution
     domain = alt.Scale(domain=[-extent, extent], nice=False)

@@ -1,7 +1,5 @@
-"""Exercise 5's search space (:class:`SearchSpace`) and the objective Optuna maximizes
-(:func:`make_objective`). Several processes fill one study through a journal file, each run as
-``python -m mlp_utils.search --storage search.log --study mlp --trials 10 --space '{...}'``.
-"""
+"""Exercise 5's search space and objective; each worker process is
+``python -m mlp_utils.search --storage search.log --study mlp --trials 10 --space '{...}'``."""
 from __future__ import annotations
 
 import argparse
@@ -25,9 +23,8 @@ __all__ = ["SearchSpace", "make_objective", "main"]
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Where the search looks: ``lr`` a (low, high) range on a log scale, ``epochs`` and
-    ``num_layers`` integer ranges (ends included), ``num_hiddens`` the widths to pick from, and
-    ``base`` the other settings. Optuna and :class:`Settings` reject bad values when sampled."""
+    """Where the search looks: ``lr`` a (low, high) log range, ``epochs`` and ``num_layers`` integer
+    ranges (ends included), ``num_hiddens`` the sizes to pick from, ``base`` the other settings."""
 
     lr: tuple[float, float] = (0.01, 1.0)
     epochs: tuple[int, int] = (2, 20)
@@ -57,9 +54,8 @@ class SearchSpace:
 
 def make_objective(data: FashionMNIST, space: SearchSpace, seed: int | None = None
                    ) -> Callable[[optuna.Trial], float]:
-    """The function a study maximizes: the validation accuracy of one setting trained under
-    ``seed``, reported after each epoch so a pruner can stop it. A diverged run scores what its
-    broken model scores."""
+    """What a study maximizes: one setting's validation accuracy under ``seed``, reported after each
+    epoch for the pruner (a diverged run scores what its broken model scores)."""
     if not isinstance(data, FashionMNIST) or data.eval_split != "val":
         raise ValueError("data must be a FashionMNIST with a validation split, e.g. "
                          "FashionMNIST(validation_size=5000): the search must not choose on the test set")

@@ -1,6 +1,5 @@
-"""Timing for exercises 6 and 7 with ``torch.utils.benchmark`` (median and IQR per call): training
-steps, matrix products and their GFLOP/s and GB/s, the peak rate, the memory bandwidth, the
-operators' own times from a ``torch.profiler`` table, and two timings compared by the book's rule."""
+"""Timing for exercises 6 and 7 (``torch.utils.benchmark``, median and IQR): training steps, matrix
+products, peak rate, memory bandwidth, profiler tables, and two timings compared by the book's rule."""
 from __future__ import annotations
 
 import logging
@@ -84,9 +83,8 @@ PRODUCTS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul"})
 
 
 def operator_times(rows: Sequence[Any], on_gpu: bool = False) -> dict[str, float]:
-    """Each profiled operator's own time in microseconds, from ``prof.key_averages()``: self CPU time,
-    or with ``on_gpu`` self device time (its own kernels, counted once). Only operator rows count
-    (device type CPU); the kernels' own rows would count every kernel a second time."""
+    """Each operator's own time in microseconds from ``prof.key_averages()`` (self CPU time, or with
+    ``on_gpu`` self device time), over operator rows only so no kernel counts twice."""
     attribute = "self_device_time_total" if on_gpu else "self_cpu_time_total"
     times: dict[str, float] = {}
     for row in rows:
@@ -144,9 +142,8 @@ def gflop_per_s(flops: float, seconds: float) -> float:
 
 @dataclass(frozen=True)
 class MatmulResult:
-    """One timed product ``(n x k) @ (k x m)``, or with ``batch`` > 1 a batch of ``batch``
-    such ``(n x k)`` matrices times one ``(k x m)`` matrix: median and IQR in seconds, and the
-    rates of the whole product."""
+    """One timed ``(n x k) @ (k x m)`` (``batch`` > 1: that many ``(n x k)`` matrices times one
+    ``(k x m)``): median and IQR in seconds, and the whole product's rates."""
 
     n: int
     m: int
@@ -186,9 +183,8 @@ def peak_gflop_per_s(device: str | torch.device | None = None, *,
                      sizes: Sequence[int] | None = None, rounds: int = 3,
                      dtype: torch.dtype = torch.float32, min_run_time: float = 0.2,
                      num_threads: int | None = None, cpu_time: bool = False) -> float:
-    """The highest GFLOP/s of :func:`measure_matmul` over square products of ``sizes`` (default 1024
-    and 2048 on a CPU, 2048 to 8192 on a GPU), each timed ``rounds`` times: the ceiling of a
-    training step's rate (other programs only slow a measurement down)."""
+    """The highest GFLOP/s of :func:`measure_matmul` over square ``sizes`` (default 1024 and 2048 on a
+    CPU, 2048 to 8192 on a GPU), each timed ``rounds`` times: the ceiling of a training step's rate."""
     chosen = pick_device(device)
     if sizes is None:
         sizes = (1024, 2048) if chosen.type == "cpu" else (2048, 4096, 8192)

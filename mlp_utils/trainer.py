@@ -157,9 +157,8 @@ class OnEpoch(Callback):
 
 
 class Trainer:
-    """Fits a model (a :class:`~mlp_utils.models.Classifier`, or one with its own ``train_step``)
-    to a data module for ``max_epochs`` epochs, evaluating after each. ``device=None`` picks one
-    (a ManualMLP stays on its own); ``progress`` adds a bar (``None``: only in a notebook)."""
+    """Fits a :class:`~mlp_utils.models.Classifier` (or a model with ``train_step``) for ``max_epochs``,
+    evaluating after each; ``progress`` adds a bar (``None``: only in a notebook)."""
 
     def __init__(self, max_epochs: int, device: str | torch.device | None = None,
                  callbacks: Sequence[Callback] = (), progress: bool | None = None, title: str = "") -> None:

@@ -1,6 +1,5 @@
-"""Validating the values a learner hands in (settings, sizes, names): each function returns the value
-or raises a ``ValueError`` that names the argument and what it must be. (Claims about measured
-results are checked by :func:`mlp_utils.check`; fill-in answers by :mod:`mlp_utils.answers`.)"""
+"""Validating what a learner hands in: each function returns the value or raises a ``ValueError``
+naming the argument and what it must be."""
 from __future__ import annotations
 
 import math

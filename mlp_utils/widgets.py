@@ -40,9 +40,8 @@ def _displayable(result: Any) -> Any:
 
 
 class RetrainExplorer:
-    """Controls plus a *Retrain* button; each press calls ``run(**values)`` (the controls' values
-    by name) and shows the figure it returns. ``runs``, ``last_values`` and ``last_result`` keep
-    what it did."""
+    """Controls plus a *Retrain* button that calls ``run(**values)`` and shows the figure it returns;
+    ``runs``, ``last_values`` and ``last_result`` keep what it did."""
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget],
                  run: Callable[..., Any], title: str = "", static: Callable[[], None] | None = None) -> None:
