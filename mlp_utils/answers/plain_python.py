@@ -26,11 +26,8 @@ Matrix = list  # a list of rows, each a list of floats
 
 
 def sigmoid(z: float) -> float:
-    """1 / (1 + e^-z), without overflow for large negative z (math.exp(800) would raise)."""
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+    """1 / (1 + e^-z), as e^z / (1 + e^z) for negative z, where math.exp(-z) could overflow."""
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
 class Linear:
@@ -144,14 +141,12 @@ def backward_one_example(x: list, t: list, h: list, y_hat: list,
 
 # The checks' plumbing: the reader's lists as float64 tensors, compared number by number.
 
-_CALL_ERRORS = (IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError, OverflowError)
-
-
 def _call(name: str, function: Callable[..., Any], *inputs: Any, hint: str = "", returns: bool = True) -> Any:
     """:func:`attempt` on the inputs themselves, with a Python error in the reader's code explained."""
     try:
         return attempt(name, function, *inputs, copy=False, returns=returns)
-    except _CALL_ERRORS as error:
+    except (IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError,
+            OverflowError) as error:
         raise AnswerError(f"{name} raised {type(error).__name__}: {error}. {hint}".rstrip()) from error
 
 
@@ -323,9 +318,8 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
     parameters = copy.deepcopy((getattr(layer, "W", None), getattr(layer, "b", None)))
     _call("Linear.backward", layer.backward, dZ_first, hint=backward, returns=False)
     if (getattr(layer, "W", None), getattr(layer, "b", None)) != parameters:
-        raise AnswerError("Linear.backward changed the layer's weights or bias (self.W, self.b): backward "
-                          "only stores the gradients in self.dW and self.db; the optimizer (SGD, below) "
-                          "moves the weights, once per step.")
+        raise AnswerError("Linear.backward changed the layer's weights (self.W or self.b): it only stores "
+                          "self.dW and self.db; moving the weights is the optimizer's job (SGD, below).")
     _compare("Linear.forward", _call("Linear.forward", layer.forward, X, hint=forward), Zt.detach(),
              {"the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].": _t(X) @ _t(W)},
              what=" (a row per example, a column per output)", entry="Z")
@@ -343,9 +337,8 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
         _compare(f"Linear.{g}", yours, right, {
             "dW was computed from the input of an earlier forward call: keep the input of the latest one "
             "(self.X = X in forward) and use it.": first.T @ dZd if g == "dW" else right,
-            f"{g} holds the sum of this backward call's gradient and the previous one's: assign the new "
-            f"gradient (self.{g} = [...]) in every backward call instead of adding to the old one. SGD never "
-            "zeroes them, so every step would use the sum of all the earlier batches' gradients.":
+            f"{g} holds the sum of this backward call's gradient and the previous one's: assign it anew "
+            f"(self.{g} = [...]) in every call; SGD never zeroes them, so each step would use them all.":
                 before + now,
             f"{g} is still the previous backward call's: compute it anew, from the latest input and dZ, in "
             "every backward call.": before,
@@ -497,26 +490,23 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
         if _shape_of(value) != _shape_of(start):
             raise AnswerError(
                 f"train_epoch: after the epoch layers[{number}].{what} is {_describe(value)}, expected "
-                f"{_describe(start)}: a layer's backward received a gradient of another layer's shape, so "
-                "the step changed the parameters' shapes. Each layer's backward must receive what the layer "
-                "after it returned: grad = loss.backward(), then grad = layer.backward(grad) for each layer "
-                "in reversed(layers) (assign the result to grad, or the next layer gets the old gradient).")
+                f"{_describe(start)}: a layer's backward got another layer's gradient. Assign each result, "
+                "grad = layer.backward(grad) for the layers in reversed(layers), so that each receives what "
+                "the layer after it returned.")
         _compare(f"train_epoch: layers[{number}].{what} after the epoch", value, right, {
             "the parameters did not change: call optimizer.step() after each batch's backward pass.":
                 _t(start),
             "only the last batch moved the parameters: step once per batch, inside the loop over the "
             "batches, right after that batch's backward pass.": last,
-        }, entry=what, after=" For each batch: X through every layer's forward, loss.forward(O, T), grad = "
-                             "loss.backward(), grad = layer.backward(grad) for the layers in reverse order, "
-                             "then optimizer.step().")
-    right = "the parameters are right, but the number it returned is"
+        }, entry=what, after=" Per batch: forward through every layer, loss.forward(O, T), "
+                             "grad = loss.backward(), grad = layer.backward(grad) in reverse order, "
+                             "optimizer.step().")
+    right, mean = "the parameters are right, but it returned", "the mean of the batches' losses"
     check_cases("train_epoch", lambda: result, [()], lambda: sum(losses) / len(losses), [
-        (f"{right} the last batch's loss; add up every batch's loss and divide by the number of batches.",
-         lambda: losses[-1]),
-        (f"{right} the sum of the batches' losses; divide by the number of batches.", lambda: sum(losses)),
-    ], calls=["train_epoch's result"], rtol=1e-9, differ=lambda call, mine, mean: (
-        f"train_epoch: the parameters are right, but it returned {mine:.6g}, expected the mean batch loss "
-        f"{mean:.6g}: return the mean of the losses that loss.forward returned, one per batch."),
+        (f"{right} the last batch's loss; return {mean}.", lambda: losses[-1]),
+        (f"{right} the sum of the batches' losses; return {mean}.", lambda: sum(losses)),
+    ], calls=["train_epoch"], rtol=1e-9, differ=lambda call, yours, expected: (
+        f"train_epoch: {right} {yours:.6g}, expected {mean}, {expected:.6g}."),
         tick=f"✓ train_epoch: after {len(batches)} batches the parameters and the mean loss equal "
              "autograd's (forward, loss, backward in reverse order, one step per batch)")
 
@@ -535,10 +525,9 @@ def _epoch_fix(error: Exception, layers: list[Any]) -> str:
     if len(skipped) == len(linear):
         return ("The optimizer stepped before any layer's backward had stored gradients: for each batch, "
                 "forward, loss, backward through every layer, then optimizer.step().")
-    return (f"The backward pass never called the backward of {' and '.join(skipped)} (a Linear layer: its dW "
-            "and db are still None when the optimizer steps). Every layer's backward must run, from the last "
-            "layer to the first: for layer in reversed(layers): grad = layer.backward(grad), over the whole "
-            "list.")
+    return (f"The backward pass never called the backward of {' and '.join(skipped)} (its dW and db are "
+            "still None when the optimizer steps): every layer's backward must run, last to first, for layer "
+            "in reversed(layers): grad = layer.backward(grad).")
 
 
 def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
