@@ -276,25 +276,18 @@ class Results:
         lines.append(f"(mean ± standard deviation over {len(self.groups[0].runs)} seeds)")
         return "\n".join(lines)
 
-    def plot(self, x: str, metric: str = "acc", group: str | None = None, logx: bool = False,
-             ax: plt.Axes | None = None, title: str = "") -> plt.Figure:
-        """Mean ``metric`` against the setting ``x`` with ± one standard deviation as error bars,
-        one line per value of the setting ``group`` if given."""
+    def plot(self, x: str, metric: str = "acc", logx: bool = False, ax: plt.Axes | None = None,
+             title: str = "") -> plt.Figure:
+        """Mean ``metric`` against the setting ``x``, with ± one standard deviation as error bars."""
         fig, ax = plt.subplots(figsize=(6, 3.6)) if ax is None else (ax.figure, ax)
-        keys = sorted({getattr(g.settings, group) for g in self.groups}, key=str) if group else [None]
-        for key in keys:
-            chosen = sorted((g for g in self.groups if group is None or getattr(g.settings, group) == key),
-                            key=lambda g: getattr(g.settings, x))
-            ax.errorbar([getattr(g.settings, x) for g in chosen], [g.mean(metric) for g in chosen],
-                        yerr=[g.std(metric) for g in chosen], fmt="o-", markersize=4, capsize=3,
-                        label=f"{group} = {key}" if group else None)
+        chosen = sorted(self.groups, key=lambda g: getattr(g.settings, x))
+        ax.errorbar([getattr(g.settings, x) for g in chosen], [g.mean(metric) for g in chosen],
+                    yerr=[g.std(metric) for g in chosen], fmt="o-", markersize=4, capsize=3)
         if logx:
             ax.set_xscale("log")
         ax.set_xlabel(x)
         ax.set_ylabel(f"{self.groups[0].split} accuracy" if metric == "acc" else metric)
         ax.grid(alpha=0.3)
-        if group:
-            ax.legend(fontsize=8)
         if title:
             ax.set_title(title, fontsize=10)
         fig.tight_layout()
