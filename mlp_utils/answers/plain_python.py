@@ -211,12 +211,13 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor] | None = None,
              what: str = "", after: str = "", entry: str | None = None, most: int = 6) -> None:
     """Pass when ``yours`` (lists) matches ``expected``; else raise naming the first of ``mistakes``
-    (explanation: the value it gives) it matches, or core's generic mistake, and the wrong numbers."""
+    (explanation: its value, or None) it matches, or core's generic mistake, and the wrong numbers."""
     mine = _as_double(name, yours, expected, what)
     if _close(mine, expected):
         return
     why = next((f" {why}" for why, wrong in (mistakes or {}).items()
-                if wrong.shape == expected.shape and not _close(wrong, expected) and _close(mine, wrong)),
+                if wrong is not None and wrong.shape == expected.shape and not _close(wrong, expected)
+                and _close(mine, wrong)),
                None) or _value_mistake(mine, expected, lambda candidate: _close(candidate, expected))
     if mine.dim() == 0:
         raise AnswerError(f"{name}:{why} You got {mine.item():.6g}, expected {expected.item():.6g}.{after}")
@@ -329,14 +330,14 @@ def check_linear(Linear_: type, seed: int = 0) -> None:
         raise AnswerError("Linear.backward: store the gradients on the layer, self.dW and self.db, for the "
                           "optimizer to read (they are still None).")
     Xd, dZd, first, dZ1 = _t(X), _t(dZ), _t(X_first), _t(dZ_first)
-    for g, yours, right, now, before, one, rule, what in (
-            ("dW", layer.dW, Wt.grad, Xd.T @ dZd, first.T @ dZ1, torch.outer(Xd[-1], dZd[-1]), "dW = X^T dZ",
-             " (W's shape: a row per input, a column per output)"),
-            ("db", layer.db, bt.grad, dZd.sum(dim=0), dZ1.sum(dim=0), dZd[-1], "db = the column sums of dZ",
-             " (one per output)")):
+    for g, yours, right, now, before, one, earlier, rule, what in (
+            ("dW", layer.dW, Wt.grad, Xd.T @ dZd, first.T @ dZ1, torch.outer(Xd[-1], dZd[-1]), first.T @ dZd,
+             "dW = X^T dZ", " (W's shape: a row per input, a column per output)"),
+            ("db", layer.db, bt.grad, dZd.sum(dim=0), dZ1.sum(dim=0), dZd[-1], None,
+             "db = the column sums of dZ", " (one per output)")):
         _compare(f"Linear.{g}", yours, right, {
             "dW was computed from the input of an earlier forward call: keep the input of the latest one "
-            "(self.X = X in forward) and use it.": first.T @ dZd if g == "dW" else right,
+            "(self.X = X in forward) and use it.": earlier,
             f"{g} holds the sum of this backward call's gradient and the previous one's: assign it anew "
             f"(self.{g} = [...]) in every call; SGD never zeroes them, so each step would use them all.":
                 before + now,
