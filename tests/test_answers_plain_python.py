@@ -691,6 +691,7 @@ def test_train_epoch_accepts_every_right_formulation(right, capsys):
     (loop_forward_order_backward, ["reverse order"]),
     (loop_returning(lambda losses: losses[-1]), ["last batch's loss"]),
     (loop_returning(sum), ["sum of the batches' losses"]),
+    (loop_returning(lambda losses: 0.25), ["returned 0.25", "expected the mean of the batches' losses"]),
     (loop_returning(lambda losses: None), ["None"]),
 ])
 def test_train_epoch_refuses_wrong_loops_naming_the_mistake(wrong, words):
