@@ -264,11 +264,8 @@ class Results:
         names = self.varied() or ["settings"]
         split = self.groups[0].split
         heads = [f"{split} acc" if m == "acc" else m for m in metrics]
-        rows = []
-        for g in self.groups:
-            cells = [str(getattr(g.settings, n)) if n != "settings" else str(g.settings) for n in names]
-            cells += [f"{g.mean(m):.4f} ± {g.std(m):.4f}" for m in metrics]
-            rows.append(cells)
+        rows = [[str(getattr(g.settings, n)) if n != "settings" else str(g.settings) for n in names]
+                + [f"{g.mean(m):.4f} ± {g.std(m):.4f}" for m in metrics] for g in self.groups]
         header = names + heads
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
         lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]

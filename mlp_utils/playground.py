@@ -113,10 +113,8 @@ def repeat_playground(seeds: int | Sequence[int] = 3, num_hiddens: int = 16, num
                       **data_options: Any) -> Group:
     """One playground setting trained once per seed (a count or a list), each on its own point
     set ``Playground(seed=seed, **data_options)``: a :class:`~mlp_utils.experiments.Group`."""
-    runs = []
-    for seed in seeds_of(seeds):
-        data = Playground(seed=seed, **data_options)
-        runs.append(_run(data, seed, num_hiddens, num_layers, activation, lr, epochs))
+    runs = [_run(Playground(seed=seed, **data_options), seed, num_hiddens, num_layers, activation, lr, epochs)
+            for seed in seeds_of(seeds)]
     return Group(runs[0].settings, runs)
 
 
