@@ -6,6 +6,7 @@ A batch is a list of rows, ``X[n][i]``; a weight matrix has one row per input, `
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import random
 import traceback
@@ -204,8 +205,7 @@ def _as_double(name: str, yours: Any, expected: torch.Tensor, what: str = "") ->
     return torch.tensor(yours, dtype=torch.float64)
 
 
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return bool(torch.allclose(a, b, rtol=1e-7, atol=1e-10))
+_close = functools.partial(torch.allclose, rtol=1e-7, atol=1e-10)  # the checks' tolerance, in float64
 
 
 def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor] | None = None,
@@ -245,8 +245,7 @@ def _one_hot_rows(rng: random.Random, rows: int, classes: int) -> Matrix:
     return [[1.0 if j == label else 0.0 for j in range(classes)] for label in labels]
 
 
-def _t(value: Any) -> torch.Tensor:
-    return torch.tensor(value, dtype=torch.float64)
+_t = functools.partial(torch.tensor, dtype=torch.float64)  # the reader's lists as a float64 tensor
 
 
 @answer_check
@@ -382,8 +381,8 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
     _compare("Sigmoid.backward", dZ, Zt.grad, {
         "the upstream gradient dY is missing: multiply the slope y (1 - y) by dY, entry by entry.":
             Yd * (1 - Yd),
-        "you applied the sigmoid again to the kept output: the output already is sigma(z), so the slope is "
-        "y (1 - y) with y the kept output itself.": dYd * torch.sigmoid(Yd) * (1 - torch.sigmoid(Yd)),
+        "you applied the sigmoid again to the kept output, already sigma(z): the slope is y (1 - y).":
+            dYd * torch.sigmoid(Yd) * (1 - torch.sigmoid(Yd)),
         "the slope is y (1 - y); you multiplied by y only.": dYd * Yd,
         "the slope is y (1 - y); you multiplied by (1 - y) only.": dYd * (1 - Yd),
         "you used the output of an earlier forward call: keep the latest one (self.Y = ... in forward).":
@@ -533,10 +532,8 @@ def _epoch_fix(error: Exception, layers: list[Any]) -> str:
 
 def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
     """The reference sigmoid network with the given (W, b) per layer, its first layer without dX."""
-    layers: list[Any] = []
-    for number, (W, b) in enumerate(copy.deepcopy(list(initial))):
-        layers += [Linear(W, b, input_grad=number > 0)] + [Sigmoid()] * (number < len(initial) - 1)
-    return layers
+    return [layer for number, (W, b) in enumerate(copy.deepcopy(list(initial)))
+            for layer in (Linear(W, b, input_grad=number > 0), Sigmoid())][:-1]  # no sigmoid on the output
 
 
 def _autograd_epoch(initial: Sequence[tuple[Matrix, list]], batches: Sequence[tuple[Matrix, Matrix]],
