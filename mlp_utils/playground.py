@@ -266,10 +266,9 @@ class BoundarySnapshots(Callback):
         _redraw(self)
 
 
-def _explorer_figure(num_hiddens: int = 16, num_layers: int = 1, activation: str = "relu", lr: float = LR,
-                     seed: int | None = None, data: Playground | None = None, epochs: int = EPOCHS) -> plt.Figure:
+def _explorer_figure(data: Playground, seed: int | None, epochs: int, num_hiddens: int, num_layers: int,
+                     activation: str, lr: float) -> plt.Figure:
     """Train one playground network and draw its decision regions."""
-    data = Playground(seed=seed) if data is None else data
     run = _run(data, seed, num_hiddens, num_layers, activation, lr, epochs)
     model, accuracy = run.model, evaluate(run.model, data.test_dataloader())[1]
     fig, ax = plt.subplots(figsize=(4.4, 4.4))
@@ -292,8 +291,7 @@ def playground_explorer(data: Playground, seed: int | None = None, epochs: int =
                 "num_layers": _int_slider("hidden layers", 1, 0, 3),
                 "activation": _dropdown("activation", sorted(ACTIVATIONS), "relu"),
                 "lr": _log_slider("learning rate", LR, -2, 1)}
-    return RetrainExplorer(controls, lambda **values: _explorer_figure(seed=seed, data=data, epochs=epochs,
-                                                                      **values),
+    return RetrainExplorer(controls, lambda **values: _explorer_figure(data, seed, epochs, **values),
                            title="Train on the spiral: units per layer, hidden layers, activation, "
                                  "learning rate",
                            static=lambda: _show_static_playground(data, seed, epochs))

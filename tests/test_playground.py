@@ -203,5 +203,5 @@ def test_a_diverging_run_still_reports_an_accuracy():
         assert all(torch.isfinite(p).all() for p in model.parameters())
         assert accuracy == pytest.approx((model(data.X_test).argmax(dim=1) == data.y_test).float().mean().item())
     with pytest.warns(RuntimeWarning):
-        fig = _explorer_figure(lr=1e6, data=data, epochs=30)
+        fig = _explorer_figure(data, None, 30, num_hiddens=16, num_layers=1, activation="relu", lr=1e6)
     assert "diverged after" in fig.axes[0].get_title()
