@@ -94,6 +94,12 @@ def _titled(chart: alt.Chart, title: str) -> alt.Chart:
                                                   subtitle=subtitle))
 
 
+def _readout(chart: alt.Chart, text: str, width: int) -> alt.Chart:
+    """The bold line under a chart that states the picked run's numbers (``text``: a Vega expression)."""
+    return (chart.transform_calculate(text=text).mark_text(align="left", fontSize=13, fontWeight="bold")
+            .encode(text="text:N").properties(width=width, height=18))
+
+
 def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
                seed: int | None = None) -> list[dict[str, Any]]:
     """A one-seed :func:`~mlp_utils.experiments.sweep` of ``grid``: a row per epoch of each run
@@ -129,13 +135,10 @@ def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping
             x, y, tooltip=[*(f"{n}:N" for n in names), "epoch:Q", alt.Tooltip(f"{field}:Q", format=".4f")])
         return alt.layer(context, line).properties(width=260, height=180)
 
-    readout = (base.transform_filter(chosen).transform_filter("datum.epoch == p_epochs")
-               .transform_calculate(text=(
-                   "'after ' + datum.epoch + (datum.epoch == 1 ? ' epoch' : ' epochs') + ': "
-                   f"{split} accuracy ' + format(datum.acc, '.4f') + ', training loss ' + "
-                   "format(datum.train_loss, '.4f')"))
-               .mark_text(align="left", fontSize=13, fontWeight="bold")
-               .encode(text="text:N").properties(width=540, height=18))
+    readout = _readout(base.transform_filter(chosen).transform_filter("datum.epoch == p_epochs"),
+                       "'after ' + datum.epoch + (datum.epoch == 1 ? ' epoch' : ' epochs') + ': "
+                       f"{split} accuracy ' + format(datum.acc, '.4f') + ', training loss ' + "
+                       "format(datum.train_loss, '.4f')", 540)
     return _titled(alt.vconcat(alt.hconcat(panel("train_loss", "training loss"), panel("acc", f"{split} accuracy")),
                                readout).add_params(*params), title)
 
@@ -182,9 +185,7 @@ def boundary_chart(settings_rows: Sequence[Mapping[str, Any]], points: Sequence[
                                                                  opacity=0.9).encode(
         x=alt.X("x:Q", scale=domain), y=alt.Y("y:Q", scale=domain),
         fill=alt.Fill("label:N", scale=alt.Scale(domain=[0, 1], range=["#1f77b4", "#d62728"]), title="class"))
-    readout = (alt.Chart(alt.Data(values=list(settings_rows))).transform_filter(chosen)
-               .transform_calculate(text="'test accuracy ' + format(datum.acc, '.2f')")
-               .mark_text(align="left", fontSize=13, fontWeight="bold").encode(text="text:N")
-               .properties(width=330, height=18))
+    readout = _readout(alt.Chart(alt.Data(values=list(settings_rows))).transform_filter(chosen),
+                       "'test accuracy ' + format(datum.acc, '.2f')", 330)
     return _titled(alt.vconcat(alt.layer(cells, dots).properties(width=330, height=330), readout)
                    .add_params(*params), title)
