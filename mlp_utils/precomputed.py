@@ -95,7 +95,6 @@ def _titled(chart: alt.Chart, title: str) -> alt.Chart:
 
 
 def _readout(chart: alt.Chart, text: str, width: int) -> alt.Chart:
-    """The bold line under a chart that states the picked run's numbers (``text``: a Vega expression)."""
     return (chart.transform_calculate(text=text).mark_text(align="left", fontSize=13, fontWeight="bold")
             .encode(text="text:N").properties(width=width, height=18))
 
