@@ -39,29 +39,33 @@ def _check_sizes(function: str, **sizes: Any) -> None:
             raise ValueError(f"{function}: {label} must be an integer >= 1, got {n!r}")
 
 
-_PARAMS_OTHER = ((196, 200), (64, 72), (40, 36))  # a second set of sizes: the first of each pair unless taken
+_PARAMS_OTHER = ((196, 200), (64, 72), (40, 36))  # second sizes: the first of each pair unless taken
 _PARAMS_Z = 6.0  # tolerances in standard errors: a true N(0, sigma^2) draw fails one with probability ~2e-9
 _NORMAL_WITHIN_ONE_STD = math.erf(1 / math.sqrt(2))  # 0.6827: normal draws within one std of their mean
-# The fraction within one *sample* standard deviation of the sample mean of n normal draws has a standard
-# deviation of sqrt(c / n), c = p(1-p) + 2 phi(1)^2 - 4 phi(1)^2 = 0.0995 (delta method: estimating
-# the standard deviation from the same draws takes out part of the binomial variance p(1-p) = 0.217).
-_PHI1 = math.exp(-0.5) / math.sqrt(2 * math.pi)
-_WITHIN_ONE_STD_VARIANCE = (_NORMAL_WITHIN_ONE_STD * (1 - _NORMAL_WITHIN_ONE_STD) + 2 * _PHI1**2 - 4 * _PHI1**2)
+# n times the variance of the fraction of n normal draws within one *sample* std of their mean (delta
+# method: estimating the std from the same draws takes out part of the binomial p(1-p) = 0.217): 0.0995.
+_WITHIN_ONE_STD_VARIANCE = _NORMAL_WITHIN_ONE_STD * (1 - _NORMAL_WITHIN_ONE_STD) - 2 * math.exp(-1) / (2 * math.pi)
+
+
+def _other_sizes(pairs: Sequence[tuple[int, int]], sizes: Sequence[int]) -> tuple[int, ...]:
+    return tuple(a if a != n else b for (a, b), n in zip(pairs, sizes))
+
+
+def _again_with(what: str, first: str, second: str, fix: str, check: Callable[[], Any]) -> None:
+    """Run ``check`` on a second set of sizes, the caller's random numbers untouched; a failure says
+    the answer was right for ``first`` only."""
+    with torch.random.fork_rng(devices=[]):
+        _again(f"{what}: right for {first} but not for {second}: {fix}", check)
 
 
 def _repeated_lines(w: torch.Tensor) -> tuple[str, int, int] | None:
-    """("column", j, k) or ("row", i, k) for the first two equal columns or rows (of 4 or more numbers,
-    which normal draws never repeat) of ``w``, or None."""
+    """("column", j, k) or ("row", i, k) for the first two equal columns or rows of 4 or more numbers
+    (which normal draws never repeat) of ``w``, or None."""
     for kind, lines in (("column", w.T), ("row", w)):
-        if len(lines) < 2 or lines.shape[1] < 4:
-            continue
-        unique, inverse = torch.unique(lines, dim=0, return_inverse=True)
-        if len(unique) < len(lines):
-            first = torch.full((len(unique),), -1, dtype=torch.long)
-            for index, group in enumerate(inverse.tolist()):
-                if first[group] >= 0:
-                    return kind, int(first[group]), index
-                first[group] = index
+        seen: dict[tuple[float, ...], int] = {}
+        for index, line in enumerate(lines.tolist() if lines.dim() == 2 and lines.shape[1] >= 4 else ()):
+            if seen.setdefault(tuple(line), index) != index:
+                return kind, seen[tuple(line)], index
     return None
 
 
@@ -72,11 +76,9 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
               "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
     if params is None:
         raise AnswerError("parameters: your code returned None; did it forget a `return`?")
-    if isinstance(params, dict):
-        params = list(params.values())
+    params = list(params.values()) if isinstance(params, dict) else params
     if isinstance(params, torch.Tensor) or not hasattr(params, "__iter__"):
-        raise AnswerError(f"parameters: expected the four tensors [W1, b1, W2, b2], got a "
-                          f"{type(params).__name__}.")
+        raise AnswerError(f"parameters: expected the four tensors [W1, b1, W2, b2], got a {type(params).__name__}.")
     params = list(params)
     if len(params) != 4:
         raise AnswerError(f"parameters: expected four tensors W1, b1, W2, b2 (a weight matrix and a "
@@ -85,21 +87,18 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
     for name, p in named.items():
         if not isinstance(p, torch.Tensor):
             raise AnswerError(f"{name}: expected a tensor, got a {type(p).__name__}.")
-    got = [tuple(p.shape) for p in params]
-    if sorted(got) == sorted(shapes.values()) and got != list(shapes.values()):
-        raise AnswerError("parameters: the shapes are right but the order is not: got "
-                          f"{got}; return them as [W1, b1, W2, b2] = {list(shapes.values())}.")
-    for (name, p), want in zip(named.items(), shapes.values()):
-        if tuple(p.shape) == want:
-            continue
-        message = f"{name}: shape {tuple(p.shape)}, expected {want}."
-        if len(want) == 2 and tuple(p.shape) == want[::-1]:
-            message += (f" That is the transpose: with X of shape (batch, inputs), X @ {name} needs "
-                        f"{name} as (inputs, outputs) = {want}. (nn.Linear stores the transpose; "
-                        "a hand-written layer does not.)")
-        elif len(want) == 1 and p.numel() == want[0]:
-            message += f" A bias is a vector of {want[0]} numbers: torch.zeros({want[0]})."
-        raise AnswerError(message)
+    got, want = [tuple(p.shape) for p in params], list(shapes.values())
+    if sorted(got) == sorted(want) and got != want:
+        raise AnswerError(f"parameters: the shapes are right but the order is not: got {got}; return them "
+                          f"as [W1, b1, W2, b2] = {want}.")
+    for (name, p), shape in zip(named.items(), want):
+        if tuple(p.shape) != shape:
+            transposed = len(shape) == 2 and tuple(p.shape) == shape[::-1]
+            raise AnswerError(f"{name}: shape {tuple(p.shape)}, expected {shape}." + (
+                f" That is the transpose: with X of shape (batch, inputs), X @ {name} needs {name} as "
+                f"(inputs, outputs) = {shape}. (nn.Linear stores the transpose; a hand-written layer does not.)"
+                if transposed else f" A bias is a vector of {shape[0]} numbers: torch.zeros({shape[0]})."
+                if len(shape) == 1 and p.numel() == shape[0] else ""))
     for name, p in named.items():
         for wrong, why in ((not isinstance(p, torch.nn.Parameter), f"a plain {type(p).__name__}, not an nn.Parameter. "
                             "Wrap it, nn.Parameter(...), so that autograd tracks it and a module lists it in "
@@ -112,10 +111,9 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
             if wrong:
                 raise AnswerError(f"{name}: {why}")
     for name in ("b1", "b2"):
-        b = named[name].detach()
-        if not torch.all(b == 0):
-            raise AnswerError(f"{name}: {int((b != 0).sum())} of {b.numel()} entries are not zero; "
-                              f"biases start at exactly zero: nn.Parameter(torch.zeros({b.numel()})).")
+        if (nonzero := int((named[name] != 0).sum())):
+            raise AnswerError(f"{name}: {nonzero} of {named[name].numel()} entries are not zero; biases start "
+                              f"at exactly zero: nn.Parameter(torch.zeros({named[name].numel()})).")
     for name, sizes in (("W1", "num_inputs, num_hiddens"), ("W2", "num_hiddens, num_outputs")):
         _check_normal_draw(name, named[name].detach().cpu().double(), sigma, f"torch.randn({sizes}) * sigma")
     return sum(p.numel() for p in params)
@@ -189,18 +187,16 @@ def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs
     total = _check_parameter_values(params, num_inputs, num_hiddens, num_outputs, sigma)
     again = ""
     if function is not None:
-        other = tuple(a if a != n else b for (a, b), n in zip(_PARAMS_OTHER, (num_inputs, num_hiddens, num_outputs)))
-        other_sigma = 3 * sigma
-        with torch.random.fork_rng(devices=[]):
-            second = attempt("init_params", function, *other, other_sigma)
-        _again(f"init_params: right for sizes {(num_inputs, num_hiddens, num_outputs)} and sigma {sigma:g}, but not "
-               f"for sizes {other} and sigma {other_sigma:g}: build every shape from the arguments num_inputs, "
-               "num_hiddens and num_outputs, and scale by the argument sigma, not by fixed numbers.",
-               lambda: _check_parameter_values(second, *other, other_sigma))
+        other, other_sigma = _other_sizes(_PARAMS_OTHER, (num_inputs, num_hiddens, num_outputs)), 3 * sigma
+        _again_with("init_params", f"sizes {(num_inputs, num_hiddens, num_outputs)} and sigma {sigma:g},",
+                    f"sizes {other} and sigma {other_sigma:g}", "build every shape from the arguments num_inputs, "
+                    "num_hiddens and num_outputs, and scale by the argument sigma, not by fixed numbers.",
+                    lambda: _check_parameter_values(attempt("init_params", function, *other, other_sigma),
+                                                    *other, other_sigma))
         again = f"; the same for sizes {other} and sigma {other_sigma:g}"
-    W1, W2 = (num_inputs, num_hiddens), (num_hiddens, num_outputs)
-    print(f"✓ parameters: W1 {W1}, b1 ({num_hiddens},), W2 {W2}, b2 ({num_outputs},) ({total:,} numbers), "
-          f"nn.Parameter, float32, biases zero, weights drawn from N(0, {sigma:g}^2){again}")
+    print(f"✓ parameters: W1 {(num_inputs, num_hiddens)}, b1 ({num_hiddens},), W2 {(num_hiddens, num_outputs)}, "
+          f"b2 ({num_outputs},) ({total:,} numbers), nn.Parameter, float32, biases zero, weights drawn from "
+          f"N(0, {sigma:g}^2){again}")
 
 
 @answer_check
