@@ -19,10 +19,8 @@ from .device import pick_device
 
 __all__ = ["CLASS_NAMES", "RAW_FILES", "FashionMNIST", "FashionMNISTError", "read_verified"]
 
-CLASS_NAMES: tuple[str, ...] = (
-    "t-shirt", "trouser", "pullover", "dress", "coat",
-    "sandal", "shirt", "sneaker", "bag", "ankle boot",
-)
+CLASS_NAMES: tuple[str, ...] = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                                "sneaker", "bag", "ankle boot")
 _DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 _DOWNLOAD_ROOT = Path("data")
 _HOW_TO_FIX = (

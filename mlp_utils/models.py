@@ -14,14 +14,8 @@ __all__ = ["ACTIVATIONS", "INITIALIZATIONS", "Classifier", "DeepMLP", "MLP", "ML
            "count_parameters", "relu"]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "sigmoid": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "leaky_relu": lambda: nn.LeakyReLU(0.01),
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "elu": nn.ELU,
-}
+    "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    "gelu": nn.GELU, "silu": nn.SiLU, "elu": nn.ELU}
 """Every activation of the course, by name: a factory of its ``nn.Module``."""
 
 INITIALIZATIONS: tuple[str, ...] = ("normal", "zeros", "xavier", "kaiming", "pytorch")
