@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, _again, answer_check, attempt, check_cases, cmp
+from .core import AnswerError, _again, _cmp, answer_check, attempt, check_cases, cmp
 
 __all__ = ["LoopData", "_cache_bytes", "check_cache_bytes", "check_flatten", "check_mlp_net", "check_parameters",
            "check_sgd_step", "check_training_loop", "class_means"]
@@ -215,51 +215,34 @@ def check_sgd_step(sgd_step: Callable[..., Any], lr: float = 0.1, seed: int = 0)
 def _check_sgd_once(sgd_step: Callable[..., Any], lr: float, seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
     shapes = [(6, 4), (4,), (4, 3), (3,)]
-    start = [torch.randn(s, generator=generator) for s in shapes]
-    grads = [torch.randn(s, generator=generator) for s in shapes]
-    yours = [torch.nn.Parameter(t.clone()) for t in start]
-    reference = [torch.nn.Parameter(t.clone()) for t in start]
+    start, grads = ([torch.randn(s, generator=generator) for s in shapes] for _ in range(2))
+    yours, reference = ([torch.nn.Parameter(t.clone()) for t in start] for _ in range(2))
     for p, q, g in zip(yours, reference, grads):
         p.grad, q.grad = g.clone(), g.clone()
-    optimizer = torch.optim.SGD(reference, lr=lr)
-    optimizer.step()
-    optimizer.zero_grad()
+    torch.optim.SGD(reference, lr=lr).step()
     try:
         attempt("sgd_step", sgd_step, yours, lr, copy=False, returns=False)
     except RuntimeError as error:
-        if "in-place" in str(error) or "leaf Variable" in str(error):
-            raise AnswerError("sgd_step: PyTorch refused to change a parameter in place because autograd "
-                              "records operations on it. Do the update inside `with torch.no_grad():`."
-                              ) from error
-        raise
-
-    def close(a: torch.Tensor, b: torch.Tensor) -> bool:
-        return torch.allclose(a, b, atol=1e-6, rtol=1e-5)
-
+        if "in-place" not in str(error) and "leaf Variable" not in str(error):
+            raise
+        raise AnswerError("sgd_step: PyTorch refused to change a parameter in place because autograd records "
+                          "operations on it. Do the update inside `with torch.no_grad():`.") from error
     for number, (p, q, s, g) in enumerate(zip(yours, reference, start, grads)):
-        name = f"parameter {number}"
-        value = p.detach()
-        step = value - s
         zeroed = p.grad is None or not p.grad.any()
-        if torch.equal(value, s):
-            raise AnswerError(
-                f"sgd_step: {name} did not change. " + (
-                    "Its gradient is zero now: did you zero the gradients before using them? Update "
-                    "first, then zero." if zeroed else
-                    "`p = p - lr * p.grad` only gives the loop variable a new tensor; change the "
-                    "parameter itself in place, p -= lr * p.grad (inside torch.no_grad())."))
-        if not close(value, q.detach()):
-            cmp(f"sgd_step: the change of {name}", step, q.detach() - s, atol=1e-6, rtol=1e-5, mistakes=[
+        _cmp(f"sgd_step: the change of parameter {number}", p.detach() - s, q.detach() - s, atol=1e-6, rtol=1e-5,
+             mistakes=[("it did not change. " + (
+                 "Its gradient is zero now: did you zero the gradients before using them? Update first, then zero."
+                 if zeroed else "`p = p - lr * p.grad` only gives the loop variable a new tensor; change the "
+                 "parameter itself in place, p -= lr * p.grad (inside torch.no_grad())."), torch.zeros_like(s)),
                 ("you subtracted the gradient with the wrong sign: the step went uphill. Gradient descent moves "
                  "against the gradient: p -= lr * p.grad.", lr * g),
                 (f"the step is the whole gradient: you forgot the learning rate lr = {lr:g}. Use p -= lr * p.grad.",
                  -g),
                 ("you added the whole gradient: wrong sign and no learning rate. Use p -= lr * p.grad.", g)])
         if not zeroed:
-            raise AnswerError(f"sgd_step: the update is right, but {name} still holds its gradient: you "
-                              "forgot zero_grad. backward() adds to .grad, so the next step would use the "
-                              "sum of this gradient and the next. After the update, p.grad.zero_() "
-                              "(or p.grad = None).")
+            raise AnswerError(f"sgd_step: the update is right, but parameter {number} still holds its gradient: "
+                              "you forgot zero_grad. backward() adds to .grad, so the next step would use the sum "
+                              "of this gradient and the next. After the update, p.grad.zero_() (or p.grad = None).")
 
 
 @answer_check
@@ -306,41 +289,42 @@ def _between_layers(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int,
     return first[0], second[0]
 
 
+_RELU_ONLY = "this chapter's network uses nn.ReLU() between its two layers (other activations are exercise 8's topic)"
+
+
 def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int, num_outputs: int,
                                 out: torch.Tensor) -> None:
     """Raise :class:`AnswerError` unless ``net`` computes a ReLU between its layers (a forward may call
     torch.sigmoid itself, which no module shows)."""
-    relu_only = ("this chapter's network uses nn.ReLU() between its two layers (other activations are "
-                 "exercise 8's topic)")
     layers = _between_layers(net, X, num_hiddens, num_outputs)
     if layers is not None:  # the two layers are known: compare with what they compute around a ReLU
         first, second = layers
+        F = torch.nn.functional
         with torch.no_grad():
             Z = first(X.flatten(1))
             reference = second(torch.relu(Z))
-            if torch.allclose(out, reference, atol=1e-5, rtol=1e-4):
-                return
-            F = torch.nn.functional
-            candidates = {"torch.sigmoid": torch.sigmoid, "torch.tanh": torch.tanh, "torch.abs": torch.abs,
-                          "GELU": F.gelu, "ELU": F.elu, "SiLU": F.silu, "softplus": F.softplus}
-            candidates.update({f"a leaky ReLU (negative inputs scaled by {slope:g})":
-                               functools.partial(F.leaky_relu, negative_slope=slope) for slope in (0.01, 0.1, 0.2)})
-            for name, activation in candidates.items():
-                if torch.allclose(out, second(activation(Z)), atol=1e-5, rtol=1e-4):
-                    raise AnswerError(f"net: between its two layers your network applies {name}, not ReLU; "
-                                      f"{relu_only}.")
-            if torch.allclose(out, torch.softmax(reference, dim=1), atol=1e-6, rtol=1e-4):
-                raise AnswerError("net: your network returns the softmax of the logits (rows that sum to 1). "
-                                  "cross_entropy applies the softmax itself, so the model returns logits: "
-                                  "leave the softmax out of forward.")
-            if torch.allclose(out, torch.relu(reference), atol=1e-5, rtol=1e-4):
-                raise AnswerError("net: your network applies a ReLU after the output layer too, so no logit can "
-                                  "be negative. Logits can be any real number; the activation belongs between "
-                                  "the two layers only.")
-        raise AnswerError(f"net: your network does not compute output_layer(relu(hidden_layer(x))) on the "
-                          f"flattened images: its outputs differ from that by up to "
-                          f"{(out - reference).abs().max().item():.3g}. Flatten, the hidden layer, nn.ReLU(), "
-                          "the output layer, and nothing else in between or after.")
+            named = {"torch.sigmoid": torch.sigmoid, "torch.tanh": torch.tanh, "torch.abs": torch.abs,
+                     "GELU": F.gelu, "ELU": F.elu, "SiLU": F.silu, "softplus": F.softplus} | {
+                f"a leaky ReLU (negative inputs scaled by {slope:g})": functools.partial(F.leaky_relu,
+                negative_slope=slope) for slope in (0.01, 0.1, 0.2)}
+            mistakes = [(f"between its two layers your network applies {name}, not ReLU; {_RELU_ONLY}.",
+                         second(activation(Z))) for name, activation in named.items()] + [
+                ("your network returns the softmax of the logits (rows that sum to 1). cross_entropy applies the "
+                 "softmax itself, so the model returns logits: leave the softmax out of forward.",
+                 torch.softmax(reference, dim=1)),
+                ("your network applies a ReLU after the output layer too, so no logit can be negative. Logits "
+                 "can be any real number; the activation belongs between the two layers only.",
+                 torch.relu(reference))]
+        try:
+            _cmp("net", out, reference, mistakes=mistakes)
+        except AnswerError as error:
+            if any(str(error) == f"net: {why}" for why, _ in mistakes):
+                raise
+            raise AnswerError(f"net: your network does not compute output_layer(relu(hidden_layer(x))) on the "
+                              f"flattened images: its outputs differ from that by up to "
+                              f"{(out - reference).abs().max().item():.3g}. Flatten, the hidden layer, "
+                              "nn.ReLU(), the output layer, and nothing else in between or after.") from None
+        return
     # Layers we cannot name: test what a ReLU network with its biases set to zero must do.
     # f(c x) = c f(x) for c > 0 (a ReLU passes a positive factor through: sigmoid, tanh, GELU,
     # softplus do not), and f(x) - f(-x) = W2 W1 x, linear and not zero (zero for torch.abs).
@@ -352,26 +336,24 @@ def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hidde
         for p in probe.parameters():
             if p.dim() == 1:
                 p.zero_()
-        other = X.flip(0)
-        f, f_scaled, f_negated = probe(X), probe(64 * X), probe(-X)
-        scale = f.abs().max().item() + 1e-12
-        odd = f - f_negated
+        f, other = probe(X), X.flip(0)
+        scale, odd = f.abs().max().item() + 1e-12, f - probe(-X)
         odd_sum, odd_other = probe(X + other) - probe(-(X + other)), probe(other) - probe(-other)
-
-    def same(a: torch.Tensor, b: torch.Tensor, size: float) -> bool:
-        return bool(torch.allclose(a, b, atol=1e-4 * size, rtol=1e-3))
-
-    if not same(f_scaled, 64 * f, 64 * scale) or not same(probe(torch.zeros_like(X)), torch.zeros_like(f), scale):
-        raise AnswerError("net: with its biases set to zero your network does not scale with its input "
-                          "(f(64 x) differs from 64 f(x), or f(0) is not 0), as a ReLU network does: "
-                          f"relu(c z) = c relu(z) for c > 0. A sigmoid, tanh or GELU does not; {relu_only}.")
-    if odd.abs().max().item() <= 1e-6 * scale:
-        raise AnswerError("net: your network gives the same output for x and -x (with its biases set to zero): "
-                          "the activation is even, as torch.abs is. ReLU keeps the positive part and zeroes the "
-                          f"negative one; {relu_only}.")
-    if not same(odd_sum, odd + odd_other, odd.abs().max().item()):
-        raise AnswerError("net: with its biases set to zero, f(x) - f(-x) of your network is not linear in x, as "
-                          f"it is for a ReLU network (relu(z) - relu(-z) = z); {relu_only}.")
+        same = functools.partial(torch.allclose, rtol=1e-3)
+        for wrong, why in (
+                (not same(probe(64 * X), 64 * f, atol=64e-4 * scale) or not same(
+                    probe(torch.zeros_like(X)), torch.zeros_like(f), atol=1e-4 * scale),
+                 "with its biases set to zero your network does not scale with its input (f(64 x) differs from "
+                 "64 f(x), or f(0) is not 0), as a ReLU network does: relu(c z) = c relu(z) for c > 0. A sigmoid, "
+                 "tanh or GELU does not"),
+                (odd.abs().max().item() <= 1e-6 * scale, "your network gives the same output for x and -x (with "
+                 "its biases set to zero): the activation is even, as torch.abs is. ReLU keeps the positive part "
+                 "and zeroes the negative one"),
+                (not same(odd_sum, odd + odd_other, atol=1e-4 * odd.abs().max().item()), "with its biases set "
+                 "to zero, f(x) - f(-x) of your network is not linear in x, as it is for a ReLU network "
+                 "(relu(z) - relu(-z) = z)")):
+            if wrong:
+                raise AnswerError(f"net: {why}; {_RELU_ONLY}.")
 
 
 def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int) -> int:
@@ -586,15 +568,14 @@ def _loop_model(seed: int, data: LoopData, lr: float = _LOOP_LR):
     return model.to(getattr(data, "device", "cpu"))
 
 
-def _variant(data: LoopData, epochs: Sequence[int], lr: float, *, zero: bool = True, on_test: bool = False,
-             reduction: str = "mean") -> list[torch.Tensor]:
+def _variant(data: LoopData, epochs: Sequence[int], lr: float = _LOOP_LR, *, zero: bool = True,
+             on_test: bool = False, reduction: str = "mean") -> list[torch.Tensor]:
     """The parameters a loop with a known mistake ends with (``epochs``: the epoch numbers it shuffles by)."""
     model = _loop_model(_LOOP_SEED, data)
     params = list(model.parameters())
     for epoch in epochs:
         for X, y in (data.test_dataloader() if on_test else data.train_dataloader(epoch)):
-            loss = torch.nn.functional.cross_entropy(model(X), y, reduction=reduction)
-            loss.backward()
+            torch.nn.functional.cross_entropy(model(X), y, reduction=reduction).backward()
             with torch.no_grad():
                 for p in params:
                     p -= lr * p.grad
@@ -603,37 +584,32 @@ def _variant(data: LoopData, epochs: Sequence[int], lr: float, *, zero: bool = T
     return [p.detach() for p in params]
 
 
-def _known_loop_mistakes(data: LoopData, epochs: int, lr: float,
-                         asked_before: int | None = None) -> dict[str, list[torch.Tensor]]:
+def _known_loop_mistakes(data: LoopData, epochs: int, asked_before: int | None = None) -> list[tuple[str, Any]]:
     """What the usual mistakes end with, each named with its fix (``asked_before``: a first run's epochs)."""
-    right = list(range(1, epochs + 1))
-    mistakes = {}
-    if asked_before is not None:
-        mistakes[f"you trained for {asked_before} epochs when num_epochs = {epochs}: the number of epochs is "
-                 "typed into your loop."] = _variant(data, range(1, asked_before + 1), lr)
-    mistakes.update({
-        "the gradients were never reset: backward() adds to .grad, so every step used the sum of all "
-        "the gradients so far. Zero them once per step, after the update (your sgd_step does it) or "
-        "before loss.backward().": _variant(data, right, lr, zero=False),
-        f"you trained for one epoch only; loop over the epochs, for epoch in range(1, num_epochs + 1), "
-        f"with the minibatch loop inside (the check asked for {epochs}).": _variant(data, [1], lr),
-        f"you trained for {epochs - 1} epochs, not {epochs}: range(1, num_epochs) stops before num_epochs. "
-        "Use range(1, num_epochs + 1).": _variant(data, right[:-1], lr),
-        "your epochs are numbered from 0: data.train_dataloader(epoch) shuffles each epoch by its number, "
-        "and Trainer.fit numbers them 1, 2, ..., num_epochs. Use for epoch in range(1, num_epochs + 1) "
-        "and data.train_dataloader(epoch).": _variant(data, range(epochs), lr),
-        "every epoch saw the minibatches in the same order: ask for each epoch's own shuffle, "
-        "data.train_dataloader(epoch), inside the epoch loop.": _variant(data, [0] * epochs, lr),
-        "every epoch saw the minibatches of epoch 1, in the same order: ask for each epoch's own "
-        "shuffle, data.train_dataloader(epoch), inside the epoch loop.": _variant(data, [1] * epochs, lr),
-        _ON_TEST: _variant(data, right, lr, on_test=True),
-        "your loss is the sum over the minibatch, not the mean, so every step was batch-size times too "
-        "large: use the mean cross-entropy, model.loss(model(X), y) (F.cross_entropy's default).":
-            _variant(data, right, lr, reduction="sum"),
-        f"you stepped with a learning rate of 0.1 where the model's is {lr:g}: use model.lr.":
-            _variant(data, right, 0.1),
-    })
-    return mistakes
+    right = range(1, epochs + 1)
+    shuffle = ("saw the minibatches{} in the same order: ask for each epoch's own shuffle, "
+               "data.train_dataloader(epoch), inside the epoch loop.")
+    return [(why, _variant(data, **how)) for why, how in [
+        *([(f"you trained for {asked_before} epochs when num_epochs = {epochs}: the number of epochs is typed "
+            "into your loop.", dict(epochs=range(1, asked_before + 1)))] if asked_before else []),
+        ("the gradients were never reset: backward() adds to .grad, so every step used the sum of all the "
+         "gradients so far. Zero them once per step, after the update (your sgd_step does it) or before "
+         "loss.backward().", dict(epochs=right, zero=False)),
+        ("you trained for one epoch only; loop over the epochs, for epoch in range(1, num_epochs + 1), with the "
+         f"minibatch loop inside (the check asked for {epochs}).", dict(epochs=[1])),
+        (f"you trained for {epochs - 1} epochs, not {epochs}: range(1, num_epochs) stops before num_epochs. "
+         "Use range(1, num_epochs + 1).", dict(epochs=right[:-1])),
+        ("your epochs are numbered from 0: data.train_dataloader(epoch) shuffles each epoch by its number, and "
+         "Trainer.fit numbers them 1, 2, ..., num_epochs. Use for epoch in range(1, num_epochs + 1) and "
+         "data.train_dataloader(epoch).", dict(epochs=range(epochs))),
+        ("every epoch " + shuffle.format(""), dict(epochs=[0] * epochs)),
+        ("every epoch " + shuffle.format(" of epoch 1,"), dict(epochs=[1] * epochs)),
+        (_ON_TEST, dict(epochs=right, on_test=True)),
+        ("your loss is the sum over the minibatch, not the mean, so every step was batch-size times too large: "
+         "use the mean cross-entropy, model.loss(model(X), y) (F.cross_entropy's default).",
+         dict(epochs=right, reduction="sum")),
+        (f"you stepped with a learning rate of 0.1 where the model's is {_LOOP_LR:g}: use model.lr.",
+         dict(epochs=right, lr=0.1))]]
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -785,7 +761,7 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
                               "model.lr)) after loss.backward()? Zeroing the gradients between backward() and "
                               "the step also leaves nothing to step with: zero them after the step or before "
                               "backward().")
-        for message, parameters in _known_loop_mistakes(data, epochs, _LOOP_LR, asked_before).items():
+        for message, parameters in _known_loop_mistakes(data, epochs, asked_before):
             if all(_close(p, q) for p, q in zip(yours, parameters)):
                 raise AnswerError(f"train: {message}")
         forwards = sum(1 for grad, _ in trained if grad)
