@@ -273,11 +273,6 @@ def check_flatten(flatten: Callable[[torch.Tensor], Any], X: torch.Tensor) -> No
 _NET_OTHER = ((32, 48), (7, 5))  # a second call's num_hiddens and num_outputs: the first of each pair unless taken
 
 
-def _is_relu(module: torch.nn.Module) -> bool:
-    return isinstance(module, torch.nn.ReLU) or (isinstance(module, torch.nn.LeakyReLU)
-                                                 and module.negative_slope == 0)
-
-
 def _between_layers(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int,
                     num_outputs: int) -> tuple[torch.nn.Linear, torch.nn.Linear] | None:
     """The network's two linear layers, found by their shapes, or None."""
@@ -362,8 +357,7 @@ def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int
         raise AnswerError("net: your code returned None; did it forget a `return`?")
     if not isinstance(net, torch.nn.Module):
         raise AnswerError(f"net: expected an nn.Module such as nn.Sequential(...), got a {type(net).__name__}.")
-    net = net.to(X.device).eval()  # the batch may live on a GPU; eval: a Dropout is then what it is
-    # at prediction time, the identity, and cannot pass for an activation
+    net = net.to(X.device).eval()  # the batch may be on a GPU; in eval a Dropout is the identity, no activation
     modules = [m for m in net.modules() if not list(m.children())]
     no_flatten = "" if any(isinstance(m, torch.nn.Flatten) for m in modules) else (
         f" Your network has no nn.Flatten(): the linear layers were applied to each row of {X.shape[-1]} "
@@ -384,19 +378,14 @@ def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int
         elif tuple(out.shape) == (len(X), num_hiddens):
             message += f" The output layer is missing: end with nn.LazyLinear({num_outputs})."
         raise AnswerError(message)
-    reference = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(num_hiddens), torch.nn.ReLU(),
-                                    torch.nn.LazyLinear(num_outputs)).to(X.device)
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        reference(X[:1])
-    expected_count = sum(p.numel() for p in reference.parameters())
+    expected_count = (X[0].numel() + 1) * num_hiddens + (num_hiddens + 1) * num_outputs
     count = sum(p.numel() for p in net.parameters())
     if count != expected_count:
         widths = [m.out_features for m in modules if isinstance(m, torch.nn.Linear)]
         raise AnswerError(f"net: {count:,} parameters, expected {expected_count:,} (two fully connected "
                           f"layers, {X[0].numel()} -> {num_hiddens} -> {num_outputs}, each with a bias); "
                           f"your linear layers have output widths {widths}.")
-    # the layers in order, for a network built of layers (a module that computes everything itself
-    # with its own parameters has none, and is judged by what it computes below)
+    # the layers in order (a module with its own parameters and no layers is judged by what it computes)
     core = [m for m in modules if m is not net and not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
     last = core[-1] if core else None
     if last is not None and not isinstance(last, torch.nn.Linear):
@@ -405,11 +394,6 @@ def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int
                  else " Logits can be any real number; the activation belongs between the two layers.")
         raise AnswerError(f"net: the last layer is {kind}, so the outputs are not a linear layer's logits."
                           + extra)
-    activations = [m for m in core if not isinstance(m, (torch.nn.Linear, torch.nn.Flatten))]
-    if activations and not all(_is_relu(m) for m in activations):
-        kinds = sorted({type(m).__name__ for m in activations if not _is_relu(m)})
-        raise AnswerError(f"net: the activation is {', '.join(kinds)}; this chapter's network uses "
-                          "nn.ReLU() between its two layers (other activations are exercise 8's topic).")
     with torch.no_grad():
         f0, f1, f2 = net(torch.zeros_like(X)), out, net(2 * X)
     if torch.allclose(f2, 2 * f1 - f0, atol=1e-5, rtol=1e-4):
@@ -778,28 +762,25 @@ def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
                           "data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the mean loss "
                           "model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and the "
                           "gradients zeroed once per step.")
-    if any(grad and not training for grad, training in trained):
-        raise AnswerError("train: the steps ran in evaluation mode. The model arrives in evaluation mode (as "
-                          "Trainer.fit leaves a model, and as model.eval() for an evaluation leaves it): call "
-                          "model.train() at the start of every epoch. (Here the parameters came out right because this model "
-                          "has no dropout or batch normalization, which behave differently in the two modes.)")
     test_calls = [(grad, training) for grad, training, split in calls if split == "test"]
-    if any(training for _, training in test_calls):
-        raise AnswerError("train: the test batches ran in training mode: call model.eval() before the "
-                          "evaluation (and model.train() before the next epoch's steps). This model computes "
-                          "the same either way, one with dropout or batch normalization would not.")
-    if any(grad for grad, _ in test_calls):
-        raise AnswerError("train: the evaluation ran with autograd on, which records a graph for every test "
-                          "batch, memory and time for nothing: evaluate inside `with torch.no_grad():`.")
     got = _accuracies(result, epochs)
-    if not test_calls:
-        raise AnswerError("train: the model never ran on the test batches; after each epoch, measure the "
-                          "accuracy on data.test_dataloader().")
-    if len(got) != epochs:
-        hint = (" You evaluated once, at the end: evaluate after every epoch, inside the epoch loop."
-                if len(got) == 1 else "")
-        raise AnswerError(f"train: you returned {len(got)} {'accuracy' if len(got) == 1 else 'accuracies'} "
-                          f"for {epochs} epochs.{hint}")
+    for wrong, why in (
+            (any(grad and not training for grad, training in trained), "the steps ran in evaluation mode. The "
+             "model arrives in evaluation mode (as Trainer.fit leaves a model, and as model.eval() for an evaluation "
+             "leaves it): call model.train() at the start of every epoch. (Here the parameters came out right "
+             "because this model has no dropout or batch normalization, which behave differently in the two modes.)"),
+            (any(training for _, training in test_calls), "the test batches ran in training mode: call model.eval() "
+             "before the evaluation (and model.train() before the next epoch's steps). This model computes the same "
+             "either way, one with dropout or batch normalization would not."),
+            (any(grad for grad, _ in test_calls), "the evaluation ran with autograd on, which records a graph for "
+             "every test batch, memory and time for nothing: evaluate inside `with torch.no_grad():`."),
+            (not test_calls, "the model never ran on the test batches; after each epoch, measure the accuracy on "
+             "data.test_dataloader()."),
+            (len(got) != epochs, f"you returned {len(got)} {'accuracy' if len(got) == 1 else 'accuracies'} for "
+             f"{epochs} epochs." + (" You evaluated once, at the end: evaluate after every epoch, inside the epoch "
+                                    "loop." if len(got) == 1 else ""))):
+        if wrong:
+            raise AnswerError(f"train: {why}")
     # What the reader's own parameters at the end of each epoch classify right: the parameters when the
     # next epoch's first step began, and the final ones (history's where the steps were not counted as
     # expected: they agree with the reader's to float32 rounding).
