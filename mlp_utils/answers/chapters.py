@@ -5,6 +5,7 @@ import copy
 import functools
 import math
 import operator
+import traceback
 from unittest import mock
 from typing import Any, Callable, Sequence
 
@@ -496,9 +497,8 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
 # Chapter 5: the training loop, checked against Trainer.fit
 
 class LoopData:
-    """A small data module with FashionMNIST's loop methods (``train_dataloader(epoch)`` shuffled by
-    ``(seed, epoch)``, ``test_dataloader()``): random images labelled by a noisy linear rule; by default
-    4 minibatches an epoch, the last smaller (200 = 3 x 64 + 8), and 2 test batches (64 and 56)."""
+    """A small data module with FashionMNIST's loop methods: random images labelled by a noisy linear rule,
+    4 minibatches an epoch by default, the last smaller (200 = 3 x 64 + 8), and test batches of 64 and 56."""
 
     eval_split = "test"
 
@@ -609,20 +609,17 @@ def _loop_calling(train: Callable[..., Any]) -> Callable[..., Any]:
     so the check can say which fill-in is missing; a stub ``train`` itself stays a NotWritten."""
     from .core import NotWritten
 
-    own = getattr(train, "__code__", None)
     if not callable(train):
         return train  # attempt says: pass the function itself
+    own = getattr(train, "__code__", None)
 
     @functools.wraps(train)
     def run(*args: Any) -> Any:
         try:
             return train(*args)
         except NotWritten as unwritten:
-            trace = unwritten.__traceback__
-            while trace is not None and trace.tb_next is not None:
-                trace = trace.tb_next
-            inner = trace.tb_frame.f_code if trace is not None else None
-            if own is not None and inner is not None and inner is not own:
+            inner = list(traceback.walk_tb(unwritten.__traceback__))[-1][0].f_code  # where it was raised
+            if own is not None and inner is not own:
                 raise _HelperUnwritten(inner.co_name) from unwritten
             raise
     return run
@@ -641,10 +638,8 @@ def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: 
 
 @answer_check
 def check_training_loop(train: Callable[..., Any], device: str | torch.device | None = None) -> None:
-    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` on a small
-    :class:`LoopData`, for 3 epochs and again for 2: the same parameters (to float32 rounding), the test
-    accuracy after each epoch from the reader's own parameters, steps in training mode and the evaluation
-    in evaluation mode without autograd. Names the usual mistakes of a written-out loop."""
+    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` on a :class:`LoopData`
+    for 3 epochs and for 2: the same parameters, each epoch's test accuracy, and the modes and autograd."""
     from ..device import pick_device
 
     data = LoopData(device=pick_device(device))
