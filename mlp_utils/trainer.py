@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from .config import in_notebook
 from .device import pick_device
+from .validate import positive_int
 
 __all__ = ["Callback", "EpochRecord", "History", "LRSchedule", "OnEpoch", "Trainer", "confusion_matrix",
            "evaluate"]
@@ -159,7 +160,7 @@ class Trainer:
 
     def __init__(self, max_epochs: int, device: str | torch.device | None = None,
                  callbacks: Sequence[Callback] = (), progress: bool | None = None, title: str = "") -> None:
-        self.max_epochs = max_epochs
+        self.max_epochs = positive_int("max_epochs", max_epochs)  # a learner types it
         self.device = pick_device(device)
         self.callbacks = list(callbacks)
         if any(not isinstance(c, Callback) for c in self.callbacks):

@@ -221,3 +221,9 @@ def test_the_trainer_module_and_the_train_function_live_side_by_side():
     assert callable(mlp_utils.train) and mlp_utils.train.__module__ == "mlp_utils.experiments"
     assert trainer_module.Trainer is mlp_utils.Trainer
     assert importlib.import_module("mlp_utils.trainer").Callback is mlp_utils.Callback
+
+
+def test_a_trainer_refuses_a_number_of_epochs_a_learner_mistyped():
+    for wrong in (0, -1, 2.5, "3"):
+        with pytest.raises((ValueError, TypeError), match="max_epochs"):
+            Trainer(max_epochs=wrong)
