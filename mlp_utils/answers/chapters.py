@@ -424,11 +424,10 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
                            num_outputs)
     again = ""
     if builder:
-        other = tuple(a if a != n else b for (a, b), n in zip(_NET_OTHER, (num_hiddens, num_outputs)))
-        with torch.random.fork_rng(devices=[]):
-            _again(f"build_net: right for build_net({num_hiddens}, {num_outputs}) but not for build_net{other}: take "
-                   "the widths from the arguments num_hiddens and num_outputs, not fixed numbers.",
-                   lambda: _check_one_net(attempt("build_net", net, *other), X, *other))
+        other = _other_sizes(_NET_OTHER, (num_hiddens, num_outputs))
+        _again_with("build_net", f"build_net({num_hiddens}, {num_outputs})", f"build_net{other}", "take the widths "
+                    "from the arguments num_hiddens and num_outputs, not fixed numbers.",
+                    lambda: _check_one_net(attempt("build_net", net, *other), X, *other))
         again = f"; the same for build_net{other}"
     print(f"✓ net: output shape {(len(X), num_outputs)}, {count:,} parameters as in the reference, and a "
           f"ReLU between its two layers{again}")
