@@ -8,7 +8,8 @@ import torch
 from torch.nn import functional as F
 
 from mlp_utils import Trainer, evaluate, pick_device
-from mlp_utils.answers import AnswerError, LoopData, check_training_loop, todo
+from mlp_utils.answers import AnswerError, check_training_loop, todo
+from mlp_utils.answers.chapters import _LoopData
 from mlp_utils.answers.chapters import _LOOP_EPOCHS, _LOOP_OTHER_EPOCHS, _LOOP_SEED, _loop_model
 
 
@@ -173,9 +174,9 @@ def test_a_loop_that_calls_an_unwritten_sgd_step_names_sgd_step(capsys):
 
 
 def test_loop_data_training_loss_falls_while_test_accuracy_moves():
-    """What LoopData's docstring says of the check's runs: the training loss falls every epoch, and the
+    """What _LoopData's docstring says of the check's runs: the training loss falls every epoch, and the
     test accuracy does not rise every epoch."""
-    data = LoopData()
+    data = _LoopData()
     model = _loop_model(_LOOP_SEED, data)
     history = Trainer(max_epochs=_LOOP_EPOCHS, device="cpu", progress=False).fit(model, data)
     losses, accuracies = history.train_loss, history.eval_acc
@@ -194,7 +195,7 @@ def test_the_check_leaves_the_callers_random_numbers_alone():
 def test_the_check_compares_with_what_trainer_fit_ends_with():
     """The reference is Trainer.fit itself: the solution's parameters agree with a fit from the same
     seed to float32 rounding, and differ from a fit of one epoch fewer."""
-    data = LoopData()
+    data = _LoopData()
     fitted = _loop_model(_LOOP_SEED, data)
     Trainer(max_epochs=_LOOP_EPOCHS, device="cpu", progress=False).fit(fitted, data)
     shorter = _loop_model(_LOOP_SEED, data)
@@ -207,7 +208,7 @@ def test_the_check_compares_with_what_trainer_fit_ends_with():
 
 
 def test_loop_data_shuffles_like_fashion_mnist_and_ends_epochs_with_a_small_batch():
-    data = LoopData()
+    data = _LoopData()
     sizes = [len(y) for _, y in data.train_dataloader(1)]
     assert sizes == [64, 64, 64, 8]
     first, second = (torch.cat([y for _, y in data.train_dataloader(e)]) for e in (1, 2))
@@ -385,7 +386,7 @@ def test_check_training_loop_refuses_shortcuts_and_loose_accuracies(wrong, words
 def test_the_accuracies_are_compared_below_one_image():
     """The holes above are small: one image more in the denominator changes an accuracy by less than one
     image's worth (1/120), so the check compares far below that."""
-    data = LoopData()
+    data = _LoopData()
     model = _loop_model(_LOOP_SEED, data)
     model.eval()
     with torch.no_grad():

@@ -10,11 +10,11 @@ from .core import AnswerError, _cmp, answer_check, attempt
 
 __all__ = ["cmp_linear_grad", "cmp_relu_grad", "cmp_softmax_ce_grad"]
 
-Named = Callable[..., list]  # the inputs -> [(explanation, the wrong gradient), ...]
+_Named = Callable[..., list]  # the inputs -> [(explanation, the wrong gradient), ...]
 
 
 def _two_batches(name: str, yours: Any, inputs: tuple, expected: torch.Tensor, second: tuple,
-                 reference: torch.Tensor, mistakes: Named = lambda *inputs: [], there: Named = lambda *inputs: [],
+                 reference: torch.Tensor, mistakes: _Named = lambda *inputs: [], there: _Named = lambda *inputs: [],
                  what: str = "", fix: str = "", tail: str = " too", **options: Any) -> None:
     """:func:`cmp` on the chapter's ``inputs``; then, for a function, on the ``second`` batch against
     ``reference``, with the mistakes ``there`` names first; a failure there says so."""

@@ -13,7 +13,7 @@ import torch
 
 from .core import AnswerError, _again, _cmp, answer_check, attempt, check_cases, cmp
 
-__all__ = ["LoopData", "_cache_bytes", "check_cache_bytes", "check_flatten", "check_mlp_net", "check_parameters",
+__all__ = ["check_cache_bytes", "check_flatten", "check_mlp_net", "check_parameters",
            "check_sgd_step", "check_training_loop", "class_means"]
 
 
@@ -495,7 +495,7 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
 
 # Chapter 5: the training loop, checked against Trainer.fit
 
-class LoopData:
+class _LoopData:
     """A small data module with FashionMNIST's loop methods: random images labelled by a noisy linear rule,
     4 minibatches an epoch by default, the last smaller (200 = 3 x 64 + 8), and test batches of 64 and 56."""
 
@@ -540,7 +540,7 @@ _ON_TEST = ("you trained on the test batches. The test set only measures the mod
             "data.train_dataloader(epoch).")
 
 
-def _loop_model(seed: int, data: LoopData, lr: float = _LOOP_LR):
+def _loop_model(seed: int, data: _LoopData, lr: float = _LOOP_LR):
     """The MLPScratch both loops start from, drawn from ``seed`` without touching the caller's random numbers."""
     from ..models import MLPScratch
 
@@ -551,7 +551,7 @@ def _loop_model(seed: int, data: LoopData, lr: float = _LOOP_LR):
     return model.to(getattr(data, "device", "cpu"))
 
 
-def _variant(data: LoopData, epochs: Sequence[int], lr: float = _LOOP_LR, *, zero: bool = True,
+def _variant(data: _LoopData, epochs: Sequence[int], lr: float = _LOOP_LR, *, zero: bool = True,
              on_test: bool = False, reduction: str = "mean") -> list[torch.Tensor]:
     """The parameters a loop with a known mistake ends with (``epochs``: the epoch numbers it shuffles by)."""
     model = _loop_model(_LOOP_SEED, data)
@@ -567,7 +567,7 @@ def _variant(data: LoopData, epochs: Sequence[int], lr: float = _LOOP_LR, *, zer
     return [p.detach() for p in params]
 
 
-def _known_loop_mistakes(data: LoopData, epochs: int, asked_before: int | None = None) -> list[tuple[str, Any]]:
+def _known_loop_mistakes(data: _LoopData, epochs: int, asked_before: int | None = None) -> list[tuple[str, Any]]:
     """What the usual mistakes end with, each named with its fix (``asked_before``: a first run's epochs)."""
     right = range(1, epochs + 1)
     shuffle = ("saw the minibatches{} in the same order: ask for each epoch's own shuffle, "
@@ -624,7 +624,7 @@ def _loop_calling(train: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: LoopData) -> tuple[int, float]:
+def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: _LoopData) -> tuple[int, float]:
     """Test images that ``model`` with these ``parameters`` classifies right, and the unweighted mean of
     the test batches' accuracies (a mistake to name)."""
     with torch.no_grad():
@@ -637,11 +637,11 @@ def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: 
 
 @answer_check
 def check_training_loop(train: Callable[..., Any], device: str | torch.device | None = None) -> None:
-    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` on a :class:`LoopData`
+    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` on a :class:`_LoopData`
     for 3 epochs and for 2: the same parameters, each epoch's test accuracy, and the modes and autograd."""
     from ..device import pick_device
 
-    data = LoopData(device=pick_device(device))
+    data = _LoopData(device=pick_device(device))
     run = _loop_calling(train)
     try:
         steps = _check_loop_once(run, data, _LOOP_EPOCHS)
@@ -674,7 +674,7 @@ _LOOP_ERRORS = (  # words of PyTorch's error, and what the loop did
 )
 
 
-def _check_loop_once(train: Callable[..., Any], data: LoopData, epochs: int,
+def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
                      asked_before: int | None = None) -> int:
     """Run the reader's loop for ``epochs`` epochs beside Trainer.fit; raise :class:`AnswerError` or
     return the number of minibatches per epoch."""
