@@ -157,6 +157,8 @@ def seeds_of(seeds: int | Sequence[int]) -> list[int]:
     """A count of seeds (the first ones of :func:`course_seed`) or a list, as a list."""
     if isinstance(seeds, int):
         return [course_seed(i) for i in range(positive_int("seeds", seeds))]
+    if not seeds:
+        raise ValueError("seeds: give a number of seeds such as 3, or a non-empty list such as [0, 1, 2]")
     return [int(s) for s in seeds]
 
 

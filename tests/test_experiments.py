@@ -235,3 +235,11 @@ def test_an_empty_sweep_says_what_to_pass():
     from mlp_utils import sweep
     with pytest.raises(ValueError, match="holds no settings"):
         sweep([], data=None)
+
+
+def test_an_empty_list_of_seeds_says_what_to_pass():
+    import pytest
+
+    from mlp_utils import repeat
+    with pytest.raises(ValueError, match="non-empty list"):
+        repeat(Settings(), data=None, seeds=[])
