@@ -251,4 +251,7 @@ class FashionMNIST(InMemoryData):
     @staticmethod
     def text_labels(indices: Sequence[int] | torch.Tensor) -> list[str]:
         """Class names for class indices, e.g. ``[0, 9] -> ['t-shirt', 'ankle boot']``."""
-        return [CLASS_NAMES[int(i)] for i in indices]
+        values = [int(i) for i in indices]
+        if any(not 0 <= i < len(CLASS_NAMES) for i in values):  # a negative index would wrap silently
+            raise ValueError(f"class indices must lie in 0..{len(CLASS_NAMES) - 1}, got {values}")
+        return [CLASS_NAMES[i] for i in values]

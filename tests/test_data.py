@@ -201,3 +201,10 @@ def test_search_order_env_var_then_torchvision_layout_then_debian(isolated, monk
     found = FashionMNIST(root=plain, device="cpu", download=False)
     assert found.paths["test_labels"] == plain / "t10k-labels-idx1-ubyte"
     assert len(found.X_test) == 10000
+
+
+def test_text_labels_refuse_an_index_outside_the_classes():
+    assert FashionMNIST.text_labels(torch.tensor([0, 9])) == ["t-shirt", "ankle boot"]
+    for wrong in ([10], [-1]):
+        with pytest.raises(ValueError, match="0..9"):
+            FashionMNIST.text_labels(wrong)
