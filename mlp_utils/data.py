@@ -17,7 +17,7 @@ from .validate import positive_int
 from .config import seed_or_default
 from .device import pick_device
 
-__all__ = ["CLASS_NAMES", "RAW_FILES", "FashionMNIST", "FashionMNISTError", "read_verified"]
+__all__ = ["CLASS_NAMES", "RAW_FILES", "FashionMNIST", "FashionMNISTError", "locate_raw_files", "read_verified"]
 
 CLASS_NAMES: tuple[str, ...] = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                                 "sneaker", "bag", "ankle boot")
@@ -86,7 +86,7 @@ def _file_in(folder: Path, raw: _RawFile) -> Path | None:
     return next((p for p in (folder / raw.name, folder / f"{raw.name}.gz") if p.is_file()), None)
 
 
-def _locate_raw_files(root: str | os.PathLike | None = None, download: bool = True) -> dict[str, Path]:
+def locate_raw_files(root: str | os.PathLike | None = None, download: bool = True) -> dict[str, Path]:
     """The four IDX files, from ``root`` (or its ``FashionMNIST/raw``), ``$FASHION_MNIST_DIR``,
     ``./data``, Debian's copy, else a torchvision download; a partial folder is an error."""
     places = [("root argument", Path(root)), ("root argument, torchvision layout", Path(root) / "FashionMNIST" / "raw")
@@ -118,7 +118,7 @@ def _locate_raw_files(root: str | os.PathLike | None = None, download: bool = Tr
         raise FashionMNISTError(f"Fashion-MNIST was not found locally and the download into {target} failed "
                                 f"({type(error).__name__}: {error}). Places tried:\n{tried}\n"
                                 + _HOW_TO_FIX) from error
-    return _locate_raw_files(target, download=False)
+    return locate_raw_files(target, download=False)
 
 
 def read_verified(path: Path, raw: _RawFile) -> bytes:
@@ -208,7 +208,7 @@ class FashionMNIST(InMemoryData):
         self.seed = seed_or_default(seed)
         self.validation_size = validation_size
         self.device = pick_device(device)
-        self.paths = _locate_raw_files(root, download=download)
+        self.paths = locate_raw_files(root, download=download)
         train_images, train_labels = _load_raw_split(self.paths, "train")
         test_images, test_labels = _load_raw_split(self.paths, "test")
         order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(self.seed))

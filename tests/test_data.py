@@ -11,7 +11,7 @@ import torch
 from mlp_utils import CLASS_NAMES, FashionMNIST
 from mlp_utils.data import FashionMNISTError
 from mlp_utils import data as data_module
-from mlp_utils.data import RAW_FILES, _locate_raw_files
+from mlp_utils.data import RAW_FILES, locate_raw_files
 
 
 def test_sizes_shapes_dtypes_and_range(data):
@@ -165,7 +165,7 @@ def test_incomplete_folder_names_the_missing_files(isolated, monkeypatch):
 
 def test_nothing_found_lists_the_places_tried(isolated):
     with pytest.raises(FashionMNISTError) as error:
-        _locate_raw_files(download=False)
+        locate_raw_files(download=False)
     message = str(error.value)
     assert "download=False" in message and "no-debian" in message and "FASHION_MNIST_DIR" in message
 
@@ -178,7 +178,7 @@ def test_failed_download_is_one_clear_error(isolated, monkeypatch):
 
     monkeypatch.setattr(TorchvisionFashionMNIST, "download", refuse)
     with pytest.raises(FashionMNISTError, match=r"(?s)download into data failed.*run once with a network connection"):
-        _locate_raw_files(download=True)
+        locate_raw_files(download=True)
 
 
 def test_search_order_env_var_then_torchvision_layout_then_debian(isolated, monkeypatch):
@@ -188,11 +188,11 @@ def test_search_order_env_var_then_torchvision_layout_then_debian(isolated, monk
     copy = isolated / "copy"
     shutil.copytree(debian, copy)
     monkeypatch.setenv("FASHION_MNIST_DIR", str(copy))
-    assert _locate_raw_files(download=False)["train_images"].parent == copy
+    assert locate_raw_files(download=False)["train_images"].parent == copy
     monkeypatch.delenv("FASHION_MNIST_DIR")
     layout = isolated / "data" / "FashionMNIST" / "raw"
     shutil.copytree(debian, layout)
-    assert _locate_raw_files(download=False)["train_images"].parent == Path("data/FashionMNIST/raw")
+    assert locate_raw_files(download=False)["train_images"].parent == Path("data/FashionMNIST/raw")
     # an explicit root wins over everything, and may hold uncompressed files
     plain = isolated / "plain"
     plain.mkdir()
