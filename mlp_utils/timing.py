@@ -54,7 +54,7 @@ def time_train_step(step: Callable[[], Any], *, warmup: int = 3, min_run_time: f
 class TimeComparison(NamedTuple("_Times", [("ratio", float), ("low", float), ("high", float), ("rounds", int),
                                           ("verdict", str), ("p", float)])):
     """Of :func:`compare_times`: mean time of x over that of y, the lowest and highest ratio of one
-    round, the verdict ("faster", "slower" or "a tie") for x, and Welch's p on the round times."""
+    round, the verdict ("faster", "slower" or "tie") for x, and Welch's p on the round times."""
 
     def __str__(self) -> str:
         return (f"{self.ratio:.2f}x (rounds {self.low:.2f}-{self.high:.2f}, Welch's "
@@ -71,7 +71,7 @@ def compare_times(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> Tim
     x, y = list(x_seconds), list(y_seconds)
     ratios = [a / b for a, b in zip(x, y)]
     verdict = welch(y, x)  # y's time "better" (larger) than x's means x is faster
-    word = {"better": "faster", "worse": "slower", "tie": "a tie"}[verdict.word]
+    word = {"better": "faster", "worse": "slower", "tie": "tie"}[verdict.word]
     return TimeComparison(statistics.fmean(x) / statistics.fmean(y), min(ratios), max(ratios),
                           len(ratios), word, verdict.p)
 
