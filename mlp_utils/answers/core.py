@@ -103,14 +103,15 @@ def _again(why: str, check: Callable[[], Any]) -> Any:
 
 _Mistakes = Sequence[tuple[str, Any]]
 
-def _number(call: str, value: Any) -> float:
-    """The reader's value as one float, or an AnswerError saying what it was instead."""
+def _number(call: str, value: Any, tensor_hint: str = "expected one number",
+            type_hint: str = "expected a number") -> float:
+    """The reader's value as one float, or an AnswerError saying what it was instead (and the hint)."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise AnswerError(f"{call} returned a tensor of shape {_shape(value)}; expected one number")
+            raise AnswerError(f"{call} returned a tensor of shape {_shape(value)}; {tensor_hint}")
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise AnswerError(f"{call} returned a {type(value).__name__}; expected a number")
+        raise AnswerError(f"{call} returned a {type(value).__name__}; {type_hint}")
     return float(value)
 
 

@@ -5,19 +5,14 @@ from typing import Any, Callable
 
 import torch
 
-from .core import AnswerError, _shape, answer_check, check_cases
+from .core import _number, answer_check, check_cases
 
 __all__ = ["check_dead_fraction"]
 
+
 def _fraction(call: str, value: Any) -> float:
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise AnswerError(f"{call} returned a tensor of shape {_shape(value)}; return one number, the mean "
-                              "over units (e.g. .float().mean())")
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AnswerError(f"{call} returned {type(value).__name__}; return one number (a float, or a 0-d tensor)")
-    return float(value)
+    return _number(call, value, "return one number, the mean over units (e.g. .float().mean())",
+                   "return one number (a float, or a 0-d tensor)")
 
 
 @answer_check
