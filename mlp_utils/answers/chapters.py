@@ -19,19 +19,10 @@ __all__ = ["check_cache_bytes", "check_flatten", "check_mlp_net", "check_paramet
 
 def class_means(X: torch.Tensor, y: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
     """The mean flattened image of each class as rows, (num_classes, features); NaN for an empty class."""
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"class_means: X and y must be tensors, got {type(X).__name__} and {type(y).__name__}")
-    if X.dim() < 2 or y.dim() != 1 or len(X) != len(y):
-        raise ValueError(f"class_means: X must be a batch (n, ...) and y its n labels, got shapes "
-                         f"{tuple(X.shape)} and {tuple(y.shape)}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"class_means: num_classes must be an integer >= 1, got {num_classes!r}")
     rows = X.reshape(len(X), -1).to(torch.float32)
     labels = y.to(rows.device)
-    sums = torch.zeros(num_classes, rows.shape[1], dtype=rows.dtype, device=rows.device)
-    sums.index_add_(0, labels, rows)
-    counts = torch.bincount(labels, minlength=num_classes)[:num_classes].to(rows.dtype)
-    return sums / counts[:, None]
+    sums = torch.zeros(num_classes, rows.shape[1], device=rows.device).index_add_(0, labels, rows)
+    return sums / torch.bincount(labels, minlength=num_classes)[:num_classes, None].to(rows.dtype)
 
 
 def _check_sizes(function: str, **sizes: Any) -> None:
@@ -53,8 +44,7 @@ def _other_sizes(pairs: Sequence[tuple[int, int]], sizes: Sequence[int]) -> tupl
 
 
 def _again_with(what: str, first: str, second: str, fix: str, check: Callable[[], Any]) -> None:
-    """Run ``check`` on a second set of sizes, the caller's random numbers untouched; a failure says
-    the answer was right for ``first`` only."""
+    """Run ``check`` on a second set of sizes, the caller's random numbers untouched."""
     with torch.random.fork_rng(devices=[]):
         _again(f"{what}: right for {first} but not for {second}: {fix}", check)
 
@@ -274,52 +264,39 @@ def check_flatten(flatten: Callable[[torch.Tensor], Any], X: torch.Tensor) -> No
 _NET_OTHER = ((32, 48), (7, 5))  # a second call's num_hiddens and num_outputs: the first of each pair unless taken
 
 
-def _between_layers(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int,
-                    num_outputs: int) -> tuple[torch.nn.Linear, torch.nn.Linear] | None:
-    """The network's two linear layers, found by their shapes, or None."""
-    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
-    first = [m for m in linears if (m.in_features, m.out_features) == (X[0].numel(), num_hiddens)]
-    second = [m for m in linears if (m.in_features, m.out_features) == (num_hiddens, num_outputs)]
-    if len(linears) != 2 or len(first) != 1 or len(second) != 1 or first[0] is second[0]:
-        return None
-    return first[0], second[0]
-
-
 _RELU_ONLY = "this chapter's network uses nn.ReLU() between its two layers (other activations are exercise 8's topic)"
+_F = torch.nn.functional
+_NOT_RELU = {"torch.sigmoid": torch.sigmoid, "torch.tanh": torch.tanh, "torch.abs": torch.abs, "GELU": _F.gelu,
+             "ELU": _F.elu, "SiLU": _F.silu, "softplus": _F.softplus} | {
+    f"a leaky ReLU (negative inputs scaled by {slope:g})": functools.partial(_F.leaky_relu, negative_slope=slope)
+    for slope in (0.01, 0.1, 0.2)}
 
 
 def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int, num_outputs: int,
                                 out: torch.Tensor) -> None:
     """Raise :class:`AnswerError` unless ``net`` computes a ReLU between its layers (a forward may call
     torch.sigmoid itself, which no module shows)."""
-    layers = _between_layers(net, X, num_hiddens, num_outputs)
-    if layers is not None:  # the two layers are known: compare with what they compute around a ReLU
-        first, second = layers
-        F = torch.nn.functional
-        with torch.no_grad():
-            Z = first(X.flatten(1))
-            reference = second(torch.relu(Z))
-            named = {"torch.sigmoid": torch.sigmoid, "torch.tanh": torch.tanh, "torch.abs": torch.abs,
-                     "GELU": F.gelu, "ELU": F.elu, "SiLU": F.silu, "softplus": F.softplus} | {
-                f"a leaky ReLU (negative inputs scaled by {slope:g})": functools.partial(F.leaky_relu,
-                negative_slope=slope) for slope in (0.01, 0.1, 0.2)}
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    first, second = ([m for m in linears if (m.in_features, m.out_features) == shape]
+                     for shape in ((X[0].numel(), num_hiddens), (num_hiddens, num_outputs)))
+    if len(linears) == 2 and len(first) == len(second) == 1 and first[0] is not second[0]:
+        with torch.no_grad():  # the two layers are known: compare with what they compute around a ReLU
+            Z = first[0](X.flatten(1))
+            reference = second[0](torch.relu(Z))
             mistakes = [(f"between its two layers your network applies {name}, not ReLU; {_RELU_ONLY}.",
-                         second(activation(Z))) for name, activation in named.items()] + [
+                         second[0](activation(Z))) for name, activation in _NOT_RELU.items()] + [
                 ("your network returns the softmax of the logits (rows that sum to 1). cross_entropy applies the "
                  "softmax itself, so the model returns logits: leave the softmax out of forward.",
                  torch.softmax(reference, dim=1)),
                 ("your network applies a ReLU after the output layer too, so no logit can be negative. Logits "
                  "can be any real number; the activation belongs between the two layers only.",
                  torch.relu(reference))]
-        try:
-            _cmp("net", out, reference, mistakes=mistakes)
-        except AnswerError as error:
-            if any(str(error) == f"net: {why}" for why, _ in mistakes):
-                raise
-            raise AnswerError(f"net: your network does not compute output_layer(relu(hidden_layer(x))) on the "
-                              f"flattened images: its outputs differ from that by up to "
-                              f"{(out - reference).abs().max().item():.3g}. Flatten, the hidden layer, "
-                              "nn.ReLU(), the output layer, and nothing else in between or after.") from None
+        if not _close(out, reference):
+            why = next((why for why, wrong in mistakes if _close(out, wrong) and not _close(wrong, reference)),
+                       "your network does not compute output_layer(relu(hidden_layer(x))) on the flattened images: "
+                       f"its outputs differ from that by up to {(out - reference).abs().max().item():.3g}. Flatten, "
+                       "the hidden layer, nn.ReLU(), the output layer, and nothing else in between or after.")
+            raise AnswerError(f"net: {why}")
         return
     # Layers we cannot name: test what a ReLU network with its biases set to zero must do.
     # f(c x) = c f(x) for c > 0 (a ReLU passes a positive factor through: sigmoid, tanh, GELU,
