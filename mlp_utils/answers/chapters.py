@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, _again, _cmp, answer_check, attempt, check_cases, cmp
+from .core import AnswerError, _again, _cmp, _number, answer_check, attempt, check_cases, cmp
 
 __all__ = ["check_cache_bytes", "check_flatten", "check_mlp_net", "check_parameters",
            "check_sgd_step", "check_training_loop", "class_means"]
@@ -412,35 +412,15 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
 
 # Chapter 9 (memory): the bytes the forward pass of training keeps
 
-def _cache_bytes(sizes: Sequence[int], batch_size: int) -> int:
-    """Bytes of float32 activations a training step keeps for an MLP of layer ``sizes``: every
-    linear layer's input (batch_size x its width) and the logits, as ``ManualMLP``'s cache."""
-    from ..backprop import ManualMLP
-
-    net = ManualMLP(list(sizes), device="meta")
-    _, cache = net.forward_with_cache(torch.empty(batch_size, sizes[0], device="meta"))
-    return int(cache.nbytes())
+def _cache_bytes(sizes: Sequence[int], b: int, inputs: bool = True, logits: bool = True, pre: bool = False) -> float:
+    """Bytes of the float32 activations ManualMLP's cache keeps for a batch of ``b``: each linear layer's
+    input (or only the hidden ones), the logits, and (a mistake) the pre-activations."""
+    return 4.0 * b * (sum(sizes[:-1] if inputs else sizes[1:-1]) + (sizes[-1] if logits else 0)
+                      + (sum(sizes[1:-1]) if pre else 0))
 
 
 _CACHE_CASES = (([784, 256, 10], 256), ([784, 256, 256, 10], 64), ([784, 1024, 512, 128, 10], 100),
                ([20, 3, 2], 7))
-
-
-def _floats(sizes: Sequence[int], b: int, inputs: bool = True, logits: bool = True, pre: bool = False) -> float:
-    """Bytes of float32 numbers: each linear layer's input (or only the hidden ones), the logits, the
-    pre-activations, for a batch of ``b``."""
-    n = sum(b * w for w in (sizes[:-1] if inputs else sizes[1:-1]))
-    n += b * sizes[-1] if logits else 0
-    n += sum(b * w for w in sizes[1:-1]) if pre else 0
-    return 4.0 * n
-
-
-def _bytes(call: str, value: Any) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise AnswerError(f"{call} returned {value!r}; return a number of bytes")
-    return float(value)
 
 
 @answer_check
@@ -448,62 +428,54 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
     """Check the reader's ``cache_bytes(sizes, batch_size)`` (chapter 9) on several networks and batches."""
     labels = "they are the loss's input, not an activation of the network, and ManualMLP's cache does not hold them"
     mistakes = [
-        ("you counted numbers, not bytes: each float32 takes 4 bytes.", lambda s, b: _floats(s, b) / 4),
+        ("you counted numbers, not bytes: each float32 takes 4 bytes.", lambda s, b: _cache_bytes(s, b) / 4),
         ("you left out the logits: the softmax's gradient needs them, B x 10 floats more.",
-         lambda s, b: _floats(s, b, logits=False)),
+         lambda s, b: _cache_bytes(s, b, logits=False)),
         ("you left out the input X: the first layer's weight gradient X^T dZ needs it.",
-         lambda s, b: _floats(s, b, inputs=False)),
+         lambda s, b: _cache_bytes(s, b, inputs=False)),
         ("you also counted the pre-activations Z: a ReLU's derivative can be read from its output "
-         "H, which is kept anyway as the next layer's input.", lambda s, b: _floats(s, b, pre=True)),
+         "H, which is kept anyway as the next layer's input.", lambda s, b: _cache_bytes(s, b, pre=True)),
         ("you counted the weights and biases; the cache holds activations, which grow with the batch.",
          lambda s, b: 4.0 * sum((a + 1) * c for a, c in zip(s[:-1], s[1:]))),
         ("you counted 8 bytes per number, as for float64; the network's activations are float32, "
-         "4 bytes each.", lambda s, b: 2 * _floats(s, b)),
+         "4 bytes each.", lambda s, b: 2 * _cache_bytes(s, b)),
         (f"you also counted the labels: {labels} (autograd keeps them for the loss, 8 bytes each as int64, "
          "as the page shows next). Count only each linear layer's input and the logits.",
-         lambda s, b: _floats(s, b) + 8.0 * b),
+         lambda s, b: _cache_bytes(s, b) + 8.0 * b),
         (f"you also counted the labels, and as float32: {labels}. Count only each linear layer's input and "
-         "the logits.", lambda s, b: _floats(s, b) + 4.0 * b),
+         "the logits.", lambda s, b: _cache_bytes(s, b) + 4.0 * b),
     ]
     check_cases("cache_bytes", yours, [(list(s), b) for s, b in _CACHE_CASES], _cache_bytes, mistakes,
-                value=_bytes, same=operator.eq, tick=f"✓ cache_bytes: matches the reference on {len(_CACHE_CASES)} "
-                "networks and batch sizes")
+                value=functools.partial(_number, type_hint="return a number of bytes"), same=operator.eq,
+                tick=f"✓ cache_bytes: matches the reference on {len(_CACHE_CASES)} networks and batch sizes")
 
 
 # Chapter 5: the training loop, checked against Trainer.fit
 
 class _LoopData:
     """A small data module with FashionMNIST's loop methods: random images labelled by a noisy linear rule,
-    4 minibatches an epoch by default, the last smaller (200 = 3 x 64 + 8), and test batches of 64 and 56."""
+    4 minibatches an epoch, the last smaller (200 = 3 x 64 + 8), and test batches of 64 and 56."""
 
-    eval_split = "test"
+    eval_split, batch_size, seed, num_inputs, num_classes = "test", 64, 0, 20, 3
 
-    def __init__(self, num_train: int = 200, num_test: int = 120, batch_size: int = 64, seed: int = 0,
-                 num_classes: int = 3, shape: tuple[int, ...] = (1, 4, 5),
-                 device: str | torch.device = "cpu") -> None:
-        generator = torch.Generator().manual_seed(8191 + seed)
-        num_inputs = math.prod(shape)
-        teacher = torch.randn(num_inputs, num_classes, generator=generator)
+    def __init__(self, device: str | torch.device = "cpu") -> None:
+        generator = torch.Generator().manual_seed(8191)
+        teacher = torch.randn(20, 3, generator=generator)
 
         def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-            X = torch.rand(n, *shape, generator=generator)
-            noise = 0.5 * torch.randn(n, num_classes, generator=generator)
+            X = torch.rand(n, 1, 4, 5, generator=generator)
+            noise = 0.5 * torch.randn(n, 3, generator=generator)
             return X.to(device), ((X.reshape(n, -1) - 0.5) @ teacher + noise).argmax(dim=1).to(device)
 
-        self.X_train, self.y_train = draw(num_train)
-        self.X_test, self.y_test = draw(num_test)
-        self.batch_size, self.seed = batch_size, seed
-        self.num_inputs, self.num_classes = num_inputs, num_classes
+        (self.X_train, self.y_train), (self.X_test, self.y_test) = draw(200), draw(120)
         self.device = torch.device(device)
 
     def train_dataloader(self, epoch: int = 0):
-        """Shuffled training batches; the order for ``epoch`` is fixed by ``(seed, epoch)``."""
         from ..data import InMemoryData
 
         return InMemoryData.train_dataloader(self, epoch)  # type: ignore[arg-type]
 
     def test_dataloader(self):
-        """Test batches, in order."""
         from ..data import TensorBatches
 
         return TensorBatches(self.X_test, self.y_test, self.batch_size)
@@ -517,37 +489,36 @@ _ON_TEST = ("you trained on the test batches. The test set only measures the mod
             "data.train_dataloader(epoch).")
 
 
-def _loop_model(seed: int, data: _LoopData, lr: float = _LOOP_LR):
+def _loop_model(seed: int, data: _LoopData):
     """The MLPScratch both loops start from, drawn from ``seed`` without touching the caller's random numbers."""
     from ..models import MLPScratch
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = MLPScratch(num_inputs=data.num_inputs, num_outputs=data.num_classes, num_hiddens=8, lr=lr,
+        model = MLPScratch(num_inputs=data.num_inputs, num_outputs=data.num_classes, num_hiddens=8, lr=_LOOP_LR,
                            sigma=0.5)
-    return model.to(getattr(data, "device", "cpu"))
+    return model.to(data.device)
 
 
 def _variant(data: _LoopData, epochs: Sequence[int], lr: float = _LOOP_LR, *, zero: bool = True,
              on_test: bool = False, reduction: str = "mean") -> list[torch.Tensor]:
     """The parameters a loop with a known mistake ends with (``epochs``: the epoch numbers it shuffles by)."""
     model = _loop_model(_LOOP_SEED, data)
-    params = list(model.parameters())
     for epoch in epochs:
         for X, y in (data.test_dataloader() if on_test else data.train_dataloader(epoch)):
             torch.nn.functional.cross_entropy(model(X), y, reduction=reduction).backward()
             with torch.no_grad():
-                for p in params:
+                for p in model.parameters():
                     p -= lr * p.grad
                     if zero:
                         p.grad = None
-    return [p.detach() for p in params]
+    return [p.detach() for p in model.parameters()]
 
 
-def _known_loop_mistakes(data: _LoopData, epochs: int, asked_before: int | None = None) -> list[tuple[str, Any]]:
+def _known_loop_mistakes(data: _LoopData, epochs: int, asked_before: int | None) -> list[tuple[str, Any]]:
     """What the usual mistakes end with, each named with its fix (``asked_before``: a first run's epochs)."""
     right = range(1, epochs + 1)
-    shuffle = ("saw the minibatches{} in the same order: ask for each epoch's own shuffle, "
+    shuffle = ("every epoch saw the minibatches{} in the same order: ask for each epoch's own shuffle, "
                "data.train_dataloader(epoch), inside the epoch loop.")
     return [(why, _variant(data, **how)) for why, how in [
         *([(f"you trained for {asked_before} epochs when num_epochs = {epochs}: the number of epochs is typed "
@@ -562,8 +533,8 @@ def _known_loop_mistakes(data: _LoopData, epochs: int, asked_before: int | None 
         ("your epochs are numbered from 0: data.train_dataloader(epoch) shuffles each epoch by its number, and "
          "Trainer.fit numbers them 1, 2, ..., num_epochs. Use for epoch in range(1, num_epochs + 1) and "
          "data.train_dataloader(epoch).", dict(epochs=range(epochs))),
-        ("every epoch " + shuffle.format(""), dict(epochs=[0] * epochs)),
-        ("every epoch " + shuffle.format(" of epoch 1,"), dict(epochs=[1] * epochs)),
+        (shuffle.format(""), dict(epochs=[0] * epochs)),
+        (shuffle.format(" of epoch 1,"), dict(epochs=[1] * epochs)),
         (_ON_TEST, dict(epochs=right, on_test=True)),
         ("your loss is the sum over the minibatch, not the mean, so every step was batch-size times too large: "
          "use the mean cross-entropy, model.loss(model(X), y) (F.cross_entropy's default).",
@@ -576,13 +547,16 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and bool(torch.allclose(a, b, atol=1e-5, rtol=1e-4))
 
 
+def _all_close(these: Sequence[torch.Tensor], those: Sequence[torch.Tensor]) -> bool:
+    return all(_close(p, q) for p, q in zip(these, those))
+
+
 class _HelperUnwritten(Exception):
     """The reader's loop is written but calls another fill-in that is still a stub."""
 
 
 def _loop_calling(train: Callable[..., Any]) -> Callable[..., Any]:
-    """``train``, but a stub it calls (``sgd_step``) raises :class:`_HelperUnwritten` with the stub's name,
-    so the check can say which fill-in is missing; a stub ``train`` itself stays a NotWritten."""
+    """``train``, but a stub it calls (``sgd_step``) raises :class:`_HelperUnwritten` with the stub's name."""
     from .core import NotWritten
 
     if not callable(train):
@@ -614,8 +588,8 @@ def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: 
 
 @answer_check
 def check_training_loop(train: Callable[..., Any], device: str | torch.device | None = None) -> None:
-    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` on a :class:`_LoopData`
-    for 3 epochs and for 2: the same parameters, each epoch's test accuracy, and the modes and autograd."""
+    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` for 3 epochs and 2:
+    the same parameters, each epoch's test accuracy, and the modes and autograd."""
     from ..device import pick_device
 
     data = _LoopData(device=pick_device(device))
@@ -649,6 +623,13 @@ _LOOP_ERRORS = (  # words of PyTorch's error, and what the loop did
     ("same device", "tensors on two devices. The data module serves its batches on the device of the model "
      "({device} here); do not move them to another device."),
 )
+_NOT_CHANGED = ("the parameters did not change. Did your loop call the step (sgd_step(params, model.lr)) after "
+                "loss.backward()? Zeroing the gradients between backward() and the step also leaves nothing to step "
+                "with: zero them after the step or before backward().")
+_FIT_CALLED = ("your function calls Trainer.fit, the shortcut this page takes apart: the exercise asks for the loop "
+               "written out. For epoch in range(1, num_epochs + 1): model.train(); per minibatch of "
+               "data.train_dataloader(epoch) the loss, loss.backward() and sgd_step(params, model.lr); then the "
+               "test accuracy under model.eval() and torch.no_grad().")
 
 
 def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
@@ -658,13 +639,10 @@ def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
     from ..trainer import Trainer
 
     steps = len(data.train_dataloader(1))
-    reference = _loop_model(_LOOP_SEED, data)
+    reference, judge, model = (_loop_model(_LOOP_SEED, data) for _ in range(3))  # judge: accuracies of yours
     with torch.random.fork_rng(devices=[]):
         history = Trainer(max_epochs=epochs, device=data.device, progress=False).fit(reference, data)
     expected = [p.detach() for p in reference.parameters()]
-    names = [name for name, _ in reference.named_parameters()]
-    judge = _loop_model(_LOOP_SEED, data)  # a copy to recompute accuracies with the reader's parameters
-    model = _loop_model(_LOOP_SEED, data)
     start = [p.detach().clone() for p in model.parameters()]
     model.eval()  # as Trainer.fit leaves a model: the loop must switch to training mode itself
     test_rows = data.X_test.reshape(len(data.X_test), -1)
@@ -699,27 +677,19 @@ def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
         raise AnswerError(f"train: {error}. The check passes a small data module with FashionMNIST's "
                           "methods train_dataloader(epoch) and test_dataloader(), and an MLPScratch with "
                           "its parameters(), loss() and lr.") from None
-    if fit.called:
-        raise AnswerError("train: your function calls Trainer.fit, the shortcut this page takes apart: the "
-                          "exercise asks for the loop written out. For epoch in range(1, num_epochs + 1): "
-                          "model.train(); per minibatch of data.train_dataloader(epoch) the loss, "
-                          "loss.backward() and sgd_step(params, model.lr); then the test accuracy under "
-                          "model.eval() and torch.no_grad().")
     yours = [p.detach() for p in model.parameters()]
-    if not all(torch.isfinite(p).all() for p in yours):
-        raise AnswerError("train: the parameters became NaN or infinite. Check the learning rate "
-                          "(model.lr) and that the loss is the mean over the minibatch.")
     trained = [(grad, training) for grad, training, split in calls if split == "train"]
-    if not all(_close(p, q) for p, q in zip(yours, expected)):
-        if all(torch.equal(p, s) for p, s in zip(yours, start)):
-            raise AnswerError("train: the parameters did not change. Did your loop call the step (sgd_step(params, "
-                              "model.lr)) after loss.backward()? Zeroing the gradients between backward() and "
-                              "the step also leaves nothing to step with: zero them after the step or before "
-                              "backward().")
-        for message, parameters in _known_loop_mistakes(data, epochs, asked_before):
-            if all(_close(p, q) for p, q in zip(yours, parameters)):
+    forwards = sum(1 for grad, _ in trained if grad)
+    for wrong, why in (
+            (fit.called, _FIT_CALLED),
+            (not all(torch.isfinite(p).all() for p in yours), "the parameters became NaN or infinite. Check the "
+             "learning rate (model.lr) and that the loss is the mean over the minibatch.")):
+        if wrong:
+            raise AnswerError(f"train: {why}")
+    if not _all_close(yours, expected):
+        for message, parameters in [(_NOT_CHANGED, start), *_known_loop_mistakes(data, epochs, asked_before)]:
+            if _all_close(yours, parameters):
                 raise AnswerError(f"train: {message}")
-        forwards = sum(1 for grad, _ in trained if grad)
         if not forwards and any(grad and split == "test" for grad, _, split in calls):
             raise AnswerError(f"train: {_ON_TEST}")
         if forwards != epochs * steps:
@@ -727,10 +697,10 @@ def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
                               f"{epochs} epochs of {steps} minibatches are {epochs * steps}: one forward pass, "
                               "one backward() and one step per minibatch.")
         number = next(i for i, (p, q) in enumerate(zip(yours, expected)) if not _close(p, q))
-        largest = (yours[number] - expected[number]).abs().max().item()
-        raise AnswerError(f"train: after {epochs} epochs your parameters differ from Trainer.fit's (first "
-                          f"{names[number]}, by up to {largest:.3g}). Per minibatch of "
-                          "data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the mean loss "
+        name = [name for name, _ in reference.named_parameters()][number]
+        raise AnswerError(f"train: after {epochs} epochs your parameters differ from Trainer.fit's (first {name}, "
+                          f"by up to {(yours[number] - expected[number]).abs().max().item():.3g}). Per minibatch "
+                          "of data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the mean loss "
                           "model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and the "
                           "gradients zeroed once per step.")
     test_calls = [(grad, training) for grad, training, split in calls if split == "test"]
