@@ -6,9 +6,8 @@ import copy
 import gzip
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -30,8 +29,7 @@ _HOW_TO_FIX = (
 )
 
 
-@dataclass(frozen=True)
-class _RawFile:
+class _RawFile(NamedTuple):
     name: str
     sha256: str
     num_bytes: int
@@ -40,19 +38,14 @@ class _RawFile:
 # SHA-256 of the decompressed IDX bytes: the published MD5 sums cover the .gz files, whose gzip
 # headers differ between copies (Debian's, for one).
 RAW_FILES: dict[str, _RawFile] = {
-    "train_images": _RawFile(
-        "train-images-idx3-ubyte",
-        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47040016),
-    "train_labels": _RawFile(
-        "train-labels-idx1-ubyte",
-        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60008),
-    "test_images": _RawFile(
-        "t10k-images-idx3-ubyte",
-        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7840016),
-    "test_labels": _RawFile(
-        "t10k-labels-idx1-ubyte",
-        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10008),
-}
+    "train_images": _RawFile("train-images-idx3-ubyte",
+                             "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47040016),
+    "train_labels": _RawFile("train-labels-idx1-ubyte",
+                             "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60008),
+    "test_images": _RawFile("t10k-images-idx3-ubyte",
+                            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7840016),
+    "test_labels": _RawFile("t10k-labels-idx1-ubyte",
+                            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10008)}
 
 
 class InMemoryData:
@@ -67,23 +60,19 @@ class InMemoryData:
     def view(self, batch_size: int | None = None, seed: int | None = None):
         """The same tensors (not copied) served with another batch size or shuffle seed."""
         other = copy.copy(self)
-        other.batch_size = other.batch_size if batch_size is None else batch_size
-        other.seed = other.seed if seed is None else int(seed)
+        other.batch_size = self.batch_size if batch_size is None else batch_size
+        other.seed = self.seed if seed is None else int(seed)
         return other
 
     def train_dataloader(self, epoch: int = 0) -> TensorBatches:
-        """Shuffled training batches, the order fixed by ``(seed, epoch)`` through numpy's ``SeedSequence``
-        (with ``seed + epoch``, seeds 0 and 1 would share nine of ten epochs' orders)."""
+        """Shuffled training batches in the order of ``SeedSequence([seed, epoch])`` (with ``seed + epoch``,
+        seeds 0 and 1 would share nine of ten epochs' orders)."""
         stream = int(np.random.SeedSequence([self.seed, epoch]).generate_state(1, np.uint64)[0] >> 1)
         return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=stream)
 
 
 class FashionMNISTError(RuntimeError):
     """The dataset could not be found, read or verified. The message says how to fix it."""
-
-
-def _file_in(folder: Path, raw: _RawFile) -> Path | None:
-    return next((p for p in (folder / raw.name, folder / f"{raw.name}.gz") if p.is_file()), None)
 
 
 def locate_raw_files(root: str | os.PathLike | None = None, download: bool = True) -> dict[str, Path]:
@@ -96,12 +85,12 @@ def locate_raw_files(root: str | os.PathLike | None = None, download: bool = Tru
     places += [("./data, torchvision layout", _DOWNLOAD_ROOT / "FashionMNIST" / "raw"),
                ("Debian package dataset-fashion-mnist", _DEBIAN_DIR)]
     for description, folder in places:
-        found = {key: _file_in(folder, raw) for key, raw in RAW_FILES.items()}
-        present = {key: path for key, path in found.items() if path is not None}
-        if len(present) == len(RAW_FILES):
-            return present
-        if present:
-            missing = ", ".join(RAW_FILES[key].name for key in found if found[key] is None)
+        found = {key: next((p for p in (folder / raw.name, folder / f"{raw.name}.gz") if p.is_file()), None)
+                 for key, raw in RAW_FILES.items()}
+        if all(found.values()):
+            return found
+        if any(found.values()):
+            missing = ", ".join(RAW_FILES[key].name for key, path in found.items() if path is None)
             raise FashionMNISTError(f"The Fashion-MNIST folder {folder} ({description}) is incomplete: "
                                     f"missing {missing}. " + _HOW_TO_FIX)
     tried = "\n".join(f"  - {folder} ({description})" for description, folder in places)
@@ -112,8 +101,7 @@ def locate_raw_files(root: str | os.PathLike | None = None, download: bool = Tru
     from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
 
     try:
-        for train in (True, False):
-            TorchvisionFashionMNIST(str(target), train=train, download=True)
+        TorchvisionFashionMNIST(str(target), download=True)  # downloads both splits
     except Exception as error:  # torchvision raises several kinds; all mean the same to the reader
         raise FashionMNISTError(f"Fashion-MNIST was not found locally and the download into {target} failed "
                                 f"({type(error).__name__}: {error}). Places tried:\n{tried}\n"
@@ -141,9 +129,7 @@ def read_verified(path: Path, raw: _RawFile) -> bytes:
 
 
 def _decode_idx(content: bytes) -> np.ndarray:
-    """Decode an IDX file of unsigned bytes (magic 0x0801 for labels, 0x0803 for images)."""
-    if content[:2] != b"\x00\x00" or content[2] != 0x08:
-        raise FashionMNISTError("Not an IDX file of unsigned bytes (bad magic number).")
+    """Decode an IDX file of unsigned bytes (its checksum already verified)."""
     num_dims = content[3]
     shape = tuple(int.from_bytes(content[4 + 4 * i: 8 + 4 * i], "big") for i in range(num_dims))
     return np.frombuffer(content, dtype=np.uint8, offset=4 + 4 * num_dims).reshape(shape)
@@ -167,8 +153,7 @@ class TensorBatches:
     """``(X[i], y[i])`` in batches of tensors already on the device, in order or (``shuffle``) in
     the random order fixed by ``seed``."""
 
-    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int,
-                 shuffle: bool = False, seed: int = 0) -> None:
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle=False, seed=0) -> None:
         self.X, self.y, self.batch_size, self.shuffle, self.seed = X, y, batch_size, shuffle, seed
 
     def __len__(self) -> int:
@@ -199,22 +184,16 @@ class FashionMNIST(InMemoryData):
         if isinstance(validation_size, bool) or not isinstance(validation_size, int) \
                 or not 0 <= validation_size < 60000:
             raise ValueError(f"validation_size must be an integer in [0, 60000), got {validation_size!r}")
-        if num_train is not None:
-            num_train = positive_int("num_train", num_train)
-            if num_train > 60000 - validation_size:
-                raise ValueError(
-                    f"num_train={num_train} is more than the {60000 - validation_size} training "
-                    "images left after the validation split")
-        self.seed = seed_or_default(seed)
-        self.validation_size = validation_size
+        if num_train is not None and positive_int("num_train", num_train) > 60000 - validation_size:
+            raise ValueError(f"num_train={num_train} is more than the {60000 - validation_size} training "
+                             "images left after the validation split")
+        self.seed, self.validation_size = seed_or_default(seed), validation_size
         self.device = pick_device(device)
         self.paths = locate_raw_files(root, download=download)
         train_images, train_labels = _load_raw_split(self.paths, "train")
         test_images, test_labels = _load_raw_split(self.paths, "test")
         order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(self.seed))
-        val_index, train_index = order[:validation_size], order[validation_size:]
-        if num_train is not None:
-            train_index = train_index[:num_train]
+        val_index, train_index = order[:validation_size], order[validation_size:][:num_train]
         if validation_size == 0 and num_train is None:
             train_index = torch.arange(len(train_images))  # keep the file's order when nothing is carved out
         self.X_train, self.y_train = self._to_device(train_images[train_index], train_labels[train_index])
@@ -229,9 +208,7 @@ class FashionMNIST(InMemoryData):
         return (f"FashionMNIST(train={len(self.X_train)}, val={len(self.X_val)}, test={len(self.X_test)}, "
                 f"batch_size={self.batch_size}, device={self.device})")
 
-    @property
-    def eval_split(self) -> str:
-        return "val" if self.validation_size else "test"
+    eval_split = property(lambda self: "val" if self.validation_size else "test")
 
     def val_dataloader(self) -> TensorBatches:
         """Validation batches, in order (only when the module has a validation split)."""
@@ -241,7 +218,7 @@ class FashionMNIST(InMemoryData):
         return TensorBatches(self.X_val, self.y_val, self.batch_size)
 
     def eval_dataloader(self) -> TensorBatches:
-        """Batches of :attr:`eval_split`: what the trainer measures after every epoch."""
+        """Batches of :attr:`eval_split`, which the trainer measures after every epoch."""
         return self.val_dataloader() if self.validation_size else self.test_dataloader()
 
     def test_dataloader(self) -> TensorBatches:

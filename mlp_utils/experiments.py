@@ -62,10 +62,9 @@ class Settings:
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some settings changed; an unknown name is an error that lists the known ones."""
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
-        if unknown:
-            raise ValueError(f"unknown setting(s) {unknown}; settings are "
-                             f"{[f.name for f in dataclasses.fields(self)]}")
+        names = [f.name for f in dataclasses.fields(self)]
+        if set(changes) - set(names):
+            raise ValueError(f"unknown setting(s) {sorted(set(changes) - set(names))}; settings are {names}")
         return dataclasses.replace(self, **changes)
 
     def changed(self) -> dict[str, Any]:
@@ -94,11 +93,7 @@ class Run:
     model: DeepMLP
     history: History
     extra: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def acc(self) -> float:
-        """Accuracy on the history's evaluation split after the last epoch (NaN if none ran)."""
-        return self.history.final_acc
+    acc = property(lambda self: self.history.final_acc, doc="Final accuracy of the history (NaN if none).")
 
 
 def train(settings: Settings, data: InMemoryData, seed: int | None = None,
@@ -127,10 +122,8 @@ class Group:
 
     def values(self, metric: str = "acc") -> list[float]:
         """``metric`` of every run: ``"acc"``, ``"seconds"`` or a name in the runs' ``extra``."""
-        if metric == "acc":
-            return [run.acc for run in self.runs]
-        if metric == "seconds":
-            return [run.history.total_seconds for run in self.runs]
+        if metric in ("acc", "seconds"):
+            return [run.acc if metric == "acc" else run.history.total_seconds for run in self.runs]
         return [run.extra[metric] for run in self.runs]
 
     def mean(self, metric: str = "acc") -> float:
@@ -148,9 +141,7 @@ class Group:
         """E.g. ``'0.8462 ± 0.0031 (3 seeds)'``: mean ± standard deviation."""
         return f"{self.mean(metric):.4f} ± {self.std(metric):.4f} ({len(self.runs)} seeds)"
 
-    @property
-    def split(self) -> str:
-        return self.runs[0].history.split
+    split = property(lambda self: self.runs[0].history.split)
 
 
 def seeds_of(seeds: int | Sequence[int]) -> list[int]:
@@ -170,9 +161,8 @@ def repeat(settings: Settings, data: InMemoryData, seeds: int | Sequence[int] = 
 
 @dataclass
 class Verdict:
-    """The outcome of :func:`compare`: ``word`` "better", "worse" or "tie" (``a`` against ``b``);
-    ``margin``, the smallest difference the rule calls real (critical t times the standard error);
-    ``dof``, the Welch–Satterthwaite degrees of freedom; ``p``, Welch's two-sided p-value."""
+    """:func:`compare`'s outcome: ``word`` ("better", "worse", "tie": ``a`` against ``b``), ``margin`` (the
+    smallest difference called real), Welch–Satterthwaite ``dof`` and two-sided ``p``."""
 
     word: str
     difference: float
@@ -207,9 +197,7 @@ def welch(a: Sequence[float], b: Sequence[float]) -> Verdict:
     if error == 0:
         word = "tie" if difference == 0 else ("better" if difference > 0 else "worse")
         return Verdict(word, difference, 0.0, math.inf, 1.0 if difference == 0 else 0.0)
-    with warnings.catch_warnings():
-        # identical values on one side (three runs stuck at one constant class) make scipy warn of
-        # precision loss in the variance; that variance is 0 and the test stays valid
+    with warnings.catch_warnings():  # one side all equal (variance 0) makes scipy warn; the test holds
         warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
         test = stats.ttest_ind(a, b, equal_var=False)
     dof = float(test.df)
@@ -284,8 +272,7 @@ class Results:
                     yerr=[g.std(metric) for g in chosen], fmt="o-", markersize=4, capsize=3)
         if logx:
             ax.set_xscale("log")
-        ax.set_xlabel(x)
-        ax.set_ylabel(f"{self.groups[0].split} accuracy" if metric == "acc" else metric)
+        ax.set(xlabel=x, ylabel=f"{self.groups[0].split} accuracy" if metric == "acc" else metric)
         ax.grid(alpha=0.3)
         if title:
             ax.set_title(title, fontsize=10)
@@ -302,15 +289,11 @@ def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data:
     if not changes:
         raise ValueError("sweep: the grid holds no settings; give a dict of value lists, e.g. "
                          "{'lr': [0.1, 0.3]}, or a list of dicts of changes, e.g. [{'lr': 0.1}]")
-    settings_list = [base.replace(**change) for change in changes]
-    seed_list = seeds_of(seeds)
+    settings_list, seed_list, runs = [base.replace(**change) for change in changes], seeds_of(seeds), []
     show = in_notebook() if progress is None else progress
-    groups = []
     with tqdm(total=len(settings_list) * len(seed_list), desc="sweep", unit="run", disable=not show) as bar:
-        for settings in settings_list:
-            runs = []
-            for seed in seed_list:
-                runs.append(train(settings, data, seed, **train_options))
-                bar.update(1)
-            groups.append(Group(settings, runs))
-    return Results(groups)
+        for settings, seed in itertools.product(settings_list, seed_list):
+            runs.append(train(settings, data, seed, **train_options))
+            bar.update(1)
+    n = len(seed_list)
+    return Results([Group(settings, runs[i * n:(i + 1) * n]) for i, settings in enumerate(settings_list)])

@@ -36,8 +36,8 @@ class EpochRecord:
 
 @dataclass
 class History:
-    """Per-epoch measurements of one ``fit``. ``split`` names the evaluation data ("val" or
-    "test"); ``stopped`` is ``None``, ``"diverged"`` or ``"interrupted"``, and ``message`` says why."""
+    """Per-epoch measurements of one ``fit`` on ``split`` ("val" or "test"); ``stopped`` is ``None``,
+    ``"diverged"`` or ``"interrupted"``, and ``message`` says why."""
 
     split: str = "test"
     records: list[EpochRecord] = field(default_factory=list)
@@ -52,11 +52,8 @@ class History:
     eval_loss = property(lambda self: self.column("eval_loss"))
     eval_acc = property(lambda self: self.column("eval_acc"))
     total_seconds = property(lambda self: sum(self.column("seconds")))
-
-    @property
-    def final_acc(self) -> float:
-        """Accuracy on the evaluation split after the last completed epoch (NaN if none)."""
-        return self.records[-1].eval_acc if self.records else math.nan
+    final_acc = property(lambda self: self.records[-1].eval_acc if self.records else math.nan,
+                         doc="Accuracy on the evaluation split after the last completed epoch (NaN if none).")
 
     def table(self) -> str:
         """The history as a fixed-width text table."""
@@ -95,17 +92,13 @@ def confusion_matrix(model: Callable[[torch.Tensor], torch.Tensor], batches: Bat
     """Counts of (true class, predicted class) pairs over ``batches``."""
     if isinstance(model, nn.Module):
         model.eval()
-    matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
-    for X, y in batches:
-        predicted = model(X).argmax(dim=1)
-        matrix += torch.bincount((y * num_classes + predicted).cpu(), minlength=num_classes ** 2
-                                 ).reshape(num_classes, num_classes)
-    return matrix
+    pairs = torch.cat([(y * num_classes + model(X).argmax(dim=1)).cpu() for X, y in batches])
+    return torch.bincount(pairs, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
 class Callback:
-    """Something done around the loop; override the hooks you need. Each gets the trainer (its
-    ``model``, ``optimizer``, ``max_epochs``, ``steps_per_epoch``, ``history``); an exception stops it."""
+    """Something done around the loop: override the hooks you need; each gets the trainer (``model``,
+    ``optimizer``, ``max_epochs``, ``steps_per_epoch``, ``history``); an exception stops the run."""
 
     def on_fit_start(self, trainer: "Trainer") -> None: ...
     def on_step_end(self, trainer: "Trainer", loss: float) -> None: ...
@@ -175,7 +168,7 @@ class Trainer:
             getattr(callback, hook)(self, *args)
 
     def _prepare(self, model, data: Any) -> Callable[[torch.Tensor, torch.Tensor], float]:
-        """Put ``model`` on its device and return its step: ``(X, y) -> loss before the update``."""
+        """Put ``model`` on the device; return its step ``(X, y) -> loss before the update``."""
         if callable(getattr(model, "train_step", None)):  # gradients by hand (ManualMLP)
             self.optimizer, self.device = None, model.device
             return model.train_step
@@ -210,8 +203,7 @@ class Trainer:
         try:
             self._loop(step, data)
         except KeyboardInterrupt:
-            self._stop("interrupted", f"Interrupted during epoch {len(self.history) + 1}.")
-            print(self.history.message)
+            print(self._stop("interrupted", f"Interrupted during epoch {len(self.history) + 1}."))
         finally:
             self._emit("on_fit_end")
             if isinstance(model, nn.Module):
@@ -224,10 +216,10 @@ class Trainer:
             for number, (X, y) in enumerate(data.train_dataloader(epoch), start=1):
                 loss = step(X.to(self.device), y.to(self.device))
                 if not math.isfinite(loss):
-                    self._stop("diverged", f"The training loss became {loss} at epoch {epoch}, "
-                               f"step {number}; training stopped there. Try a lower learning "
-                               "rate or a smaller initialization scale (sigma).")
-                    warnings.warn(self.history.message, RuntimeWarning, stacklevel=3)
+                    message = self._stop("diverged", f"The training loss became {loss} at epoch {epoch}, "
+                                         f"step {number}; training stopped there. Try a lower learning "
+                                         "rate or a smaller initialization scale (sigma).")
+                    warnings.warn(message, RuntimeWarning, stacklevel=3)
                     return
                 total, count = total + loss * len(y), count + len(y)
                 self._emit("on_step_end", loss)
@@ -238,7 +230,8 @@ class Trainer:
             self.history.records.append(record)
             self._emit("on_epoch_end", record)
 
-    def _stop(self, reason: str, message: str) -> None:
+    def _stop(self, reason: str, message: str) -> str:
         self.history.stopped = reason
         self.history.message = (f"{message} Returning the {len(self.history)} completed epoch(s); "
                                 "the model keeps the parameters of its last step.")
+        return self.history.message
