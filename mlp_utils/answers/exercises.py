@@ -8,15 +8,14 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .core import AnswerError, _cmp, _Unwritten, answer_check, attempt, check_cases, cmp
+from ..validate import one_of, positive_float, positive_int
+from .core import AnswerError, _cmp, _Unwritten, answer_check, attempt, check_cases
 
 __all__ = ["check_derivative", "check_failed", "check_firing_fractions", "check_gflop_per_s", "check_init_std", "check_mlp_builder", "check_objective", "check_parameter_count", "check_step_flops", "kaiming_std", "train_step_flops", "xavier_std"]
 
 def train_step_flops(layer_sizes: Sequence[int], batch_size: int) -> int:
-    """FLOP of one SGD step: per layer ``2 b n_in n_out`` forward, as much for the weights' gradient
-    and, past the first layer, for the input's gradient (as ``FlopCounterMode`` counts); biases,
-    activations, the loss and the update are negligible and left out."""
-    from ..validate import positive_int
+    """FLOP of one SGD step as ``FlopCounterMode`` counts it: per layer ``2 b n_in n_out`` forward, as
+    much for the weights' gradient and, past the first layer, for the input's gradient."""
     sizes = [positive_int("layer_sizes entry", n) for n in layer_sizes]
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {list(layer_sizes)!r}")
@@ -26,21 +25,17 @@ def train_step_flops(layer_sizes: Sequence[int], batch_size: int) -> int:
 
 def kaiming_std(n_in: int, n_out: int) -> float:
     """He/Kaiming's standard deviation for the weights of a ReLU layer: ``sqrt(2 / n_in)``."""
-    from ..validate import positive_int
     positive_int("n_out", n_out)
     return math.sqrt(2 / positive_int("n_in", n_in))
 
 
 def xavier_std(n_in: int, n_out: int, gain: float = 1.0) -> float:
-    """Glorot/Xavier's standard deviation: ``gain * sqrt(2 / (n_in + n_out))`` (as
-    ``torch.nn.init.xavier_normal_``; the gain for ReLU is ``sqrt(2)``)."""
-    from ..validate import positive_float, positive_int
+    """Glorot/Xavier's standard deviation, ``gain * sqrt(2 / (n_in + n_out))`` (xavier_normal_'s)."""
     total = positive_int("n_in", n_in) + positive_int("n_out", n_out)
     return positive_float("gain", gain) * math.sqrt(2 / total)
 
 
 def _products(sizes: Sequence[int], b: int) -> int:
-    """The forward pass's FLOP, 2 b n_in n_out summed over the layers."""
     return sum(2 * b * i * o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
@@ -49,46 +44,30 @@ def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
     """Check the reader's ``train_step_flops(layer_sizes, batch_size)`` against :func:`train_step_flops`."""
     cases = [([784, 256, 10], 256), ([784, 512, 512, 10], 64), ([100, 30, 20, 5], 3)]
     right = train_step_flops
-
-    def first_input(s, b):  # dZ_1 @ W_1^T, the gradient of the images: nobody computes it
-        return 2 * b * s[0] * s[1]
-
+    first = " the gradient of the first layer's input, which nobody computes (the images need none)"
     mistakes = [
-        ("you counted the gradient of the first layer's input too, dZ_1 @ W_1^T. Nobody computes "
-         "it: the first layer's input is the batch of images, nothing before it learns, so "
-         "autograd skips it (the images do not require grad) and a hand-written backward pass "
-         "has no use for it. Count the input gradient only for the layers after the first.",
+        ("you counted the gradient of the first layer's input too, dZ_1 @ W_1^T; nothing before the images "
+         "learns, so nobody computes it. Count the input gradient only for the layers after the first.",
          lambda s, b: 3 * _products(s, b)),
-        ("you counted the forward pass only. The backward pass computes, for every layer, the "
-         "gradient of its weights X^T @ dZ, as large as its forward product, and for every layer "
-         "but the first the gradient of its input dZ @ W^T, just as large again.",
-         lambda s, b: _products(s, b)),
-        ("you counted the forward pass and the weights' gradients X^T @ dZ. The backward pass "
-         "also needs dZ @ W^T, the gradient of each layer's input, to reach the layer before "
-         "it: count it for every layer but the first (whose input, the images, needs none).",
-         lambda s, b: 2 * _products(s, b)),
-        ("you counted the forward pass and the input gradients dZ @ W^T but not the weights' "
-         "gradients X^T @ dZ, which are what the update needs: one per layer, each as large as "
-         "the layer's forward product.",
-         lambda s, b: 2 * _products(s, b) - first_input(s, b)),
-        ("you counted multiply-adds, not FLOP: every multiply-add is 2 floating-point "
-         "operations (one multiply, one add).", lambda s, b: right(s, b) // 2),
-        ("you counted multiply-adds, not FLOP (each is 2 floating-point operations), and you "
-         "counted the gradient of the first layer's input, which nobody computes: the images "
-         "need no gradient.", lambda s, b: 3 * _products(s, b) // 2),
-        ("you counted the forward pass's multiply-adds only: each is 2 FLOP, and the backward "
-         "pass adds the weights' gradients and the input gradients of the later layers.",
-         lambda s, b: _products(s, b) // 2),
-        ("your count does not grow with the batch: every example of the batch goes through "
-         "every product, so multiply by batch_size.", lambda s, b: right(s, 1)),
-        ("your count does not grow with the batch (multiply by batch_size), and you counted the "
-         "gradient of the first layer's input, which nobody computes: the images need no "
-         "gradient.", lambda s, b: 3 * _products(s, 1)),
-        ("you counted the forward pass for one example: multiply by the batch size, and add the "
-         "backward pass (the weights' gradients, and the input gradients of every layer but the "
-         "first).", lambda s, b: _products(s, 1)),
-        ("you multiplied all the layer sizes together: a layer n_in -> n_out costs "
-         "2 b n_in n_out; sum that over consecutive pairs of sizes.",
+        ("you counted the forward pass only; the backward pass adds each layer's weight gradient X^T @ dZ "
+         "and, past the first layer, its input gradient dZ @ W^T, each as large again.", _products),
+        ("you counted the forward pass and the weights' gradients X^T @ dZ; add each layer's input "
+         "gradient dZ @ W^T too, for every layer but the first.", lambda s, b: 2 * _products(s, b)),
+        ("you counted the forward pass and the input gradients dZ @ W^T but not the weights' gradients "
+         "X^T @ dZ, one per layer as large as its forward product.",
+         lambda s, b: 2 * _products(s, b) - 2 * b * s[0] * s[1]),
+        ("you counted multiply-adds, not FLOP: every multiply-add is 2 FLOP.", lambda s, b: right(s, b) // 2),
+        (f"you counted multiply-adds, not FLOP (each is 2 FLOP), and{first}.",
+         lambda s, b: 3 * _products(s, b) // 2),
+        ("you counted the forward pass's multiply-adds only: each is 2 FLOP, and the backward pass adds "
+         "the weights' and the later layers' input gradients.", lambda s, b: _products(s, b) // 2),
+        ("your count does not grow with the batch: every example goes through every product, so multiply "
+         "by batch_size.", lambda s, b: right(s, 1)),
+        (f"your count does not grow with the batch (multiply by batch_size), and you counted{first}.",
+         lambda s, b: 3 * _products(s, 1)),
+        ("you counted the forward pass for one example: multiply by the batch size and add the backward "
+         "pass.", lambda s, b: _products(s, 1)),
+        ("you multiplied all the layer sizes together: sum 2 b n_in n_out over consecutive pairs.",
          lambda s, b: 6 * b * math.prod(s)),
     ]
     check_cases("train_step_flops", yours, cases, train_step_flops, mistakes)
@@ -97,130 +76,98 @@ def check_step_flops(yours: Callable[[Sequence[int], int], Any]) -> None:
 @answer_check
 def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
     """Check the reader's ``gflop_per_s(n, seconds)`` of an ``n x n`` product: ``2 n^3 / seconds / 10^9``."""
-    def reference(n: int, t: float) -> float:
-        return 2 * n ** 3 / t / 1e9
-
-    cases = [(1024, 0.02), (1025, 0.5), (8, 1e-6), (2048, 0.125)]
+    unit = "a GFLOP is 10^9 FLOP, so divide the FLOP per second by 1e9 {}; use the time in seconds as given."
     mistakes = [
-        ("your numbers are half the reference: a product does n^3 multiply-adds, and each is "
-         "2 FLOP (a multiply and an add), so the work is 2 n^3.",
-         lambda n, t: n ** 3 / t / 1e9),
+        ("half the reference: n^3 multiply-adds, 2 FLOP each.", lambda n, t: n ** 3 / t / 1e9),
         ("your numbers are 10^9 times too large: that is FLOP/s; divide by 1e9 for GFLOP/s.",
          lambda n, t: 2 * n ** 3 / t),
-        ("your numbers are 1000 times too small: a GFLOP is 10^9 FLOP, so divide the FLOP per "
-         "second by 1e9 (not 1e12), and use the time in seconds as given (not converted to "
-         "milliseconds).", lambda n, t: 2 * n ** 3 / (t * 1e3) / 1e9),
-        ("your numbers are 1000 times too large: a GFLOP is 10^9 FLOP, so divide the FLOP per "
-         "second by 1e9 (not 1e6), and use the time in seconds as given (not divided by 1000).",
-         lambda n, t: 2 * n ** 3 / (t / 1e3) / 1e9),
-        ("you counted 2 n^2 FLOP: each of the n^2 outputs is a sum of n products, so the work "
-         "is 2 n^3.", lambda n, t: 2 * n ** 2 / t / 1e9),
+        ("1000 times too small: " + unit.format("(not 1e12)"), lambda n, t: 2 * n ** 3 / t / 1e12),
+        ("1000 times too large: " + unit.format("(not 1e6)"), lambda n, t: 2 * n ** 3 / t / 1e6),
+        ("you counted 2 n^2 FLOP: each of the n^2 outputs sums n products, 2 n^3 in all.",
+         lambda n, t: 2 * n ** 2 / t / 1e9),
         ("you returned seconds per GFLOP, the inverse: divide the work by the time.",
          lambda n, t: t / (2 * n ** 3 / 1e9)),
     ]
-    check_cases("gflop_per_s", yours, cases, reference, mistakes)
+    check_cases("gflop_per_s", yours, [(1024, 0.02), (1025, 0.5), (8, 1e-6), (2048, 0.125)],
+                lambda n, t: 2 * n ** 3 / t / 1e9, mistakes)
 
 
 @answer_check
 def check_init_std(name: str, yours: Callable[..., Any]) -> None:
     """Check the reader's ``kaiming_std(n_in, n_out)`` or ``xavier_std(n_in, n_out, gain)`` (``name``
     ``"kaiming"`` or ``"xavier"``) against the package's."""
+    one_of("check_init_std: name", name, ("kaiming", "xavier"))
     if name == "kaiming":
-        cases = [(784, 256), (256, 10), (1024, 1024), (50, 300)]
-        mistakes = [
-            ("you returned the variance 2 / n_in; the standard deviation is its square root.",
-             lambda i, o: 2 / i),
-            ("you used n_out where Kaiming's rule (fan-in mode) uses n_in, the number of terms "
-             "summed into each output.", lambda i, o: math.sqrt(2 / o)),
-            ("you left out the factor 2: sqrt(1 / n_in) keeps the variance of a linear layer; "
-             "ReLU zeroes half of its input, and the 2 makes up for it.",
+        check_cases("kaiming_std", yours, [(784, 256), (256, 10), (1024, 1024), (50, 300)], kaiming_std, [
+            ("you returned the variance 2 / n_in; take its square root.", lambda i, o: 2 / i),
+            ("you used n_out where Kaiming's rule uses n_in, the number of terms summed into each output.",
+             lambda i, o: math.sqrt(2 / o)),
+            ("you left out the factor 2: ReLU zeroes half of its input, and the 2 makes up for it.",
              lambda i, o: math.sqrt(1 / i)),
-            ("you took the square root of the 2 only: the standard deviation is sqrt(2 / n_in), "
-             "not sqrt(2) / n_in.", lambda i, o: math.sqrt(2) / i),
-            ("that is Xavier's standard deviation, sqrt(2 / (n_in + n_out)); Kaiming's uses n_in "
-             "alone.", lambda i, o: math.sqrt(2 / (i + o))),
-        ]
-        check_cases("kaiming_std", yours, cases, kaiming_std, mistakes)
-    elif name == "xavier":
-        root2 = math.sqrt(2)
-        cases = [(784, 256, 1.0), (256, 10, 1.0), (256, 256, root2), (100, 300, 5 / 3)]
-        mistakes = [
-            ("you returned the variance; the standard deviation is its square root.",
-             lambda i, o, g: g * g * 2 / (i + o)),
-            ("you returned the variance without the gain; take gain * sqrt(2 / (n_in + n_out)).",
-             lambda i, o, g: 2 / (i + o)),
-            ("you ignored the gain: multiply the standard deviation by it.",
-             lambda i, o, g: math.sqrt(2 / (i + o))),
-            ("you multiplied by the gain squared: the gain scales the standard deviation, so its "
-             "square scales the variance.", lambda i, o, g: g * g * math.sqrt(2 / (i + o))),
-            ("you left out the factor 2: Xavier's variance is 2 / (n_in + n_out), the inverse of "
-             "the average of the two fans.", lambda i, o, g: g * math.sqrt(1 / (i + o))),
-            ("you multiplied the fans: Xavier averages them, 2 / (n_in + n_out).",
-             lambda i, o, g: g * math.sqrt(2 / (i * o))),
-            ("that is Kaiming's sqrt(2 / n_in) (times the gain); Xavier's uses n_in + n_out.",
-             lambda i, o, g: g * math.sqrt(2 / i)),
-        ]
-        check_cases("xavier_std", yours, cases, xavier_std, mistakes)
-    else:
-        raise ValueError(f"check_init_std: name must be 'kaiming' or 'xavier', got {name!r}")
+            ("you took the square root of the 2 only: sqrt(2 / n_in), not sqrt(2) / n_in.",
+             lambda i, o: math.sqrt(2) / i),
+            ("that is Xavier's sqrt(2 / (n_in + n_out)); Kaiming's uses n_in alone.",
+             lambda i, o: math.sqrt(2 / (i + o))),
+        ])
+        return
+    cases = [(784, 256, 1.0), (256, 10, 1.0), (256, 256, math.sqrt(2)), (100, 300, 5 / 3)]
+    check_cases("xavier_std", yours, cases, xavier_std, [
+        ("you returned the variance; take its square root.", lambda i, o, g: g * g * 2 / (i + o)),
+        ("you returned the variance without the gain; take gain * sqrt(2 / (n_in + n_out)).",
+         lambda i, o, g: 2 / (i + o)),
+        ("you ignored the gain: multiply the result by it.", lambda i, o, g: math.sqrt(2 / (i + o))),
+        ("you multiplied by the gain squared: the gain scales the standard deviation.",
+         lambda i, o, g: g * g * math.sqrt(2 / (i + o))),
+        ("you left out the factor 2: Xavier's variance is 2 / (n_in + n_out).",
+         lambda i, o, g: g * math.sqrt(1 / (i + o))),
+        ("you multiplied the fans: Xavier averages them, 2 / (n_in + n_out).",
+         lambda i, o, g: g * math.sqrt(2 / (i * o))),
+        ("that is Kaiming's sqrt(2 / n_in) (times the gain); Xavier's uses n_in + n_out.",
+         lambda i, o, g: g * math.sqrt(2 / i)),
+    ])
 
 
 def _derivative_mistakes(name: str, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     """Typical wrong derivatives of the activation ``name`` at ``x``, each with its explanation."""
     s, t = torch.sigmoid(x), torch.tanh(x)
     normal = torch.distributions.Normal(0.0, 1.0)
-    cdf, pdf = normal.cdf(x), normal.log_prob(x).exp()
-    table = {
-        "sigmoid": [
-            ("you applied s(1 - s) to x itself: s is the sigmoid's output, sigmoid(x).", x * (1 - x)),
-            ("you returned 1 - sigmoid(x) = sigmoid(-x): the derivative is sigmoid(x) times that.",
-             1 - s),
-            ("1 - sigmoid(x)^2 is tanh's pattern; the sigmoid's derivative is s (1 - s).", 1 - s * s),
-            ("you wrote s (1 + s); the derivative is s (1 - s), with a minus.", s * (1 + s)),
-        ],
-        "tanh": [
-            ("you forgot the square: the derivative is 1 - tanh(x)^2, not 1 - tanh(x).", 1 - t),
-            ("you applied 1 - t^2 to x itself: t is tanh(x).", 1 - x * x),
-            ("1 + tanh(x)^2 has the wrong sign: the derivative is 1 - tanh(x)^2.", 1 + t * t),
-            ("1 / cosh(x) is sech(x); the derivative is its square, 1 / cosh(x)^2 = 1 - tanh(x)^2.",
-             1 / torch.cosh(x)),
-            ("tanh(x) (1 - tanh(x)) is the sigmoid's pattern applied to tanh; the derivative is "
-             "1 - tanh(x)^2.", t * (1 - t)),
-        ],
-        "gelu": [
-            ("you kept only Phi(x): by the product rule, d/dx [x Phi(x)] = Phi(x) + x phi(x), with "
-             "phi the normal density.", cdf),
-            ("you kept only x phi(x): by the product rule the derivative also has the term Phi(x).",
-             x * pdf),
-            ("Phi(x) - x phi(x) has the wrong sign: the derivative is Phi(x) + x phi(x).",
-             cdf - x * pdf),
-        ],
-    }
-    return table.get(name, [])
+    cdf, xpdf = normal.cdf(x), x * normal.log_prob(x).exp()
+    return {"sigmoid": [
+        ("you applied s(1 - s) to x itself: s is the sigmoid's output, sigmoid(x).", x * (1 - x)),
+        ("you returned 1 - sigmoid(x): the derivative is sigmoid(x) times that.", 1 - s),
+        ("1 - sigmoid(x)^2 is tanh's pattern; the sigmoid's derivative is s (1 - s).", 1 - s * s),
+        ("you wrote s (1 + s); the derivative is s (1 - s), with a minus.", s * (1 + s)),
+    ], "tanh": [
+        ("you forgot the square: the derivative is 1 - tanh(x)^2, not 1 - tanh(x).", 1 - t),
+        ("you applied 1 - t^2 to x itself: t is tanh(x).", 1 - x * x),
+        ("1 + tanh(x)^2 has the wrong sign: the derivative is 1 - tanh(x)^2.", 1 + t * t),
+        ("1 / cosh(x) is sech(x); the derivative is its square, 1 - tanh(x)^2.", 1 / torch.cosh(x)),
+        ("tanh(x) (1 - tanh(x)) is the sigmoid's pattern; the derivative is 1 - tanh(x)^2.", t * (1 - t)),
+    ], "gelu": [
+        ("you kept only Phi(x): by the product rule the derivative is Phi(x) + x phi(x).", cdf),
+        ("you kept only x phi(x): by the product rule the derivative also has the term Phi(x).", xpdf),
+        ("Phi(x) - x phi(x) has the wrong sign: the derivative is Phi(x) + x phi(x).", cdf - xpdf),
+    ]}.get(name, [])
 
 
 @answer_check
 def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
     """Check the reader's derivative of the activation ``name`` against autograd on ``[-4, 4]``."""
     from ..models import ACTIVATIONS
-    if name not in ACTIVATIONS:
-        raise ValueError(f"check_derivative: name must be one of {list(ACTIVATIONS)}, got {name!r}")
+    activation = ACTIVATIONS[one_of("check_derivative: name", name, ACTIVATIONS)]()
     x = torch.linspace(-4, 4, 81)
     point = x.clone().requires_grad_(True)
-    activation = ACTIVATIONS[name]()
     (expected,) = torch.autograd.grad(activation(point).sum(), point)
-    with torch.no_grad():
-        itself = [(f"you returned the activation {name}(x) itself, not its derivative.", activation(x))]
+    itself = [(f"you returned the activation {name}(x) itself, not its derivative.", activation(x).detach())]
     print(_cmp(f"{name}' (against autograd)", attempt(f"{name}_prime", yours, x), expected,
                mistakes=itself + _derivative_mistakes(name, x)))
 
 
-def _whole(call: str, value: Any, what: str = "a parameter count is a whole number") -> int:
-    """The reader's value as an int, or an AnswerError saying it is not a whole number."""
+def _whole(call: str, value: Any) -> int:
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, Real) or value != int(value):
-        raise AnswerError(f"{call} returned {value!r}; {what}.")
+        raise AnswerError(f"{call} returned {value!r}; a parameter count is a whole number.")
     return int(value)
 
 
@@ -250,70 +197,67 @@ def check_parameter_count(yours: Callable[[int], Any], widths: Sequence[int] = (
                 tick=f"✓ mlp_parameters: matches the built networks for widths {', '.join(map(str, widths))}")
 
 
-@answer_check
-def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
-                      cases: Sequence[Sequence[int]] = ((256,), (204, 204), (256, 128, 100), ())) -> None:
-    """Check ``yours(hidden_sizes)`` against :class:`mlp_utils.DeepMLP`: 10 logits per image, the same
-    linear layers in order, an activation between every two and none after the last, the same
-    parameter count, and (in eval mode, so a Dropout is no activation) a map that is not affine."""
+def _builder_mistake(net: Any, sizes: Sequence[int], X: torch.Tensor) -> str | None:
+    """What is wrong with the network ``net`` built for hidden ``sizes`` (None: nothing)."""
     from torch import nn
 
     from ..models import DeepMLP, count_parameters
 
+    if not isinstance(net, nn.Module):
+        return f"returned a {type(net).__name__}; return the network, an nn.Module (e.g. nn.Sequential)."
+    try:
+        with torch.no_grad():
+            out, f0, f2 = net.eval()(X), net(torch.zeros_like(X)), net(-X)  # lazy layers get their shapes
+    except RuntimeError as error:
+        return (f"the network fails on a batch of shape (3, 1, 28, 28): {error}. Did you start with "
+                "nn.Flatten(), so each image becomes a vector of 784?")
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (3, 10):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        return f"a batch of 3 images gives output of shape {shape}, expected (3, 10): one logit per class."
+    reference = DeepMLP(tuple(sizes))
+    leaves = [m for m in net.modules() if not list(m.children())]  # nested blocks unrolled
+    want = [(m.in_features, m.out_features) for m in reference.linears]
+    got = [(m.in_features, m.out_features) for m in leaves if isinstance(m, nn.Linear)]
+    if len(got) != len(want):
+        return (f"{len(got)} linear layer(s) {got}, expected {len(want)} {want}: {len(sizes)} hidden "
+                f"layer(s) need {len(sizes) + 1} linear layers, one into each hidden layer and one into the "
+                "output.")
+    for i, ((g_in, g_out), (w_in, w_out)) in enumerate(zip(got, want)):
+        if (g_in, g_out) != (w_in, w_out):
+            return (f"linear layer {i} maps {g_in} -> {g_out}, expected {w_in} -> {w_out}. The widths are "
+                    f"784, then {list(sizes)}, then 10; each layer's input is the previous layer's output.")
+    kinds = ["linear" if isinstance(m, nn.Linear) else
+             "other" if isinstance(m, (nn.Flatten, nn.Dropout, nn.Identity)) else "activation"
+             for m in leaves]
+    at = [i for i, k in enumerate(kinds) if k == "linear"]
+    for j, (a, b) in enumerate(zip(at, at[1:])):
+        if "activation" not in kinds[a + 1:b]:
+            return (f"linear layers {j} and {j + 1} follow each other with no activation between them, and "
+                    "two linear layers in a row collapse to one: put an nn.ReLU() after every hidden layer.")
+    if "activation" in kinds[at[-1] + 1:]:
+        return ("an activation follows the last linear layer; the outputs are logits, which may be negative: "
+                "end with the linear layer into the 10 classes.")
+    if sizes and torch.allclose(out + f2, 2 * f0, atol=1e-5, rtol=1e-4):
+        return ("the network is affine as a whole (f(x) + f(-x) = 2 f(0)), so no activation acts between its "
+                "linear layers: use nn.ReLU() there (a Dropout is the identity when the model predicts).")
+    if count_parameters(net) != count_parameters(reference):
+        return (f"{count_parameters(net):,} parameters, expected {count_parameters(reference):,}. Does every "
+                "nn.Linear keep its bias?")
+    return None
+
+
+@answer_check
+def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
+                      cases: Sequence[Sequence[int]] = ((256,), (204, 204), (256, 128, 100), ())) -> None:
+    """Check ``yours(hidden_sizes)`` against :class:`mlp_utils.DeepMLP`: the same linear layers, an
+    activation between every two and none after the last, the same parameter count, not affine."""
     name = getattr(yours, "__name__", "your function")
     X = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     for sizes in cases:
-        call, net = f"{name}({list(sizes)})", attempt("build_mlp", yours, list(sizes))
-        if not isinstance(net, nn.Module):
-            raise AnswerError(f"{call} returned a {type(net).__name__}; return the network, an "
-                              "nn.Module such as nn.Sequential(...).")
-        try:
-            with torch.no_grad():
-                out = net.eval()(X)  # also gives lazy layers their shapes
-        except RuntimeError as error:
-            raise AnswerError(f"{call}: the network fails on a batch of shape (3, 1, 28, 28): {error}. "
-                              "Did you start with nn.Flatten(), so each image becomes a vector of 784?") from None
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (3, 10):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise AnswerError(f"{call}: a batch of 3 images gives output of shape {shape}, "
-                              "expected (3, 10): one logit per class for every image.")
-        reference = DeepMLP(tuple(sizes))
-        leaves = [m for m in net.modules() if not list(m.children())]  # nested blocks unrolled
-        want = [(m.in_features, m.out_features) for m in reference.linears]
-        got = [(m.in_features, m.out_features) for m in leaves if isinstance(m, nn.Linear)]
-        if len(got) != len(want):
-            raise AnswerError(f"{call}: {len(got)} linear layer(s) {got}, expected {len(want)} {want}: "
-                              f"{len(sizes)} hidden layer(s) need {len(sizes) + 1} linear layers, one "
-                              "into each hidden layer and one into the output.")
-        if got != want:
-            i = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
-            raise AnswerError(f"{call}: linear layer {i} maps {got[i][0]} -> {got[i][1]}, expected "
-                              f"{want[i][0]} -> {want[i][1]}. The widths in order are 784 (the flattened "
-                              f"image), then {list(sizes)}, then 10 (the classes); each layer's input is "
-                              "the previous layer's output.")
-        kinds = ["linear" if isinstance(m, nn.Linear) else
-                 "other" if isinstance(m, (nn.Flatten, nn.Dropout, nn.Identity)) else "activation"
-                 for m in leaves]
-        at = [i for i, k in enumerate(kinds) if k == "linear"]
-        bare = next((j for j, (a, b) in enumerate(zip(at, at[1:])) if "activation" not in kinds[a + 1:b]), None)
-        if bare is not None:
-            raise AnswerError(f"{call}: linear layers {bare} and {bare + 1} follow each other with no "
-                              "activation between them. Two linear layers in a row collapse to one "
-                              "(W2 (W1 x + b1) + b2 is again linear in x): put an nn.ReLU() after every "
-                              "hidden layer.")
-        if "activation" in kinds[at[-1] + 1:]:
-            raise AnswerError(f"{call}: an activation follows the last linear layer. The outputs are "
-                              "logits for the cross-entropy loss, which may be negative: a ReLU there "
-                              "would clip them at 0. End with the linear layer into the 10 classes.")
-        with torch.no_grad():
-            f0, f1, f2 = net(torch.zeros_like(X)), net(X), net(-X)
-        if sizes and torch.allclose(f1 + f2, 2 * f0, atol=1e-5, rtol=1e-4):
-            raise AnswerError(f"{call}: the network is affine as a whole (f(x) + f(-x) = 2 f(0)), so "
-                              "no activation acts between its linear layers: use nn.ReLU() there "
-                              "(a Dropout is the identity when the model predicts).")
-        if count_parameters(net) != count_parameters(reference):
-            raise AnswerError(f"{call}: {count_parameters(net):,} parameters, expected "
-                              f"{count_parameters(reference):,}. Does every nn.Linear keep its bias?")
+        call = f"{name}({list(sizes)})"
+        why = _builder_mistake(attempt("build_mlp", yours, list(sizes)), sizes, X)
+        if why:
+            raise AnswerError(f"{call}: {why}")
     print(f"✓ {name}: same layers, shapes and parameter counts as DeepMLP for "
           + ", ".join(str(list(c)) for c in cases))
 
@@ -340,21 +284,16 @@ def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any]
             except RuntimeError as error:
                 if "Bool" not in str(error):
                     raise
-                raise AnswerError(f"{name}: torch cannot average a tensor of booleans (z > 0 is True or "
-                                  "False per entry); turn it into numbers first: (z > 0).float().mean(dim=0)."
-                                  ) from error
-        label = f"{name} on {what}"
+                raise AnswerError(f"{name}: torch cannot average booleans (z > 0 is True or False); "
+                                  "turn them into numbers first: (z > 0).float().mean(dim=0).") from error
         shape = tuple(got.shape) if isinstance(got, torch.Tensor) and got.shape != expected.shape else None
-        why = (None if shape is None else
-               f"a single number; return one fraction per hidden unit (a tensor of shape ({k},)): average over "
-               "the images only, dim=0." if got.numel() == 1 else
-               f"shape ({n},), one value per image; return one per hidden unit, shape ({k},): average over the "
-               "images, dim=0, not over the units." if shape == (n,) else
-               "shape (10,), one value per class: you used the output layer. Use the first layer, "
-               "model.linears[0], whose outputs are the hidden units." if shape == (10,) else None)
-        if why:
-            raise AnswerError(f"{label}: {why}")
-        _cmp(label, got, expected, atol=1e-6, rtol=0, mistakes=[
+        why = {(): "a single number", (1,): "a single number",
+               (n,): f"shape ({n},), one value per image; average over the images, dim=0, not over the units",
+               (10,): "shape (10,), one value per class: you used the output layer; use model.linears[0]"}
+        if shape is not None and (shape in why or got.numel() == 1):
+            raise AnswerError(f"{name} on {what}: {why.get(shape, why[()])}; return one fraction per hidden "
+                              f"unit (shape ({k},)), averaging over the images, dim=0.")
+        _cmp(f"{name} on {what}", got, expected, atol=1e-6, rtol=0, mistakes=[
             ("you computed how often each unit is silent (z <= 0), one minus the answer; count the images "
              "with z > 0.", 1 - expected),
             (f"these are counts of images (up to {n}); divide by the number of images to get fractions (or "
@@ -402,8 +341,7 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
 
 
 @answer_check
-def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
-                    params: dict[str, Any]) -> None:
+def check_objective(yours: Callable[..., Any], reference: Callable[..., Any], params: dict[str, Any]) -> None:
     """Check the reader's Optuna ``objective(trial)`` against ``reference`` on trials fixed at ``params``
     and at every value moved: the settings suggested, their distributions, and the score."""
     import optuna
@@ -429,8 +367,7 @@ def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
     unwritten: list[bool] = []
     mine, ref = run(yours_or_pruned, params), run(reference, params)
     _compare_trials(mine, ref, params)
-    # A second trial with every value moved: an objective that ignores a suggestion (and so
-    # trains the base setting's default) scores like the reference only by chance at one point.
+    # every value moved: an objective that ignores a suggestion scores like the reference only by chance
     moved = {name: _another(ref.distributions[name], value) for name, value in params.items()}
     _compare_trials(run(yours_or_pruned, moved), run(reference, moved), moved)
     print(f"✓ objective: suggests {sorted(mine.distributions)} like the space, and scores like the "
@@ -439,34 +376,29 @@ def check_objective(yours: Callable[..., Any], reference: Callable[..., Any],
 
 def _another(distribution: Any, value: Any) -> Any:
     """Another valid value of ``distribution`` than ``value`` (for the second fixed trial)."""
-    import optuna
-
-    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+    if hasattr(distribution, "choices"):
         return next(c for c in distribution.choices if c != value)
     low, other = distribution.low, value if value > distribution.low else distribution.high
-    if isinstance(distribution, optuna.distributions.IntDistribution):
+    if isinstance(low, int):
         return low if value != low else distribution.high
     return math.sqrt(low * other) if distribution.log else (low + other) / 2
 
 
 def _compare_trials(mine: Any, ref: Any, params: dict[str, Any]) -> None:
     """Raise :class:`AnswerError` naming what differs between two trials at the same ``params``."""
-    missing = sorted(set(ref.distributions) - set(mine.distributions))
-    extra = sorted(set(mine.distributions) - set(ref.distributions))
-    if missing or extra:
+    ours, theirs = set(mine.distributions), set(ref.distributions)
+    if ours != theirs:
         raise AnswerError(
-            f"objective: your trial suggested {sorted(mine.distributions)}, the search space has "
-            f"{sorted(ref.distributions)}"
-            + (f"; missing {missing}" if missing else "") + (f"; not in the space {extra}" if extra else "")
-            + ". Ask the trial for each searched setting by its name, e.g. trial.suggest_float('lr', ...).")
+            f"objective: your trial suggested {sorted(ours)}, the search space has {sorted(theirs)}; "
+            f"missing {sorted(theirs - ours)}, not in the space {sorted(ours - theirs)}. Ask the trial for "
+            "each searched setting by its name, e.g. trial.suggest_float('lr', ...).")
     for name, expected in ref.distributions.items():
-        got = mine.distributions[name]
-        if got != expected:
-            hint = ""
-            if getattr(expected, "log", False) and not getattr(got, "log", False):
-                hint = " The learning rate spans two orders of magnitude: sample it with log=True."
-            raise AnswerError(f"objective: {name!r} is suggested as {got}, the space says {expected}.{hint}")
-    if mine.value is None or not isinstance(mine.value, (int, float)):
+        if mine.distributions[name] != expected:
+            hint = " The learning rate spans two orders of magnitude: sample it with log=True." * (
+                getattr(expected, "log", False) and not getattr(mine.distributions[name], "log", False))
+            raise AnswerError(f"objective: {name!r} is suggested as {mine.distributions[name]}, the space "
+                              f"says {expected}.{hint}")
+    if not isinstance(mine.value, (int, float)):
         raise AnswerError(f"objective: it returned {mine.value!r}; return the run's validation accuracy (run.acc)")
     if abs(mine.value - ref.value) > 1e-9:
         raise AnswerError(
