@@ -49,58 +49,40 @@ def _again_with(what: str, first: str, second: str, fix: str, check: Callable[[]
         _again(f"{what}: right for {first} but not for {second}: {fix}", check)
 
 
-def _repeated_lines(w: torch.Tensor) -> tuple[str, int, int] | None:
-    """("column", j, k) or ("row", i, k) for the first two equal columns or rows of 4 or more numbers
-    (which normal draws never repeat) of ``w``, or None."""
-    for kind, lines in (("column", w.T), ("row", w)):
-        seen: dict[tuple[float, ...], int] = {}
-        for index, line in enumerate(lines.tolist() if lines.dim() == 2 and lines.shape[1] >= 4 else ()):
-            if seen.setdefault(tuple(line), index) != index:
-                return kind, seen[tuple(line)], index
-    return None
-
-
 def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_outputs: int,
                             sigma: float) -> int:
     """Check one set of ``[W1, b1, W2, b2]`` for these sizes; raise :class:`AnswerError` or return the count."""
-    shapes = {"W1": (num_inputs, num_hiddens), "b1": (num_hiddens,),
-              "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
+    want = [(num_inputs, num_hiddens), (num_hiddens,), (num_hiddens, num_outputs), (num_outputs,)]
     if params is None:
         raise AnswerError("parameters: your code returned None; did it forget a `return`?")
     params = list(params.values()) if isinstance(params, dict) else params
     if isinstance(params, torch.Tensor) or not hasattr(params, "__iter__"):
         raise AnswerError(f"parameters: expected the four tensors [W1, b1, W2, b2], got a {type(params).__name__}.")
-    params = list(params)
+    named = dict(zip(("W1", "b1", "W2", "b2"), params := list(params)))
     if len(params) != 4:
         raise AnswerError(f"parameters: expected four tensors W1, b1, W2, b2 (a weight matrix and a "
                           f"bias vector per layer, in this order), got {len(params)}.")
-    named = dict(zip(shapes, params))
-    for name, p in named.items():
-        if not isinstance(p, torch.Tensor):
-            raise AnswerError(f"{name}: expected a tensor, got a {type(p).__name__}.")
-    got, want = [tuple(p.shape) for p in params], list(shapes.values())
+    if bad := next((name for name, p in named.items() if not isinstance(p, torch.Tensor)), None):
+        raise AnswerError(f"{bad}: expected a tensor, got a {type(named[bad]).__name__}.")
+    got = [tuple(p.shape) for p in params]
     if sorted(got) == sorted(want) and got != want:
         raise AnswerError(f"parameters: the shapes are right but the order is not: got {got}; return them "
                           f"as [W1, b1, W2, b2] = {want}.")
-    for (name, p), shape in zip(named.items(), want):
+    for name, shape, p in zip(named, want, params):
         if tuple(p.shape) != shape:
-            transposed = len(shape) == 2 and tuple(p.shape) == shape[::-1]
             raise AnswerError(f"{name}: shape {tuple(p.shape)}, expected {shape}." + (
                 f" That is the transpose: with X of shape (batch, inputs), X @ {name} needs {name} as "
                 f"(inputs, outputs) = {shape}. (nn.Linear stores the transpose; a hand-written layer does not.)"
-                if transposed else f" A bias is a vector of {shape[0]} numbers: torch.zeros({shape[0]})."
-                if len(shape) == 1 and p.numel() == shape[0] else ""))
-    for name, p in named.items():
-        for wrong, why in ((not isinstance(p, torch.nn.Parameter), f"a plain {type(p).__name__}, not an nn.Parameter. "
-                            "Wrap it, nn.Parameter(...), so that autograd tracks it and a module lists it in "
-                            "parameters()."),
-                           (not p.requires_grad, "requires_grad is False, so autograd would never compute its "
-                            "gradient; leave nn.Parameter's default requires_grad=True."),
-                           (p.dtype != torch.float32, f"dtype {p.dtype}, expected torch.float32 (the dtype of the "
-                            "images and PyTorch's default); create it with torch.randn / torch.zeros without a "
-                            "dtype, or convert with .float().")):
-            if wrong:
-                raise AnswerError(f"{name}: {why}")
+                if tuple(p.shape) == shape[::-1] != shape else f" A bias is a vector of {shape[0]} numbers: "
+                f"torch.zeros({shape[0]})." if len(shape) == 1 and p.numel() == shape[0] else ""))
+        why = (f"a plain {type(p).__name__}, not an nn.Parameter. Wrap it, nn.Parameter(...), so that autograd "
+               "tracks it and a module lists it in parameters()." if not isinstance(p, torch.nn.Parameter) else
+               "requires_grad is False, so autograd would never compute its gradient; leave nn.Parameter's default "
+               "requires_grad=True." if not p.requires_grad else f"dtype {p.dtype}, expected torch.float32 (the "
+               "dtype of the images and PyTorch's default); create it with torch.randn / torch.zeros without a "
+               "dtype, or convert with .float()." if p.dtype != torch.float32 else "")
+        if why:
+            raise AnswerError(f"{name}: {why}")
     for name in ("b1", "b2"):
         if (nonzero := int((named[name] != 0).sum())):
             raise AnswerError(f"{name}: {nonzero} of {named[name].numel()} entries are not zero; biases start "
@@ -129,15 +111,16 @@ def _check_normal_draw(name: str, w: torch.Tensor, sigma: float, randn: str) -> 
         raise AnswerError(f"{name}: its {n:,} entries take only {len(values)} distinct values ({shown}), "
                           "as random signs times sigma or a rounded draw would; normal draws take a "
                           f"different value almost every time. Use {randn}.")
-    repeated = _repeated_lines(w)
-    if repeated is not None:
-        kind, j, k = repeated
-        unit = {("W1", "column"): "hidden units", ("W2", "column"): "output units",
-                ("W1", "row"): "inputs", ("W2", "row"): "hidden units"}[name, kind]
-        what = ("receive the same weights, so they compute the same value and get the same update: "
-                "identical units" if kind == "column" else "send the same weights to every unit")
-        raise AnswerError(f"{name}: {kind}s {j} and {k} are equal: {unit} {j} and {k} {what}. A repeated "
-                          f"(or broadcast) draw does this; draw every entry on its own: {randn}.")
+    for kind, lines in (("column", w.T), ("row", w)):  # normal draws never repeat 4 or more numbers
+        seen: dict[tuple[float, ...], int] = {}
+        for k, line in enumerate(lines.tolist() if w.dim() == 2 and lines.shape[1] >= 4 else ()):
+            if (j := seen.setdefault(tuple(line), k)) != k:
+                unit = {("W1", "column"): "hidden units", ("W2", "column"): "output units",
+                        ("W1", "row"): "inputs", ("W2", "row"): "hidden units"}[name, kind]
+                what = ("receive the same weights, so they compute the same value and get the same update: "
+                        "identical units" if kind == "column" else "send the same weights to every unit")
+                raise AnswerError(f"{name}: {kind}s {j} and {k} are equal: {unit} {j} and {k} {what}. A repeated "
+                                  f"(or broadcast) draw does this; draw every entry on its own: {randn}.")
     tolerance = _PARAMS_Z / math.sqrt(2 * (n - 1))  # the relative standard error of a sample std
     if abs(std / sigma - 1) > tolerance:
         hints = ((sigma**2, f" You used sigma^2 = {sigma**2:g} as the standard deviation: multiply "
