@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import ListedColormap
+from matplotlib.lines import Line2D
 from tqdm.auto import tqdm
 
 from .validate import one_of, positive_int
@@ -37,8 +38,7 @@ LR = 1.0  # the default learning rate (full-batch SGD on standardized points)
 
 def _spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
             seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two interleaved spiral arms ``r (cos(a + k pi), sin(a + k pi))``, the angle ``a`` growing
-    with the radius over ``turns`` turns, plus noise: ``X`` (N, 2) float32, ``y`` (N,) int64."""
+    """Two noisy spiral arms ``r (cos(a + k pi), sin(a + k pi))``, ``a`` growing with ``r``: ``X`` (N, 2), ``y``."""
     generator = torch.Generator().manual_seed(seed_or_default(seed))
     y = (torch.arange(num_points) >= num_points // 2).long()
     r = 0.1 + 0.9 * torch.rand(num_points, generator=generator).sqrt()  # even density over the area
@@ -58,8 +58,7 @@ class Playground(InMemoryData):
     def __init__(self, num_train: int = 300, num_test: int = 200,
                  noise: float = 0.2, batch_size: int | None = None, seed: int | None = None,
                  device: str | torch.device | None = None) -> None:
-        self.num_train = positive_int("num_train", num_train)
-        self.num_test = positive_int("num_test", num_test)
+        self.num_train, self.num_test = positive_int("num_train", num_train), positive_int("num_test", num_test)
         if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.noise = float(noise)
@@ -78,8 +77,7 @@ class Playground(InMemoryData):
         return (f"Playground(train={self.num_train}, test={self.num_test}, "
                 f"noise={self.noise:g}, batch_size={self.batch_size}, device={self.device})")
 
-    def test_dataloader(self) -> TensorBatches:
-        """The test points in one batch (also what the trainer measures after every epoch)."""
+    def test_dataloader(self) -> TensorBatches:  # also what the trainer measures after every epoch
         return TensorBatches(self.X_test, self.y_test, self.num_test)
 
     eval_dataloader = test_dataloader
@@ -87,17 +85,14 @@ class Playground(InMemoryData):
 
 def playground_model(num_hiddens: int = 16, num_layers: int = 1, activation: str = "relu", lr: float = LR,
                      num_classes: int = 2) -> DeepMLP:
-    """A :class:`~mlp_utils.models.DeepMLP` for the plane: ``num_layers`` hidden layers of ``num_hiddens``
-    units (0: linear), PyTorch's initialization (random biases scatter the units' lines)."""
+    """A DeepMLP for the plane with PyTorch's initialization (random biases scatter the units' lines)."""
     return Settings(num_hiddens=num_hiddens, num_layers=num_layers, activation=activation, init="pytorch",
                     lr=lr).build(num_inputs=2, num_outputs=num_classes)
 
 
 def _run(data: Playground, seed: int | None, num_hiddens: int = 16, num_layers: int = 1,
          activation: str = "relu", lr: float = LR, epochs: int = EPOCHS) -> Run:
-    """:func:`~mlp_utils.experiments.train` on the plane: ``num_layers`` hidden layers of ``num_hiddens``
-    units, PyTorch's initialization, batches as ``data`` serves them; on the CPU with one thread
-    (tensors this small, 300 x 16, only wait for more)."""
+    """:func:`~mlp_utils.experiments.train` on the plane; one CPU thread (more only wait at 300 x 16)."""
     settings = Settings(num_hiddens=num_hiddens, num_layers=num_layers, activation=activation, init="pytorch",
                         lr=lr, epochs=epochs, batch_size=data.batch_size)
     threads = torch.get_num_threads()
@@ -111,16 +106,14 @@ def _run(data: Playground, seed: int | None, num_hiddens: int = 16, num_layers: 
 def repeat_playground(seeds: int | Sequence[int] = 3, num_hiddens: int = 16, num_layers: int = 1,
                       activation: str = "relu", lr: float = LR, epochs: int = EPOCHS,
                       **data_options: Any) -> Group:
-    """One playground setting trained once per seed (a count or a list), each on its own point
-    set ``Playground(seed=seed, **data_options)``: a :class:`~mlp_utils.experiments.Group`."""
+    """One setting trained once per seed, each on ``Playground(seed=seed, **data_options)``: a Group."""
     runs = [_run(Playground(seed=seed, **data_options), seed, num_hiddens, num_layers, activation, lr, epochs)
             for seed in seeds_of(seeds)]
     return Group(runs[0].settings, runs)
 
 
 def hidden_layer(model: DeepMLP) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(W, b, v, c)`` of a one-hidden-layer, two-class network, whose score (class 1 minus
-    class 0) is ``relu(X W^T + b) v + c``."""
+    """``(W, b, v, c)`` of a one-hidden-layer, two-class network: its score is ``relu(X W^T + b) v + c``."""
     if not isinstance(model, DeepMLP) or len(model.linears) != 2 or model.linears[-1].out_features != 2:
         raise ValueError("hidden_layer needs a DeepMLP with exactly one hidden layer and 2 outputs, "
                          "e.g. playground_model(num_hiddens=8, num_layers=1)")
@@ -130,8 +123,7 @@ def hidden_layer(model: DeepMLP) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 
 def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Each hidden unit's share of the score, (N, H): entry ``[n, j]`` is ``v_j relu(w_j . x_n + b_j)``;
-    row sums plus ``c`` are the network's score (see :func:`hidden_layer`)."""
+    """Each hidden unit's share of the score, (N, H): ``[n, j]`` is ``v_j relu(w_j . x_n + b_j)``."""
     if X.dim() != 2 or W.dim() != 2 or X.shape[1] != W.shape[1]:
         raise ValueError(f"X must be (N, d) and W (H, d) with the same d, got {tuple(X.shape)} and {tuple(W.shape)}")
     if b.shape != (W.shape[0],) or v.shape != (W.shape[0],):
@@ -141,8 +133,7 @@ def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: tor
 
 
 def grid_points(resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
-    """The (resolution * resolution, 2) points of a square grid over [-extent, extent]^2, row by
-    row from the bottom (y) and left to right (x) within a row."""
+    """The (resolution ** 2, 2) points of a grid over [-extent, extent]^2, rows from the bottom, x varying fastest."""
     axis = torch.linspace(-extent, extent, resolution)
     ys, xs = torch.meshgrid(axis, axis, indexing="ij")
     return torch.stack([xs.flatten(), ys.flatten()], dim=1)
@@ -150,8 +141,7 @@ def grid_points(resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
 
 @torch.no_grad()
 def _boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
-    """Class probabilities of ``model`` on :func:`grid_points`: a CPU tensor (resolution,
-    resolution, num_classes), bottom row first; the model's mode is restored."""
+    """Class probabilities of ``model`` on :func:`grid_points`, (resolution, resolution, classes) on the CPU."""
     was_training = model.training
     model.eval()
     probabilities = torch.softmax(model(grid_points(resolution, extent).to(next(model.parameters()).device)),
@@ -163,36 +153,30 @@ def _boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float 
 def draw_points(ax: plt.Axes, data: Playground, split: str = "both") -> None:
     """Scatter the training points (filled) and/or test points (hollow), colored by class."""
     one_of("split", split, ("train", "test", "both"))
-    for k in range(data.num_classes):
+    for k, color in enumerate(_CLASS_COLORS[:data.num_classes]):
         if split in ("train", "both"):
             X = data.X_train[data.y_train == k].cpu().numpy()
-            ax.scatter(X[:, 0], X[:, 1], s=12, color=_CLASS_COLORS[k], edgecolor="white", linewidth=0.4,
+            ax.scatter(X[:, 0], X[:, 1], s=12, color=color, edgecolor="white", linewidth=0.4,
                        label=f"class {k} (train)")
         if split in ("test", "both"):
             X = data.X_test[data.y_test == k].cpu().numpy()
-            ax.scatter(X[:, 0], X[:, 1], s=14, facecolor="none", edgecolor=_CLASS_COLORS[k], linewidth=0.9,
+            ax.scatter(X[:, 0], X[:, 1], s=14, facecolor="none", edgecolor=color, linewidth=0.9,
                        label=f"class {k} (test)")
     _square(ax)
 
 
-def _square(ax: plt.Axes, extent: float = _EXTENT) -> None:
-    ax.set_xlim(-extent, extent)
-    ax.set_ylim(-extent, extent)
-    ax.set_aspect("equal")
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+def _square(ax: plt.Axes) -> None:
+    ax.set(xlim=(-_EXTENT, _EXTENT), ylim=(-_EXTENT, _EXTENT), aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
 
 
 def draw_boundary(ax: plt.Axes, model: torch.nn.Module, data: Playground | None = None,
                   resolution: int = 150, title: str = "") -> None:
-    """Shade each grid cell by the class ``model`` predicts there, draw the boundary (where the
-    top two probabilities are equal), and the points of ``data`` on top."""
+    """Shade each grid cell by the class ``model`` predicts, draw the boundary and the points of ``data``."""
     probabilities = _boundary_grid(model, resolution)
-    predicted = probabilities.argmax(dim=2)
     num_classes = probabilities.shape[2]
-    extent = (-_EXTENT, _EXTENT, -_EXTENT, _EXTENT)
-    ax.imshow(predicted.numpy(), origin="lower", extent=extent, cmap=ListedColormap(_REGION_COLORS[:num_classes]),
-              vmin=-0.5, vmax=num_classes - 0.5, interpolation="nearest")
+    ax.imshow(probabilities.argmax(dim=2).numpy(), origin="lower", extent=(-_EXTENT, _EXTENT) * 2,
+              cmap=ListedColormap(_REGION_COLORS[:num_classes]), vmin=-0.5, vmax=num_classes - 0.5,
+              interpolation="nearest")
     if num_classes == 2:
         axis = torch.linspace(-_EXTENT, _EXTENT, resolution).numpy()
         ax.contour(axis, axis, probabilities[:, :, 1].numpy(), levels=[0.5], colors="black", linewidths=1)
@@ -203,26 +187,26 @@ def draw_boundary(ax: plt.Axes, model: torch.nn.Module, data: Playground | None 
         ax.set_title(title, fontsize=9)
 
 
-def _line(w: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
-    """A unit's line ``w . x + b = 0``: its unit normal, its point nearest the origin, its direction,
-    and an anchor on it clipped into view; ``None`` when ``w`` is zero."""
-    norm = w.norm().item()
-    if norm == 0:
-        return None
-    normal = (w / norm).cpu()
-    foot = -bias.item() / norm * normal
-    along = torch.tensor([-normal[1], normal[0]])
-    return normal, foot, along, foot + ((foot.clamp(-0.85 * _EXTENT, 0.85 * _EXTENT) - foot) @ along) * along
-
-
-def _unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str = "0.25") -> None:
-    """Draw each hidden unit's line with an arrow toward the side where the unit is active."""
-    for normal, foot, along, anchor in filter(None, map(_line, W.detach().cpu(), b.detach().cpu())):
+def _unit_lines(ax: plt.Axes, W: torch.Tensor, b: torch.Tensor, color: str, numbered: bool = False) -> None:
+    """Draw each hidden unit's line with an arrow toward the side where it is active, then its number."""
+    spots = []
+    for j, (w, bias) in enumerate(zip(W.detach().cpu(), b.detach().cpu())):
+        norm = w.norm().item()
+        if norm == 0:
+            continue
+        normal = w / norm
+        foot, along = -bias.item() / norm * normal, torch.tensor([-normal[1], normal[0]])
+        anchor = foot + ((foot.clamp(-0.85 * _EXTENT, 0.85 * _EXTENT) - foot) @ along) * along
         ends = torch.stack([foot - 4 * _EXTENT * along, foot + 4 * _EXTENT * along])
         ax.plot(ends[:, 0].numpy(), ends[:, 1].numpy(), color=color, linewidth=0.9)
         if anchor.abs().max() <= _EXTENT:
             ax.annotate("", xy=tuple((anchor + 0.3 * normal).tolist()), xytext=tuple(anchor.tolist()),
                         arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1, mutation_scale=8))
+        spots.append((j, anchor + 0.38 * normal))
+    for j, spot in spots if numbered else ():
+        if spot.abs().max() <= 0.95 * _EXTENT:
+            ax.text(*spot.tolist(), str(j), fontsize=7, color=color, ha="center", va="center",
+                    bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.7))
     _square(ax)
 
 
@@ -242,7 +226,7 @@ class BoundarySnapshots(Callback):
         if late:
             raise ValueError(f"snapshot epochs {late} are after the last epoch ({trainer.max_epochs})")
         self.fig, axes = plt.subplots(1, len(self.at), figsize=(2.6 * len(self.at), 2.9), squeeze=False)
-        self.axes = list(axes[0])
+        self.axes, self.handle = list(axes[0]), None
         plt.close(self.fig)
         for ax, epoch in zip(self.axes, self.at):
             draw_points(ax, self.data, "train")
@@ -250,41 +234,37 @@ class BoundarySnapshots(Callback):
         if self.title:
             self.fig.suptitle(self.title, fontsize=10)
         self.fig.tight_layout()
-        self.handle = None
         _redraw(self)
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
-        if record.epoch not in self.at:
-            return
-        model = trainer.model
-        self.snapshots[record.epoch] = (_boundary_grid(model, self.resolution), record.eval_acc)
-        ax = self.axes[self.at.index(record.epoch)]
-        ax.clear()
-        draw_boundary(ax, model, resolution=self.resolution)
-        draw_points(ax, self.data, "train")
-        ax.set_title(f"epoch {record.epoch}: test acc {record.eval_acc:.2f}", fontsize=9)
-        _redraw(self)
+        if record.epoch in self.at:
+            self.snapshots[record.epoch] = (_boundary_grid(trainer.model, self.resolution), record.eval_acc)
+            ax = self.axes[self.at.index(record.epoch)]
+            ax.clear()
+            draw_boundary(ax, trainer.model, resolution=self.resolution)
+            draw_points(ax, self.data, "train")
+            ax.set_title(f"epoch {record.epoch}: test acc {record.eval_acc:.2f}", fontsize=9)
+            _redraw(self)
 
 
 def _explorer_figure(data: Playground, seed: int | None, epochs: int, num_hiddens: int, num_layers: int,
                      activation: str, lr: float) -> plt.Figure:
     """Train one playground network and draw its decision regions."""
     run = _run(data, seed, num_hiddens, num_layers, activation, lr, epochs)
-    model, accuracy = run.model, evaluate(run.model, data.test_dataloader())[1]
     fig, ax = plt.subplots(figsize=(4.4, 4.4))
-    draw_boundary(ax, model, data)
+    draw_boundary(ax, run.model, data)
     ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
     shape = "linear" if num_layers == 0 else f"{num_layers} x {num_hiddens} {activation}"
     steps = f"{epochs} steps" if run.history.stopped is None else \
         f"diverged after {len(run.history)} of {epochs} steps"
+    accuracy = evaluate(run.model, data.test_dataloader())[1]
     ax.set_title(f"{shape}, lr {lr:.3g}, {steps}: test accuracy {accuracy:.2f}", fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> "RetrainExplorer":
-    """A :class:`~mlp_utils.widgets.RetrainExplorer` over units per layer, hidden layers, activation and
-    learning rate, training on ``data``; ``.show()`` displays it and draws the default run."""
+    """A RetrainExplorer over units per layer, hidden layers, activation and learning rate on ``data``."""
     from .widgets import RetrainExplorer, _dropdown, _int_slider, _log_slider
 
     controls = {"num_hiddens": _int_slider("units per layer", 16, 1, 64),
@@ -297,99 +277,79 @@ def playground_explorer(data: Playground, seed: int | None = None, epochs: int =
                            static=lambda: _show_static_playground(data, seed, epochs))
 
 
+# what the book's precomputed playground explorer stores: 48 runs, one seed each
 STATIC_GRID = Grid({"num_layers": (0, 1, 2), "num_hiddens": (2, 4, 8, 32), "activation": ("relu", "tanh"),
                     "lr": (0.1, LR)}, epochs=EPOCHS,
                    labels={"num_layers": "hidden layers", "num_hiddens": "units per layer"})
-"""What the book's precomputed playground explorer stores: 48 runs, one seed each."""
 _RESOLUTION = 24  # grid cells per side of the stored decision regions
 
 
 def _show_static_playground(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> None:
     """Train (or read back) every setting of :data:`STATIC_GRID` and show their regions as a chart."""
-    seed = seed_or_default(seed)
-    grid = STATIC_GRID.shrunk()
-    epochs = budget(epochs, min(epochs, 30))
+    seed, grid, epochs = seed_or_default(seed), STATIC_GRID.shrunk(), budget(epochs, min(epochs, 30))
 
-    def make() -> list[dict[str, Any]]:
-        rows = []
-        # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
-        for combo in tqdm(grid.combinations(), desc="precomputing the playground grid", leave=True,
-                          disable=storing()):
-            run = _run(data, seed, **combo, epochs=epochs)
-            probabilities = _boundary_grid(run.model, _RESOLUTION)[..., 1].flatten()
-            rows.append({**combo, "p": [round(float(p), 2) for p in probabilities],
-                         "acc": evaluate(run.model, data.test_dataloader())[1]})
-        return rows
+    def row(combo: dict[str, Any]) -> dict[str, Any]:
+        run = _run(data, seed, **combo, epochs=epochs)
+        probabilities = _boundary_grid(run.model, _RESOLUTION)[..., 1].flatten()
+        return {**combo, "p": [round(float(p), 2) for p in probabilities],
+                "acc": evaluate(run.model, data.test_dataloader())[1]}
 
     spec = {"grid": grid.values, "epochs": epochs, "seed": seed, "resolution": _RESOLUTION,
             "data": {"train": len(data.y_train), "test": len(data.y_test)}}
-    rows = stored("playground", spec, make, len(grid.combinations()))
-    X, y = data.X_train.cpu(), data.y_train.cpu()
-    points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)} for (a, b), c in zip(X, y)]
-    note = describe(grid, {}, seed, length=f"{epochs} full-batch steps each")
+    # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
+    rows = stored("playground", spec, lambda: [row(combo) for combo in tqdm(
+        grid.combinations(), desc="precomputing the playground grid", leave=True, disable=storing())],
+        len(grid.combinations()))
+    points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)}
+              for (a, b), c in zip(data.X_train.cpu(), data.y_train.cpu())]
     default = {"num_hiddens": 8, "num_layers": 1, "activation": "relu", "lr": LR}
     show_static(boundary_chart(rows, points, grid, default, _RESOLUTION, _EXTENT,
-                               title="The spiral: precomputed runs"), note)
+                               title="The spiral: precomputed runs"),
+                describe(grid, {}, seed, length=f"{epochs} full-batch steps each"))
 
 
 def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Figure:
-    """The decision regions of a one-hidden-layer network with every hidden unit's line drawn
-    over them: blue lines for units that vote for class 0 (``v_j < 0``), red for class 1."""
+    """The decision regions of a one-hidden-layer network under every hidden unit's line: blue for
+    units that vote for class 0 (``v_j < 0``), red for class 1."""
     W, b, v, _ = hidden_layer(model)
     fig, ax = plt.subplots(figsize=(5.8, 5.8))
     draw_boundary(ax, model, data)
-    for image in ax.get_images():
-        image.set_alpha(0.45)  # lighter regions, so the lines stand out
-    from matplotlib.lines import Line2D
-
+    ax.get_images()[0].set_alpha(0.45)  # lighter regions, so the lines stand out
     ax.legend(handles=[Line2D([], [], color=_CLASS_COLORS[1], label="$v_j > 0$: pushes toward class 1"),
                        Line2D([], [], color=_CLASS_COLORS[0], label="$v_j < 0$: pushes toward class 0")],
               fontsize=7, loc="lower left", framealpha=0.9)
     for sign, color in ((-1, _CLASS_COLORS[0]), (1, _CLASS_COLORS[1])):
-        chosen = (v.sign() == sign).nonzero().flatten()
-        _unit_lines(ax, W[chosen], b[chosen], color=color)
-        for j in chosen.tolist():  # number each line by its unit
-            _label_line(ax, W[j], b[j], str(j), color)
+        # the other units' rows zeroed: no line for them, and every unit keeps its number
+        _unit_lines(ax, W * (v.sign() == sign)[:, None], b, color, numbered=True)
     ax.set_title(title or f"{len(b)} hidden units: each is zero on one side of its line,\n"
                  "positive on the side its arrow points to", fontsize=9)
     fig.tight_layout()
     return fig
-
-
-def _label_line(ax: plt.Axes, w: torch.Tensor, bias: torch.Tensor, text: str, color: str) -> None:
-    line = _line(w, bias)
-    spot = None if line is None else line[3] + 0.38 * line[0]
-    if spot is not None and spot.abs().max() <= 0.95 * _EXTENT:
-        ax.text(*spot.tolist(), text, fontsize=7, color=color, ha="center", va="center",
-                bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.7))
-
-
 def plot_contributions(model: DeepMLP, data: Playground, units: Sequence[int], resolution: int = 120) -> plt.Figure:
-    """Heatmaps of the chosen hidden units' contributions ``v_j relu(w_j . x + b_j)`` on the
-    grid, then the network's score (their sum over all units plus ``c``) with the boundary."""
-    W, b, v, c = hidden_layer(model)
+    """Heatmaps of the chosen hidden units' contributions ``v_j relu(w_j . x + b_j)`` on the grid, then the
+    network's score (their sum over all units plus ``c``) with the boundary."""
+    W, b, v, c = (t.cpu() for t in hidden_layer(model))
     units = [int(j) for j in units]
     if not units or any(not 0 <= j < len(b) for j in units):
         raise ValueError(f"units must list hidden units in 0..{len(b) - 1}, got {units}")
-    points = grid_points(resolution)
-    parts = unit_contributions(points, W.cpu(), b.cpu(), v.cpu())
-    score = parts.sum(dim=1) + c.cpu()
-    panels = [(parts[:, j], f"unit {j}: $v_{{{j}}}$ = {v[j].item():+.2f}") for j in units]
-    panels.append((score, f"score $s$: the sum of all {len(b)}, plus $c$"))
+    parts = unit_contributions(grid_points(resolution), W, b, v)
+    panels = [(parts[:, j], f"unit {j}: $v_{{{j}}}$ = {v[j].item():+.2f}", j) for j in units]
+    panels.append((parts.sum(dim=1) + c, f"score $s$: the sum of all {len(b)}, plus $c$", None))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels) + 0.6, 3.1))
-    axis = torch.linspace(-_EXTENT, _EXTENT, resolution).numpy()
     unit_limit = max(float(parts[:, units].abs().max()), 1e-6)  # one colour scale for all the units
-    for k, (ax, (values, title)) in enumerate(zip(axes, panels)):
+    for ax, (values, title, j) in zip(axes, panels):
         grid = values.reshape(resolution, resolution).numpy()
-        limit = unit_limit if k < len(units) else max(float(abs(grid).max()), 1e-6)
-        image = ax.imshow(grid, origin="lower", extent=(-_EXTENT, _EXTENT, -_EXTENT, _EXTENT), cmap="RdBu_r",
+        limit = unit_limit if j is not None else max(float(abs(grid).max()), 1e-6)
+        image = ax.imshow(grid, origin="lower", extent=(-_EXTENT, _EXTENT) * 2, cmap="RdBu_r",
                           vmin=-limit, vmax=limit)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
         ax.set_title(title, fontsize=9)
         _square(ax)
-    for ax, j in zip(axes, units):
-        _unit_lines(ax, W[j:j + 1], b[j:j + 1], color="black")
-    axes[-1].contour(axis, axis, score.reshape(resolution, resolution).numpy(), levels=[0], colors="black", linewidths=1)
+        if j is not None:
+            _unit_lines(ax, W[j:j + 1], b[j:j + 1], color="black")
+        else:
+            axis = torch.linspace(-_EXTENT, _EXTENT, resolution).numpy()
+            ax.contour(axis, axis, grid, levels=[0], colors="black", linewidths=1)
     for ax in axes[1:]:
         ax.set_ylabel("")
     fig.tight_layout()
