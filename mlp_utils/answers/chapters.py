@@ -149,9 +149,7 @@ def _check_normal_draw(name: str, w: torch.Tensor, sigma: float, randn: str) -> 
 @answer_check
 def check_parameters(params: Any, num_inputs: int, num_hiddens: int, num_outputs: int,
                      sigma: float) -> None:
-    """Check the reader's ``init_params(num_inputs, num_hiddens, num_outputs, sigma)`` (or its result):
-    shapes, order, nn.Parameter, float32, zero biases, and weights drawn independently from N(0, sigma^2),
-    each statistic within 6 standard errors; a function is called again with other sizes and sigma."""
+    """Check the reader's ``init_params`` (or its result), a function again with other sizes and sigma."""
     _check_sizes("check_parameters", num_inputs=num_inputs, num_hiddens=num_hiddens, num_outputs=num_outputs)
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < math.inf:
         raise ValueError(f"check_parameters: sigma must be a positive number, got {sigma!r}")
@@ -221,8 +219,7 @@ def _check_sgd_once(sgd_step: Callable[..., Any], lr: float, seed: int) -> None:
 
 @answer_check
 def check_flatten(flatten: Callable[[torch.Tensor], Any], X: torch.Tensor) -> None:
-    """Check the reader's ``flatten(X)`` on ``X``, its last 96 images and one image (an epoch's last batch
-    is smaller, so a typed-in batch size fails)."""
+    """Check the reader's ``flatten(X)`` on ``X``, its last 96 images and one image (a smaller last batch)."""
     fixed_size = ("The last batch of an epoch is smaller than the others: take the batch size from "
                   "X.shape[0] (or write -1 for the other dimension), not a fixed number.")
     batches = (X, X[-96:], X[:1])
@@ -257,8 +254,7 @@ _NOT_RELU = {"torch.sigmoid": torch.sigmoid, "torch.tanh": torch.tanh, "torch.ab
 
 def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int, num_outputs: int,
                                 out: torch.Tensor) -> None:
-    """Raise :class:`AnswerError` unless ``net`` computes a ReLU between its layers (a forward may call
-    torch.sigmoid itself, which no module shows)."""
+    """Raise :class:`AnswerError` unless ``net`` computes a ReLU between its layers, judged by its outputs."""
     linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
     first, second = ([m for m in linears if (m.in_features, m.out_features) == shape]
                      for shape in ((X[0].numel(), num_hiddens), (num_hiddens, num_outputs)))
@@ -373,8 +369,7 @@ def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int
 
 @answer_check
 def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs: int = 10) -> None:
-    """Check the reader's ``build_net(num_hiddens, num_outputs)`` (or its network) on the batch ``X``: output
-    shape, parameter count, a linear last layer, and a ReLU between the layers judged by what it computes."""
+    """Check the reader's ``build_net(num_hiddens, num_outputs)`` (or its network) on the batch ``X``."""
     if not isinstance(X, torch.Tensor) or X.dim() < 2 or len(X) < 2:
         shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
         raise ValueError(f"check_mlp_net: X must be a batch of at least 2 images, got {shape}")
@@ -396,8 +391,7 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
 # Chapter 9 (memory): the bytes the forward pass of training keeps
 
 def _cache_bytes(sizes: Sequence[int], b: int, inputs: bool = True, logits: bool = True, pre: bool = False) -> float:
-    """Bytes of the float32 activations ManualMLP's cache keeps for a batch of ``b``: each linear layer's
-    input (or only the hidden ones), the logits, and (a mistake) the pre-activations."""
+    """Bytes of float32 activations ManualMLP's cache keeps for a batch of ``b`` (the flags: mistakes)."""
     return 4.0 * b * (sum(sizes[:-1] if inputs else sizes[1:-1]) + (sizes[-1] if logits else 0)
                       + (sum(sizes[1:-1]) if pre else 0))
 
@@ -436,8 +430,7 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
 # Chapter 5: the training loop, checked against Trainer.fit
 
 class _LoopData:
-    """A small data module with FashionMNIST's loop methods: random images labelled by a noisy linear rule,
-    4 minibatches an epoch, the last smaller (200 = 3 x 64 + 8), and test batches of 64 and 56."""
+    """FashionMNIST's loop methods on 200 noisy linearly labelled images (3 x 64 + 8) and 120 test (64 + 56)."""
 
     eval_split, batch_size, seed, num_inputs, num_classes = "test", 64, 0, 20, 3
 
@@ -500,28 +493,24 @@ def _variant(data: _LoopData, epochs: Sequence[int], lr: float = _LOOP_LR, *, ze
 
 def _known_loop_mistakes(data: _LoopData, epochs: int, asked_before: int | None) -> list[tuple[str, Any]]:
     """What the usual mistakes end with, each named with its fix (``asked_before``: a first run's epochs)."""
-    right = range(1, epochs + 1)
-    shuffle = ("every epoch saw the minibatches{} in the same order: ask for each epoch's own shuffle, "
-               "data.train_dataloader(epoch), inside the epoch loop.")
+    right, fix = range(1, epochs + 1), "Use for epoch in range(1, num_epochs + 1) and data.train_dataloader(epoch)."
+    shuffle = "every epoch saw the minibatches{} in the same order: ask for each epoch's own shuffle. " + fix
     return [(why, _variant(data, **how)) for why, how in [
         *([(f"you trained for {asked_before} epochs when num_epochs = {epochs}: the number of epochs is typed "
             "into your loop.", dict(epochs=range(1, asked_before + 1)))] if asked_before else []),
         ("the gradients were never reset: backward() adds to .grad, so every step used the sum of all the "
-         "gradients so far. Zero them once per step, after the update (your sgd_step does it) or before "
-         "loss.backward().", dict(epochs=right, zero=False)),
-        ("you trained for one epoch only; loop over the epochs, for epoch in range(1, num_epochs + 1), with the "
-         f"minibatch loop inside (the check asked for {epochs}).", dict(epochs=[1])),
+         "gradients so far. Zero them once per step, after the update or before loss.backward().",
+         dict(epochs=right, zero=False)),
+        (f"you trained for one epoch only (the check asked for {epochs}). " + fix, dict(epochs=[1])),
         (f"you trained for {epochs - 1} epochs, not {epochs}: range(1, num_epochs) stops before num_epochs. "
-         "Use range(1, num_epochs + 1).", dict(epochs=right[:-1])),
-        ("your epochs are numbered from 0: data.train_dataloader(epoch) shuffles each epoch by its number, and "
-         "Trainer.fit numbers them 1, 2, ..., num_epochs. Use for epoch in range(1, num_epochs + 1) and "
-         "data.train_dataloader(epoch).", dict(epochs=range(epochs))),
+         + fix, dict(epochs=right[:-1])),
+        ("your epochs are numbered from 0, but data.train_dataloader(epoch) shuffles by the number, 1, 2, ... in "
+         "Trainer.fit. " + fix, dict(epochs=range(epochs))),
         (shuffle.format(""), dict(epochs=[0] * epochs)),
         (shuffle.format(" of epoch 1,"), dict(epochs=[1] * epochs)),
         (_ON_TEST, dict(epochs=right, on_test=True)),
-        ("your loss is the sum over the minibatch, not the mean, so every step was batch-size times too large: "
-         "use the mean cross-entropy, model.loss(model(X), y) (F.cross_entropy's default).",
-         dict(epochs=right, reduction="sum")),
+        ("your loss is the sum over the minibatch, not the mean: use model.loss(model(X), y), the mean "
+         "cross-entropy.", dict(epochs=right, reduction="sum")),
         (f"you stepped with a learning rate of 0.1 where the model's is {_LOOP_LR:g}: use model.lr.",
          dict(epochs=right, lr=0.1))]]
 
@@ -559,8 +548,7 @@ def _loop_calling(train: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: _LoopData) -> tuple[int, float]:
-    """Test images that ``model`` with these ``parameters`` classifies right, and the unweighted mean of
-    the test batches' accuracies (a mistake to name)."""
+    """Test images ``model`` with these ``parameters`` gets right, and the (wrong) mean of batch accuracies."""
     with torch.no_grad():
         for p, value in zip(model.parameters(), parameters):
             p.copy_(value)
@@ -571,8 +559,7 @@ def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: 
 
 @answer_check
 def check_training_loop(train: Callable[..., Any], device: str | torch.device | None = None) -> None:
-    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` for 3 epochs and 2:
-    the same parameters, each epoch's test accuracy, and the modes and autograd."""
+    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` for 3 epochs and 2."""
     from ..device import pick_device
 
     data = _LoopData(device=pick_device(device))
@@ -617,8 +604,7 @@ _FIT_CALLED = ("your function calls Trainer.fit, the shortcut this page takes ap
 
 def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
                      asked_before: int | None = None) -> int:
-    """Run the reader's loop for ``epochs`` epochs beside Trainer.fit; raise :class:`AnswerError` or
-    return the number of minibatches per epoch."""
+    """Run the reader's loop beside Trainer.fit; raise :class:`AnswerError` or return the steps per epoch."""
     from ..trainer import Trainer
 
     steps = len(data.train_dataloader(1))
