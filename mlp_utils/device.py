@@ -7,8 +7,7 @@ __all__ = ["pick_device", "describe_device"]
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """``device``, or with ``None`` the machine's accelerator (what ``torch.accelerator`` finds) else the
-    CPU; a device this machine does not have is a ``ValueError`` that says so."""
+    """``device``, or with ``None`` the machine's accelerator else the CPU; one it lacks is a ValueError."""
     accelerator = torch.accelerator.current_accelerator(check_available=True)
     if device is None:
         return accelerator if accelerator is not None else torch.device("cpu")

@@ -69,9 +69,7 @@ class Settings:
 
     def changed(self) -> dict[str, Any]:
         """The settings that differ from the defaults."""
-        default = Settings()
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != getattr(default, f.name)}
+        return {name: value for name, value in vars(self).items() if value != getattr(Settings, name)}
 
     def build(self, num_inputs: int = 784, num_outputs: int = 10) -> DeepMLP:
         """A fresh model of these settings, drawn from PyTorch's current random state."""
@@ -102,14 +100,12 @@ def train(settings: Settings, data: InMemoryData, seed: int | None = None,
     """Train one model of ``settings`` on ``data``; ``seed`` (default :func:`course_seed`) fixes the
     initial weights and the batch order. ``measure(model)`` adds measurements to the run."""
     seed, epochs = seed_or_default(seed), settings.epochs
-    callbacks = list(callbacks)
     if settings.schedule == "linear":  # the rate of epoch e (from 0) is lr * (epochs - e) / epochs
-        callbacks.append(LRSchedule(lambda e: (epochs - e) / epochs))
+        callbacks = [*callbacks, LRSchedule(lambda e: (epochs - e) / epochs)]
     torch.manual_seed(seed)
     model = settings.build(num_inputs=data.X_train[0].numel(), num_outputs=data.num_classes)
-    history = Trainer(max_epochs=epochs, device=data.device, callbacks=callbacks,
-                      progress=progress, title=title).fit(
-        model, data.view(batch_size=settings.batch_size, seed=seed))
+    trainer = Trainer(max_epochs=epochs, device=data.device, callbacks=callbacks, progress=progress, title=title)
+    history = trainer.fit(model, data.view(batch_size=settings.batch_size, seed=seed))
     return Run(settings, seed, model, history, dict(measure(model)) if measure else {})
 
 
@@ -246,17 +242,14 @@ class Results:
 
     def varied(self) -> list[str]:
         """The names of the settings that differ between groups."""
-        names = [f.name for f in dataclasses.fields(Settings)]
-        return [n for n in names if len({getattr(g.settings, n) for g in self.groups}) > 1]
+        return [n for n in vars(Settings()) if len({getattr(g.settings, n) for g in self.groups}) > 1]
 
     def table(self, metrics: Sequence[str] = ("acc",)) -> str:
         """One row per setting: the varied settings, then mean ± std of each metric over seeds."""
         names = self.varied() or ["settings"]
-        split = self.groups[0].split
-        heads = [f"{split} acc" if m == "acc" else m for m in metrics]
+        header = names + [f"{self.groups[0].split} acc" if m == "acc" else m for m in metrics]
         rows = [[str(getattr(g.settings, n)) if n != "settings" else str(g.settings) for n in names]
                 + [f"{g.mean(m):.4f} ± {g.std(m):.4f}" for m in metrics] for g in self.groups]
-        header = names + heads
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
         lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
         lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]

@@ -1,5 +1,5 @@
-"""The models: a classifier base, the from-scratch MLP, the concise MLP, and :class:`DeepMLP`
-(any depth, activation and initialization, named in :data:`ACTIVATIONS` and :data:`INITIALIZATIONS`)."""
+"""The models: a classifier base, the from-scratch MLP, the concise MLP, and :class:`DeepMLP` (any depth,
+activation and initialization, named in :data:`ACTIVATIONS` and :data:`INITIALIZATIONS`)."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -32,8 +32,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 class Classifier(nn.Module):
-    """Base class of the classifiers: a subclass sets ``self.lr`` and defines ``forward`` (logits);
-    :class:`~mlp_utils.trainer.Trainer` needs nothing else."""
+    """Base class of the classifiers: a subclass sets ``self.lr`` and defines ``forward`` (logits)."""
 
     lr: float
     momentum: float = 0.0
@@ -103,13 +102,11 @@ class DeepMLP(Classifier):
         one_of("init", init, INITIALIZATIONS)
         self.hidden_sizes, self.lr, self.momentum = hidden_sizes, lr, float(momentum)
         self.activation, self.init, self.sigma = activation, init, sigma
-        layer_sizes = [num_inputs, *hidden_sizes, num_outputs]
+        sizes = [num_inputs, *hidden_sizes]
         layers: list[nn.Module] = [nn.Flatten()]
-        for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
-            layers.append(nn.Linear(fan_in, fan_out))
-            if i < len(layer_sizes) - 2:
-                layers.append(ACTIVATIONS[activation]())
-        self.net = nn.Sequential(*layers)
+        for fan_in, fan_out in zip(sizes, sizes[1:]):
+            layers += [nn.Linear(fan_in, fan_out), ACTIVATIONS[activation]()]
+        self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], num_outputs))
         self.reset_parameters()
 
     @property
@@ -120,20 +117,16 @@ class DeepMLP(Classifier):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """(Re)initialize every layer according to ``self.init``."""
-        gain_name = self.activation if self.activation in ("relu", "tanh", "sigmoid") else "relu"
+        gain = nn.init.calculate_gain(self.activation if self.activation in ("tanh", "sigmoid") else "relu")
+        draw = {"normal": lambda w: w.normal_(0.0, self.sigma), "zeros": nn.init.zeros_,
+                "xavier": lambda w: nn.init.xavier_normal_(w, gain=gain),
+                "kaiming": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")}
         for layer in self.linears:
             if self.init == "pytorch":
                 layer.reset_parameters()
-                continue
-            if self.init == "normal":
-                layer.weight.normal_(0.0, self.sigma)
-            elif self.init == "zeros":
-                layer.weight.zero_()
-            elif self.init == "xavier":
-                nn.init.xavier_normal_(layer.weight, gain=nn.init.calculate_gain(gain_name))
-            elif self.init == "kaiming":
-                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-            layer.bias.zero_()
+            else:
+                draw[self.init](layer.weight)
+                layer.bias.zero_()
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.net(X)

@@ -23,8 +23,8 @@ __all__ = ["SearchSpace", "make_objective", "main"]
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Where the search looks: ``lr`` a (low, high) log range, ``epochs`` and ``num_layers`` integer
-    ranges (ends included), ``num_hiddens`` the sizes to pick from, ``base`` the other settings."""
+    """Where the search looks: ``lr`` a (low, high) log range, ``epochs`` and ``num_layers`` integer ranges
+    (ends included), ``num_hiddens`` the sizes to pick from, ``base`` the other settings."""
 
     lr: tuple[float, float] = (0.01, 1.0)
     epochs: tuple[int, int] = (2, 20)
@@ -48,14 +48,14 @@ class SearchSpace:
     def from_json(cls, text: str) -> "SearchSpace":
         """The inverse of :meth:`to_json`."""
         fields = json.loads(text)
-        base = Settings(**fields.pop("base"))
-        return cls(**{name: tuple(values) for name, values in fields.items()}, base=base)
+        return cls(**{name: tuple(values) for name, values in fields.items() if name != "base"},
+                   base=Settings(**fields["base"]))
 
 
 def make_objective(data: FashionMNIST, space: SearchSpace, seed: int | None = None
                    ) -> Callable[[optuna.Trial], float]:
-    """What a study maximizes: one setting's validation accuracy under ``seed``, reported after each
-    epoch for the pruner (a diverged run scores what its broken model scores)."""
+    """What a study maximizes: a setting's validation accuracy under ``seed``, reported after each epoch
+    for the pruner (a diverged run scores what its broken model scores)."""
     if not isinstance(data, FashionMNIST) or data.eval_split != "val":
         raise ValueError("data must be a FashionMNIST with a validation split, e.g. "
                          "FashionMNIST(validation_size=5000): the search must not choose on the test set")

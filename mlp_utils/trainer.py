@@ -154,14 +154,11 @@ class Trainer:
     def __init__(self, max_epochs: int, device: str | torch.device | None = None,
                  callbacks: Sequence[Callback] = (), progress: bool | None = None, title: str = "") -> None:
         self.max_epochs = positive_int("max_epochs", max_epochs)  # a learner types it
-        self.device = pick_device(device)
-        self.callbacks = list(callbacks)
+        self.device, self.title, self.callbacks = pick_device(device), title, list(callbacks)
         if any(not isinstance(c, Callback) for c in self.callbacks):
-            raise TypeError("callbacks must be mlp_utils.trainer.Callback objects; wrap a function "
-                            "in OnEpoch(function)")
+            raise TypeError("callbacks must be Callback objects (mlp_utils.trainer); wrap functions in OnEpoch")
         if in_notebook() if progress is None else progress:
             self.callbacks.insert(0, _ProgressBar())
-        self.title = title
 
     def _emit(self, hook: str, *args: object) -> None:
         for callback in self.callbacks:
