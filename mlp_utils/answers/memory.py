@@ -1,10 +1,6 @@
-"""Chapter 9's memory count and its check: a training step's peak is
-
-    M(B) = (2 + k) P + B (c + 8 + 8 n_max)
-
-(``P`` parameter bytes, ``k`` optimizer copies, ``c`` ManualMLP's cache bytes per example, 8 for the
-int64 label, two float32 temporaries of the widest hidden width ``n_max``), and the largest batch fitting.
-"""
+"""Chapter 9's count of a training step's peak, M(B) = (2 + k) P + B (c + 8 + 8 n_max) (P parameter
+bytes, k optimizer copies, c cache bytes per example, an int64 label, two float32 temporaries of the
+widest hidden width), the largest batch it fits, and the check of the reader's."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ..validate import positive_int
 from .core import AnswerError, answer_check, check_cases
 
 __all__ = ["check_largest_batch", "_counted_peak", "reference_largest_batch"]
@@ -32,16 +29,13 @@ def _network_bytes(sizes: tuple[int, ...]) -> tuple[int, int]:
 
 def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
     """(fixed bytes, bytes per example) of the count."""
-    sizes = list(sizes)
-    if len(sizes) < 3 or any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
-        raise ValueError(f"sizes must be the layer widths of an MLP with at least one hidden layer, "
-                         f"e.g. [784, 256, 10], got {sizes!r}")
+    sizes = [positive_int("a layer width", n) for n in sizes]
+    if len(sizes) < 3:
+        raise ValueError(f"sizes must be the widths of an MLP with a hidden layer ([784, 256, 10]), got {sizes}")
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 0:
-        raise ValueError(f"k must be the number of parameter copies the optimizer keeps (0, 1, 2 ...), "
-                         f"got {k!r}")
-    parameter_bytes, cache_per_example = _network_bytes(tuple(int(n) for n in sizes))
-    per_example = cache_per_example + 8 + 2 * 4 * int(max(sizes[1:-1]))
-    return (2 + int(k)) * parameter_bytes, per_example
+        raise ValueError(f"k, the optimizer's copies of the parameters, must be an integer >= 0, got {k!r}")
+    parameter_bytes, cache_per_example = _network_bytes(tuple(sizes))
+    return (2 + k) * parameter_bytes, cache_per_example + 8 + 2 * 4 * max(sizes[1:-1])
 
 
 def _counted_peak(sizes: Sequence[int], k: int, batch_size: int) -> int:
@@ -73,45 +67,41 @@ def _mistakes() -> list[tuple[str, Callable[..., int | None]]]:
     """Each usual slip, with the answer it gives on a case of _BUDGET_CASES (None on the edges)."""
     def slip(formula: Callable[..., float]) -> Callable[..., int | None]:
         def answer(sizes: Sequence[int], k: int, budget: int) -> int | None:
-            if (list(sizes), k, budget) not in [(list(s), kk, b) for s, kk, b in _BUDGET_CASES]:
+            if (sizes, k, budget) not in [(list(s), kk, b) for s, kk, b in _BUDGET_CASES]:
                 return None
             P = 4 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))  # parameter bytes
             c = 4 * (sum(sizes[:-1]) + sizes[-1])  # cache bytes per example
             return math.floor(formula(P, c, sizes, k, budget, max(sizes[1:-1])))
         return answer
 
-    return [
-        ("your batch is one too large: its count M(B) exceeds the budget. The answer is the last "
-         "batch whose count fits, not the first that does not: round the division down (// or "
+    fixed = "the fixed part is (2 + k) P: parameters, their gradients and k copies of optimizer state"
+    return [(why, slip(formula)) for why, formula in [
+        ("your batch is one too large: its count M(B) exceeds the budget. Round the division down (// or "
          "math.floor), never up or to the nearest.",
-         slip(lambda P, c, s, k, b, n: reference_largest_batch(s, k, b) + 1)),
-        ("you divided the whole budget by the bytes per example; the parameters, their gradients "
-         "and the optimizer's state take their (2 + k) P bytes first: subtract them before dividing.",
-         slip(lambda P, c, s, k, b, n: b / (c + 8 + 8 * n))),
-        ("your bytes per example include the fixed part: counted_peak(sizes, k, 1) is the fixed part "
-         "plus one example, so subtract counted_peak(sizes, k, 0) from it.",
-         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / ((2 + k) * P + c + 8 + 8 * n))),
-        ("you left out the optimizer's state: the fixed part is (2 + k) P, parameters, gradients and "
-         "k copies of state.", slip(lambda P, c, s, k, b, n: (b - 2 * P) / (c + 8 + 8 * n))),
-        ("you left out the gradients: the fixed part is (2 + k) P, parameters, their gradients (as "
-         "large again) and k copies of optimizer state.",
-         slip(lambda P, c, s, k, b, n: (b - (1 + k) * P) / (c + 8 + 8 * n))),
-        ("you left out the temporaries: the backward pass holds two gradients as wide as the widest "
-         "hidden layer per example, 2 x 4 n_max bytes.", slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8))),
-        ("you counted one temporary per example; the backward pass holds two at once (the gradients "
-         "with respect to a ReLU layer's output and input), 2 x 4 n_max bytes.",
-         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 + 4 * n))),
-        ("you counted temporaries for every hidden layer; they are freed layer by layer, so only the "
-         "widest layer's two count: 2 x 4 n_max bytes, with n_max = max(sizes[1:-1]).",
-         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 + 8 * sum(s[1:-1])))),
+         lambda P, c, s, k, b, n: reference_largest_batch(s, k, b) + 1),
+        ("you divided the whole budget by the bytes per example; the parameters, their gradients and the "
+         "optimizer's state take (2 + k) P bytes first: subtract them before dividing.",
+         lambda P, c, s, k, b, n: b / (c + 8 + 8 * n)),
+        ("your bytes per example include the fixed part: subtract counted_peak(sizes, k, 0) from "
+         "counted_peak(sizes, k, 1).",
+         lambda P, c, s, k, b, n: (b - (2 + k) * P) / ((2 + k) * P + c + 8 + 8 * n)),
+        (f"you left out the optimizer's state: {fixed}.",
+         lambda P, c, s, k, b, n: (b - 2 * P) / (c + 8 + 8 * n)),
+        (f"you left out the gradients: {fixed}.",
+         lambda P, c, s, k, b, n: (b - (1 + k) * P) / (c + 8 + 8 * n)),
+        ("you left out the temporaries: the backward pass holds two gradients as wide as the widest hidden "
+         "layer per example, 2 x 4 n_max bytes.", lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8)),
+        ("you counted one temporary per example; the backward pass holds two at once, 2 x 4 n_max bytes.",
+         lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 + 4 * n)),
+        ("you counted temporaries for every hidden layer; they are freed layer by layer, so only the widest "
+         "layer's two count.", lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 + 8 * sum(s[1:-1]))),
         ("you left out the labels: each example's int64 label, 8 bytes, is kept for the loss.",
-         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 * n))),
-        ("you left out the input: the cache holds each linear layer's input, the batch itself "
-         "included (sizes[0] floats per example).",
-         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c - 4 * s[0] + 8 + 8 * n))),
+         lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c + 8 * n)),
+        ("you left out the input: the cache holds each linear layer's input, the batch itself included.",
+         lambda P, c, s, k, b, n: (b - (2 + k) * P) / (c - 4 * s[0] + 8 + 8 * n)),
         ("you counted numbers, not bytes: each float32 takes 4 bytes (and each int64 label 8).",
-         slip(lambda P, c, s, k, b, n: (b - (2 + k) * P / 4) / (c / 4 + 1 + 2 * n))),
-    ]
+         lambda P, c, s, k, b, n: (b - (2 + k) * P / 4) / (c / 4 + 1 + 2 * n)),
+    ]]
 
 
 def _batch_size(call: str, value: Any) -> int:
@@ -129,34 +119,25 @@ def _batch_size(call: str, value: Any) -> int:
 def check_largest_batch(yours: Callable[..., Any]) -> None:
     """Check the reader's ``largest_batch(sizes, k, budget)`` against :func:`reference_largest_batch`."""
     cases = {f"largest_batch({sizes}, {k}, {budget:,})": (list(sizes), k, budget) for sizes, k, budget in _ALL_CASES}
-    edge = dict(zip(cases, ["budget"] * len(_BUDGET_CASES) + ["exact"] + ["nothing"] * len(_NOTHING_FITS_CASES)))
 
     def differ(call: str, mine: int, right: int) -> str:
         sizes, k, budget = cases[call]
-        fixed, _ = _parts(sizes, k)
-        if mine == right + 1 and edge[call] == "budget":
-            return (f"{call} returned {mine:,}, one too many: the count of {mine:,} examples exceeds the budget. "
-                    "Round down (// or math.floor), never up or to the nearest.")
-        if mine < 0:
-            return (f"{call} returned {mine:,}, a negative batch. This budget does not even hold the parameters, "
-                    f"their gradients and the optimizer's state ({fixed:,} bytes), so no batch fits: the answer "
-                    "is 0, the empty batch, not a negative number or a sentinel such as -1 (with a formula, "
-                    "max(..., 0)).")
-        if edge[call] == "exact" and mine == right - 1:
-            return (f"{call} returned {mine:,}, one too few: here the count of {right:,} examples is exactly the "
-                    "budget, and a batch whose count equals the budget fits. Ask for M(B) <= budget, not "
-                    "M(B) < budget.")
+        said, fixed = f"{call} returned {mine:,}", _counted_peak(sizes, k, 0)
+        if mine == right + 1 and (sizes, k, budget) != _EXACT_CASE and right > 0:
+            return (f"{said}, one too many: the count of {mine:,} examples exceeds the budget. Round down "
+                    "(// or math.floor), never up or to the nearest.")
         if right == 0:
-            return (f"{call} returned {mine:,}, expected 0: the parameters, their gradients and the optimizer's "
-                    f"state alone take {fixed:,} bytes, more than the budget, so no batch fits.")
-
-        def count(b: int) -> str:
-            return f"{_counted_peak(sizes, k, b):,}"
-        return (f"{call} returned {mine:,}, expected {right:,}: counted_peak(sizes, k, {right:,}) = {count(right)} "
-                f"bytes fits the budget and counted_peak(sizes, k, {right + 1:,}) = {count(right + 1)} does not, "
-                f"while yours gives counted_peak(sizes, k, {mine:,}) = {count(mine)}. Compare your fixed part and "
-                "bytes per example with counted_peak(sizes, k, 0) and counted_peak(sizes, k, 1) - "
-                "counted_peak(sizes, k, 0).")
+            return (f"{said}, expected 0: the parameters, their gradients and the optimizer's state alone "
+                    f"take {fixed:,} bytes, so no batch fits: the answer is 0, the empty batch, not a "
+                    "negative number or a sentinel such as -1 (with a formula, max(..., 0)).")
+        if (sizes, k, budget) == _EXACT_CASE and mine == right - 1:
+            return (f"{said}, one too few: the count of {right:,} examples is exactly the budget, and fits. "
+                    "Ask for M(B) <= budget, not M(B) < budget.")
+        peak = [f"counted_peak(sizes, k, {b:,}) = {_counted_peak(sizes, k, b):,}" 
+                for b in (right, right + 1, mine)]
+        return (f"{said}, expected {right:,}: {peak[0]} bytes fits the budget and {peak[1]} does not, while "
+                f"yours gives {peak[2]}. Compare your fixed part and bytes per example with "
+                "counted_peak(sizes, k, 0) and counted_peak(sizes, k, 1) - counted_peak(sizes, k, 0).")
 
     check_cases("largest_batch", yours, list(cases.values()), reference_largest_batch, _mistakes(),
                 value=_batch_size, same=operator.eq, differ=differ, calls=list(cases),
