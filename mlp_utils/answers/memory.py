@@ -31,7 +31,8 @@ def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
     """(fixed bytes, bytes per example) of the count."""
     sizes = [positive_int("a layer width", n) for n in sizes]
     if len(sizes) < 3:
-        raise ValueError(f"sizes must be the widths of an MLP with a hidden layer ([784, 256, 10]), got {sizes}")
+        raise ValueError(f"sizes must be the widths of an MLP with a hidden layer, e.g. [784, 256, 10], "
+                         f"got {sizes}")
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 0:
         raise ValueError(f"k, the optimizer's copies of the parameters, must be an integer >= 0, got {k!r}")
     parameter_bytes, cache_per_example = _network_bytes(tuple(sizes))
