@@ -12,7 +12,7 @@ from .validate import one_of
 from .device import pick_device
 from .models import ACTIVATIONS
 
-__all__ = ["ManualMLP", "linear_backward", "log_softmax", "mse_backward", "mse_loss", "one_hot", "relu_backward",
+__all__ = ["ManualMLP", "linear_backward", "log_softmax", "mse_backward", "one_hot", "relu_backward",
            "sigmoid_backward", "sigmoid_mse_backward", "softmax", "softmax_cross_entropy",
            "softmax_cross_entropy_backward", "squared_error_backward", "tanh_backward"]
 
@@ -21,8 +21,7 @@ Tensor = torch.Tensor
 
 def linear_backward(dZ: Tensor, H: Tensor, W: Tensor, input_grad: bool = True
                     ) -> tuple[Tensor | None, Tensor, Tensor]:
-    """``(dH, dW, db) = (dZ W^T, H^T dZ, sum_rows dZ)`` for ``Z = H W + b``; ``dH`` is ``None`` with
-    ``input_grad=False`` (the first layer: nothing needs the gradient of the images)."""
+    """``(dZ W^T, H^T dZ, sum_rows dZ)`` for ``Z = H W + b``; ``dH`` is ``None`` if not ``input_grad``."""
     dH = dZ @ W.T if input_grad else None
     return dH, H.T @ dZ, dZ.sum(dim=0)
 
@@ -73,13 +72,8 @@ def softmax_cross_entropy_backward(O: Tensor, y: Tensor) -> Tensor:
     return (softmax(O) - one_hot(y, O.shape[1], O.dtype)) / O.shape[0]
 
 
-def mse_loss(O: Tensor, T: Tensor) -> Tensor:
-    """Mean squared error over every entry, like ``F.mse_loss``: ``mean((O - T)^2)``."""
-    return ((O - T) ** 2).mean()
-
-
 def mse_backward(O: Tensor, T: Tensor) -> Tensor:
-    """Gradient of :func:`mse_loss` with respect to ``O``: ``2 (O - T) / numel(O)``."""
+    """Gradient of ``F.mse_loss(O, T)`` (the mean over every entry) for ``O``: ``2 (O - T) / numel(O)``."""
     return 2 * (O - T) / O.numel()
 
 
@@ -89,7 +83,7 @@ def _squared_error_loss(O: Tensor, T: Tensor) -> Tensor:
 
 
 def squared_error_backward(O: Tensor, T: Tensor) -> Tensor:
-    """Gradient of the squared error summed over the outputs, averaged over the batch: ``2 (O - T) / B``."""
+    """Gradient of :func:`_squared_error_loss` for ``O``: ``2 (O - T) / B``."""
     return 2 * (O - T) / O.shape[0]
 
 
@@ -99,52 +93,46 @@ def _sigmoid_mse_loss(O: Tensor, T: Tensor) -> Tensor:
 
 
 def sigmoid_mse_backward(O: Tensor, T: Tensor) -> Tensor:
-    """Gradient of the sigmoid outputs' half squared error for the logits: ``(Y - T) Y (1 - Y) / B``,
-    ``Y = sigmoid(O)``; it vanishes where an output saturates, right or wrong."""
+    """Its gradient for ``O``: ``(Y - T) Y (1 - Y) / B``, ``Y = sigmoid(O)``; 0 where an output saturates."""
     Y = torch.sigmoid(O)
     return (Y - T) * Y * (1 - Y) / O.shape[0]
 
 
+# each loss and its gradient for the logits, of (logits, labels) for cross-entropy, else of (logits, one-hot)
+_LOSSES = {"cross_entropy": (softmax_cross_entropy, softmax_cross_entropy_backward),
+           "squared_error": (_squared_error_loss, squared_error_backward),
+           "sigmoid_mse": (_sigmoid_mse_loss, sigmoid_mse_backward)}
+
+
 @dataclass
 class _ForwardCache:
-    """What a training forward pass keeps: ``inputs[l]``, the input of linear layer ``l`` (also the
-    output of the activation below, all its backward needs), and the ``logits``."""
-
+    """What training keeps: each linear layer's input (the activation's output below it) and the logits."""
     inputs: list[Tensor]
     logits: Tensor
 
     def tensors(self) -> list[Tensor]:
-        """Every saved tensor, input side first."""
         return [*self.inputs, self.logits]
 
     def nbytes(self) -> int:
-        """Bytes held by the saved tensors."""
         return sum(t.numel() * t.element_size() for t in self.tensors())
 
 
 class ManualMLP:
-    """An MLP with gradients by hand. ``layer_sizes`` from input to output, e.g. ``[784, 256, 10]``;
-    ``params`` ``[W1, b1, ...]``, ``W`` (fan_in, fan_out) from N(0, sigma^2) on the CPU under ``seed``,
-    biases 0; ``loss`` "cross_entropy", "squared_error" or "sigmoid_mse" (sigmoid outputs)."""
+    """An MLP with gradients by hand: ``params`` ``[W1, b1, ...]``, ``W`` (fan_in, fan_out) from N(0, sigma^2)
+    on the CPU under ``seed``, biases 0; ``loss``: "cross_entropy", "squared_error" or "sigmoid_mse"."""
 
     def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", sigma: float = 0.01,
                  seed: int = 0, lr: float = 0.1, device: str | torch.device | None = None,
                  dtype: torch.dtype = torch.float32, loss: str = "cross_entropy") -> None:
         one_of("activation", activation, _BACKWARDS)
-        one_of("loss", loss, ("cross_entropy", "squared_error", "sigmoid_mse"))
+        one_of("loss", loss, _LOSSES)
         self.layer_sizes, self.activation, self.loss_name = list(layer_sizes), activation, loss
         self.sigma, self.lr, self.seed = sigma, lr, int(seed)
         self.device, self.dtype = pick_device(device), dtype
         self._forward, self._backward = ACTIVATIONS[activation](), _BACKWARDS[activation]
-        self.params = self._init_params()
-
-    def _init_params(self) -> list[Tensor]:
         generator = torch.Generator().manual_seed(self.seed)
-        params: list[Tensor] = []
-        for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
-            W = torch.randn(fan_in, fan_out, generator=generator) * self.sigma
-            params += [W.to(self.device, self.dtype), torch.zeros(fan_out).to(self.device, self.dtype)]
-        return params
+        self.params = [t.to(self.device, dtype) for n, m in zip(self.layer_sizes, self.layer_sizes[1:])
+                       for t in (torch.randn(n, m, generator=generator) * sigma, torch.zeros(m))]
 
     def __repr__(self) -> str:
         loss = "" if self.loss_name == "cross_entropy" else f", loss={self.loss_name!r}"
@@ -153,15 +141,13 @@ class ManualMLP:
 
     @property
     def num_layers(self) -> int:
-        """The number of linear layers (hidden layers + 1)."""
         return len(self.layer_sizes) - 1
 
     def layers(self) -> list[tuple[Tensor, Tensor]]:
-        """The ``(W, b)`` pair of every linear layer, input side first."""
         return [(self.params[2 * i], self.params[2 * i + 1]) for i in range(self.num_layers)]
 
     def flatten(self, X: Tensor) -> Tensor:
-        """Images (B, 1, 28, 28) or rows (B, 784) as rows of the model's dtype on its device."""
+        """Images or rows as rows of the model's dtype on its device."""
         return X.reshape(-1, self.layer_sizes[0]).to(self.device, self.dtype)
 
     @torch.no_grad()
@@ -187,7 +173,6 @@ class ManualMLP:
 
     @torch.no_grad()
     def predict(self, X: Tensor) -> Tensor:
-        """Predicted class indices for a batch of images."""
         return self.forward(X).argmax(dim=1)
 
     @torch.no_grad()
@@ -203,12 +188,8 @@ class ManualMLP:
         return grads
 
     def _loss_and_dO(self, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        if self.loss_name == "cross_entropy":
-            return softmax_cross_entropy(logits, y), softmax_cross_entropy_backward(logits, y)
-        T = one_hot(y, logits.shape[1], logits.dtype)
-        if self.loss_name == "squared_error":
-            return _squared_error_loss(logits, T), squared_error_backward(logits, T)
-        return _sigmoid_mse_loss(logits, T), sigmoid_mse_backward(logits, T)
+        target = y if self.loss_name == "cross_entropy" else one_hot(y, logits.shape[1], logits.dtype)
+        return tuple(f(logits, target) for f in _LOSSES[self.loss_name])
 
     @torch.no_grad()
     def loss(self, logits: Tensor, y: Tensor) -> Tensor:
@@ -226,9 +207,7 @@ class ManualMLP:
     @torch.no_grad()
     def sgd_step(self, grads: Sequence[Tensor]) -> None:
         """One plain SGD step in place: ``p -= lr * grad`` for every parameter."""
-        if len(grads) != len(self.params):
-            raise ValueError(f"expected {len(self.params)} gradients, got {len(grads)}")
-        for p, g in zip(self.params, grads):
+        for p, g in zip(self.params, grads, strict=True):
             p.sub_(g, alpha=self.lr)
 
     def train_step(self, X: Tensor, y: Tensor) -> float:

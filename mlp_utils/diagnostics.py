@@ -3,7 +3,7 @@ batch independence, dead units, step logs, a ``zero_grad`` bug, per-layer statis
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import namedtuple
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -30,8 +30,7 @@ def initial_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def dead_fraction(H: torch.Tensor) -> float:
-    """The fraction of units (columns of ``H``, shape (examples, units)) that are exactly 0 for every
-    example (row): through a ReLU they pass no gradient back, so they cannot learn from this batch."""
+    """The fraction of units (columns of ``H``, shape (examples, units)) that are 0 in every row."""
     if H.dim() != 2 or H.shape[0] == 0 or H.shape[1] == 0:
         raise ValueError(f"H must be a non-empty (examples, units) matrix, got shape {tuple(H.shape)}; "
                          "flatten it first, e.g. H.reshape(len(H), -1)")
@@ -39,8 +38,7 @@ def dead_fraction(H: torch.Tensor) -> float:
 
 
 def assert_shape(name: str, tensor: torch.Tensor, shape: Sequence[int | None]) -> torch.Tensor:
-    """Return ``tensor`` if its shape is ``shape`` (``None`` matches any size), else raise: after each
-    line of a forward pass, a wrong reshape fails where it happens."""
+    """Return ``tensor`` if its shape is ``shape`` (``None`` matches any size), else raise AssertionError."""
     if not isinstance(tensor, torch.Tensor):
         kind = "a (values, indices) pair, as a reduction such as torch.max(X, 0) returns" \
             if isinstance(tensor, tuple) else f"a {type(tensor).__name__}"
@@ -53,8 +51,7 @@ def assert_shape(name: str, tensor: torch.Tensor, shape: Sequence[int | None]) -
 
 
 def examples_touched(model: nn.Module, X: torch.Tensor, index: int = 0) -> list[int]:
-    """The examples of ``X`` whose input influences the output of example ``index`` (the rows with a
-    nonzero gradient of ``model(X)[index].sum()``): ``[index]`` unless the model mixes examples."""
+    """The rows of ``X`` that ``model(X)[index]`` depends on: ``[index]`` unless the model mixes examples."""
     index %= len(X)
     X = X.detach().clone().requires_grad_(True)
     out = model(X)
@@ -68,8 +65,7 @@ def examples_touched(model: nn.Module, X: torch.Tensor, index: int = 0) -> list[
 
 
 class OneBatch:
-    """A data module that serves one batch ``steps_per_epoch`` times per epoch and measures on it:
-    the "overfit one batch" test."""
+    """A data module that serves one batch ``steps_per_epoch`` times per epoch and evaluates on it."""
 
     eval_split = "batch"
 
@@ -94,8 +90,7 @@ class StepLog(Callback):
     """Records every step's loss (before its update) and the norm of all the gradients it used."""
 
     def __init__(self) -> None:
-        self.losses: list[float] = []
-        self.grad_norms: list[float] = []
+        self.losses, self.grad_norms = [], []
 
     def on_fit_start(self, trainer: Trainer) -> None:
         self.losses, self.grad_norms = [], []
@@ -106,23 +101,11 @@ class StepLog(Callback):
         self.grad_norms.append(torch.cat(grads).norm().item() if grads else 0.0)
 
 
-@dataclass(frozen=True)
-class _LayerRecord:
-    """Statistics of one layer's activations, or of the loss's gradient for them, on one batch."""
-
-    step: int
-    layer: str
-    kind: str
-    mean: float
-    std: float
-    saturated: float
-    dead: float
-    counts: torch.Tensor
-    edges: torch.Tensor
+# one layer's activations (kind "activation") or the loss's gradient for them ("gradient") at one step
+_LayerRecord = namedtuple("_LayerRecord", "step layer kind mean std saturated dead counts edges")
 
 
 def _flat_region(module: nn.Module, A: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Where the activation's derivative is (nearly) zero: its flat region."""
     if isinstance(module, nn.Tanh):
         return A.abs() > threshold
     if isinstance(module, nn.Sigmoid):
@@ -138,21 +121,17 @@ class ActivationStats(Callback):
     def __init__(self, every: int = 10, bins: int = 60, threshold: float = 0.97,
                  layer_types: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Tanh, nn.Sigmoid)) -> None:
         self.every, self.bins, self.threshold, self.layer_types = every, bins, threshold, layer_types
-        self.records: list[_LayerRecord] = []
-        self.layers: list[str] = []
-        self._handles: list = []
+        self.records, self.layers, self._handles = [], [], []
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        layers = [(name, m) for name, m in trainer.model.named_modules() if isinstance(m, self.layer_types)]
-        if not layers:
+        modules = [m for m in trainer.model.modules() if isinstance(m, self.layer_types)]
+        if not modules:
             names = ", ".join(t.__name__ for t in self.layer_types)
             raise ValueError(f"the model has no activation modules of type {names} to watch; pass "
                              "layer_types=(...) with the classes it uses")
-        self.records, self.step, self.layers = [], 0, []
-        for number, (name, module) in enumerate(layers, start=1):
-            label = f"layer {number} ({type(module).__name__})"
-            self.layers.append(label)
-            self._handles.append(module.register_forward_hook(self._hook(label)))
+        self.records, self.step = [], 0
+        self.layers = [f"layer {number} ({type(m).__name__})" for number, m in enumerate(modules, start=1)]
+        self._handles = [m.register_forward_hook(self._hook(label)) for m, label in zip(modules, self.layers)]
 
     def _hook(self, label: str):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -184,7 +163,7 @@ class ActivationStats(Callback):
         self._handles = []
 
     def select(self, kind: str = "activation", step: int | None = None) -> list[_LayerRecord]:
-        """The records of one ``kind`` at one recorded ``step`` (default: the last one), input side first."""
+        """The records of one ``kind`` at one recorded ``step`` (default: the last), input side first."""
         one_of("kind", kind, ("activation", "gradient"))
         chosen = [r for r in self.records if r.kind == kind]
         if not chosen:
@@ -212,11 +191,9 @@ def plot_histograms(stats: ActivationStats, kind: str = "activation", step: int 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3))
     for r in records:
-        centers = (r.edges[:-1] + r.edges[1:]) / 2
-        density = r.counts / r.counts.sum()
-        label = f"{r.layer}: std {r.std:.2g}, sat. {r.saturated:.0%}" if kind == "activation" \
-            else f"{r.layer}: std {r.std:.2g}"
-        ax.plot(centers.numpy(), density.numpy(), label=label)
+        centers, density = (r.edges[:-1] + r.edges[1:]) / 2, r.counts / r.counts.sum()
+        saturated = f", sat. {r.saturated:.0%}" if kind == "activation" else ""
+        ax.plot(centers.numpy(), density.numpy(), label=f"{r.layer}: std {r.std:.2g}{saturated}")
     ax.set_xlabel("activation value" if kind == "activation" else "gradient value")
     ax.set_ylabel("share of values")
     ax.set_title(title or f"{kind}s at step {records[0].step}", fontsize=10)

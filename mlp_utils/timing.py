@@ -6,6 +6,7 @@ import logging
 import platform
 import statistics
 import time
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -14,15 +15,10 @@ import torch
 from .device import pick_device
 from .experiments import p_text, welch
 
-# Importing the benchmark package imports torch.utils.cpp_extension, which warns on machines with
-# a CUDA toolkit folder but no GPU; the warning concerns compiling extensions, which we never do.
-_cpp_log = logging.getLogger("torch.utils.cpp_extension")
-_cpp_level = _cpp_log.level
-_cpp_log.setLevel(logging.ERROR)
-try:
-    from torch.utils import benchmark
-finally:
-    _cpp_log.setLevel(_cpp_level)
+# torch.utils.benchmark imports torch.utils.cpp_extension, which warns on machines with a CUDA
+# toolkit folder but no GPU; the warning concerns compiling extensions, which the course never does.
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+from torch.utils import benchmark  # noqa: E402
 
 __all__ = ["PRODUCTS", "compare_times", "describe_memory", "matmul_bytes", "matmul_flops",
            "measure_matmul", "operator_times", "peak_gflop_per_s", "product_share",
@@ -31,8 +27,7 @@ __all__ = ["PRODUCTS", "compare_times", "describe_memory", "matmul_bytes", "matm
 
 def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None, label: str,
              cpu_time: bool = False) -> benchmark.Measurement:
-    """``Timer.blocked_autorange`` on ``fn()`` with this process's thread count by default.
-    ``cpu_time=True`` reads the calling thread's CPU time (``time.thread_time``), not the wall clock."""
+    """``Timer.blocked_autorange`` on ``fn()``; ``cpu_time=True`` reads the calling thread's CPU time."""
     threads = torch.get_num_threads() if num_threads is None else num_threads
     if cpu_time and threads != 1:
         raise ValueError(f"cpu_time=True counts only the calling thread's time; pass "
@@ -44,8 +39,7 @@ def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None
 
 def time_train_step(step: Callable[[], Any], *, warmup: int = 3, min_run_time: float = 0.3,
                     num_threads: int | None = None, cpu_time: bool = False) -> benchmark.Measurement:
-    """Seconds per call of ``step()``, a whole training step, after ``warmup`` untimed calls: a
-    ``Measurement`` with ``.median`` and ``.iqr`` in seconds."""
+    """Seconds per call of ``step()`` after ``warmup`` untimed calls (``.median`` and ``.iqr``)."""
     for _ in range(warmup):
         step()
     return _measure(step, min_run_time, num_threads, "training step", cpu_time)
@@ -53,8 +47,7 @@ def time_train_step(step: Callable[[], Any], *, warmup: int = 3, min_run_time: f
 
 class TimeComparison(NamedTuple("_Times", [("ratio", float), ("low", float), ("high", float), ("rounds", int),
                                           ("verdict", str), ("p", float)])):
-    """Of :func:`compare_times`: mean time of x over that of y, the lowest and highest ratio of one
-    round, the verdict ("faster", "slower" or "tie") for x, and Welch's p on the round times."""
+    """Mean time of x over y's, the extreme ratios of one round, the verdict for x, and Welch's p."""
 
     def __str__(self) -> str:
         return (f"{self.ratio:.2f}x (rounds {self.low:.2f}-{self.high:.2f}, Welch's "
@@ -62,8 +55,7 @@ class TimeComparison(NamedTuple("_Times", [("ratio", float), ("low", float), ("h
 
 
 def compare_times(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> TimeComparison:
-    """Is x faster than y? Their times, one per round (round ``i`` times both side by side), judged
-    by the book's one rule (:func:`mlp_utils.experiments.welch`, Welch's t-test at 95%)."""
+    """Is x faster than y? Their times, one per round, judged by the book's one rule (Welch's t-test)."""
     if len(x_seconds) != len(y_seconds) or len(x_seconds) < 2:
         raise ValueError(f"x_seconds and y_seconds must hold one time per round each, over at least "
                          f"2 rounds (Welch's t-test needs 2 values a side), got {len(x_seconds)} "
@@ -83,8 +75,7 @@ PRODUCTS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul"})
 
 
 def operator_times(rows: Sequence[Any], on_gpu: bool = False) -> dict[str, float]:
-    """Each operator's own time in microseconds from ``prof.key_averages()`` (self CPU time, or with
-    ``on_gpu`` self device time), over operator rows only so no kernel counts twice."""
+    """Each operator's self CPU (or device) time in us from ``prof.key_averages()``; kernel rows skipped."""
     attribute = "self_device_time_total" if on_gpu else "self_cpu_time_total"
     times: dict[str, float] = {}
     for row in rows:
@@ -93,24 +84,25 @@ def operator_times(rows: Sequence[Any], on_gpu: bool = False) -> dict[str, float
     return times
 
 
-def product_share(rows: Sequence[Any], on_gpu: bool = False) -> float:
-    """The share of the operators' own time (see :func:`operator_times`) spent in matrix
-    products (:data:`PRODUCTS`)."""
+def _times_and_total(rows: Sequence[Any], on_gpu: bool) -> tuple[dict[str, float], float]:
     times = operator_times(rows, on_gpu)
-    total = sum(times.values())
-    if total <= 0:
+    if sum(times.values()) <= 0:
         raise ValueError("the profile holds no operator time to divide (on a GPU: was it "
                          "recorded with ProfilerActivity.CUDA?)")
+    return times, sum(times.values())
+
+
+def product_share(rows: Sequence[Any], on_gpu: bool = False) -> float:
+    """The share of the operators' own time spent in matrix products (:data:`PRODUCTS`)."""
+    times, total = _times_and_total(rows, on_gpu)
     return sum(t for key, t in times.items() if key in PRODUCTS) / total
 
 
 def top_other_operator(rows: Sequence[Any], on_gpu: bool = False) -> tuple[str, float]:
-    """The operator that took the most own time outside the matrix products, and its share of
-    all operators' own time (see :func:`operator_times`)."""
-    times = operator_times(rows, on_gpu)
-    total = sum(times.values())
+    """The operator that took the most own time outside the matrix products, and its share of all."""
+    times, total = _times_and_total(rows, on_gpu)
     others = {key: t for key, t in times.items() if key not in PRODUCTS}
-    if total <= 0 or not others:
+    if not others:
         raise ValueError("the profile holds no operator time outside the matrix products")
     key = max(others, key=others.__getitem__)
     return key, others[key] / total
@@ -129,62 +121,41 @@ def matmul_flops(n: int, m: int | None = None, k: int | None = None) -> int:
 
 
 def matmul_bytes(n: int, m: int | None = None, k: int | None = None, itemsize: int = 4) -> int:
-    """The least memory traffic of ``(n x k) @ (k x m)``: read both inputs and write the output
-    once, ``(n k + k m + n m) * itemsize`` bytes. Real kernels move more (blocks are re-read)."""
+    """The least memory traffic of ``(n x k) @ (k x m)``, each matrix once: ``(nk + km + nm) * itemsize``."""
     n, m, k = _mnk(n, m, k)
     return (n * k + k * m + n * m) * itemsize
 
 
-def gflop_per_s(flops: float, seconds: float) -> float:
-    """Throughput in GFLOP/s (10^9 floating-point operations per second)."""
-    return flops / seconds / 1e9
-
-
-@dataclass(frozen=True)
-class MatmulResult:
-    """One timed ``(n x k) @ (k x m)`` (``batch`` > 1: that many ``(n x k)`` matrices times one
-    ``(k x m)``): median and IQR in seconds, and the whole product's rates."""
-
-    n: int
-    m: int
-    k: int
-    seconds: float
-    iqr: float
-    gflop_per_s: float
-    gb_per_s: float
-    batch: int = 1
+# one timed (batch x) n x k @ k x m: median and IQR in seconds, and the whole product's GFLOP/s and GB/s
+MatmulResult = namedtuple("MatmulResult", "n m k seconds iqr gflop_per_s gb_per_s batch", defaults=(1,))
 
 
 def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
                    device: str | torch.device | None = None, dtype: torch.dtype = torch.float32,
                    min_run_time: float = 0.2, num_threads: int | None = None,
                    cpu_time: bool = False, seed: int = 0, batch: int | None = None) -> MatmulResult:
-    """Time ``torch.matmul(A, B, out=C)`` for random ``A`` (n x k), or (batch, n, k), and ``B`` (k x m);
-    the bytes count ``A``, ``B`` and ``C`` once each."""
+    """Time ``torch.matmul(A, B, out=C)`` for random ``A`` (n x k), or (batch, n, k), and ``B`` (k x m)."""
     n, m, k = _mnk(n, m, k)
     chosen = pick_device(device)
-    generator = torch.Generator().manual_seed(seed)
-    rows = () if batch is None else (batch,)
-    A = torch.randn(*rows, n, k, generator=generator).to(device=chosen, dtype=dtype)
-    B = torch.randn(k, m, generator=generator).to(device=chosen, dtype=dtype)
-    C = torch.empty(*rows, n, m, device=chosen, dtype=dtype)
     if cpu_time and chosen.type != "cpu":
         raise ValueError(f"cpu_time=True measures CPU work: use it with device='cpu', not {chosen}")
-    label = f"{n}x{k} @ {k}x{m}" if batch is None else f"{batch}x{n}x{k} @ {k}x{m}"
+    generator = torch.Generator().manual_seed(seed)
+    rows = () if batch is None else (batch,)
+    A, B = (torch.randn(*size, generator=generator).to(chosen, dtype) for size in ((*rows, n, k), (k, m)))
+    C = torch.empty(*rows, n, m, device=chosen, dtype=dtype)
+    label = "x".join(map(str, (*rows, n, k))) + f" @ {k}x{m}"
     timing = _measure(lambda: torch.matmul(A, B, out=C), min_run_time, num_threads, label, cpu_time)
-    copies = 1 if batch is None else batch
-    flops = copies * matmul_flops(n, m, k)
-    num_bytes = (A.numel() + B.numel() + C.numel()) * A.element_size()
-    return MatmulResult(n, m, k, timing.median, timing.iqr, gflop_per_s(flops, timing.median),
-                        num_bytes / timing.median / 1e9, copies)
+    flops = (batch or 1) * matmul_flops(n, m, k)
+    num_bytes = sum(t.numel() * t.element_size() for t in (A, B, C))
+    return MatmulResult(n, m, k, timing.median, timing.iqr, flops / timing.median / 1e9,
+                        num_bytes / timing.median / 1e9, batch or 1)
 
 
 def peak_gflop_per_s(device: str | torch.device | None = None, *,
                      sizes: Sequence[int] | None = None, rounds: int = 3,
                      dtype: torch.dtype = torch.float32, min_run_time: float = 0.2,
                      num_threads: int | None = None, cpu_time: bool = False) -> float:
-    """The highest GFLOP/s of :func:`measure_matmul` over square ``sizes`` (default 1024 and 2048 on a
-    CPU, 2048 to 8192 on a GPU), each timed ``rounds`` times: the ceiling of a training step's rate."""
+    """The highest GFLOP/s of :func:`measure_matmul` over square ``sizes``, each timed ``rounds`` times."""
     chosen = pick_device(device)
     if sizes is None:
         sizes = (1024, 2048) if chosen.type == "cpu" else (2048, 4096, 8192)
@@ -197,8 +168,7 @@ def peak_gflop_per_s(device: str | torch.device | None = None, *,
 
 def stream_bandwidth(device: str | torch.device | None = None, *, num_bytes: int = 256 * 2**20,
                      min_run_time: float = 0.3, num_threads: int | None = None) -> float:
-    """Measured memory bandwidth in GB/s: ``y.copy_(x)`` over two float32 arrays of ``num_bytes``
-    each (far larger than any cache), counted as ``2 * num_bytes`` of traffic, as STREAM's "copy"."""
+    """Measured bandwidth in GB/s of ``y.copy_(x)`` over ``num_bytes`` each, as STREAM's "copy"."""
     chosen = pick_device(device)
     x = torch.ones(max(num_bytes // 4, 1), device=chosen)
     y = torch.empty_like(x)
@@ -209,7 +179,6 @@ def stream_bandwidth(device: str | torch.device | None = None, *, num_bytes: int
 @dataclass(frozen=True)
 class _MemoryInfo:
     """What :func:`describe_memory` found; ``None`` where the device does not report it."""
-
     device: str
     name: str
     bus_width_bits: int | None
@@ -229,10 +198,8 @@ class _MemoryInfo:
             f"measured copy bandwidth: {self.copy_gb_per_s:.1f} GB/s"])
 
 
-def describe_memory(device: str | torch.device | None = None, *,
-                    min_run_time: float = 0.3) -> _MemoryInfo:
-    """The memory bus as far as the device reports it (a CUDA GPU: width and clock, theoretical
-    bandwidth ``2 * clock * width / 8``; a CPU: nothing), and the measured copy bandwidth."""
+def describe_memory(device: str | torch.device | None = None, *, min_run_time: float = 0.3) -> _MemoryInfo:
+    """The memory bus as far as a CUDA GPU reports it (a CPU: nothing), and the measured copy bandwidth."""
     chosen = pick_device(device)
     measured = stream_bandwidth(chosen, min_run_time=min_run_time)
     if chosen.type != "cuda":

@@ -20,7 +20,6 @@ from mlp_utils.backprop import (
     linear_backward,
     log_softmax,
     mse_backward,
-    mse_loss,
     one_hot,
     relu_backward,
     sigmoid_backward,
@@ -108,13 +107,12 @@ def test_softmax_cross_entropy_and_its_backward_match_autograd():
     close(softmax_cross_entropy_backward(O.detach(), y), O.grad)
 
 
-def test_mse_and_its_backward_match_autograd():
+def test_mse_backward_matches_autograd():
     g = torch.Generator().manual_seed(4)
     O = torch.rand(8, 10, dtype=F64, generator=g, requires_grad=True)
     T = one_hot(torch.randint(0, 10, (8,), generator=g), 10, F64)
     loss = F.mse_loss(O, T)
     loss.backward()
-    close(mse_loss(O.detach(), T), loss.detach())
     close(mse_backward(O.detach(), T), O.grad)
 
 
@@ -217,7 +215,7 @@ def test_bad_arguments_raise_value_error(kwargs, word):
 
 def test_sgd_step_checks_the_number_of_gradients():
     model = ManualMLP([4, 3, 2])
-    with pytest.raises(ValueError, match="gradients"):
+    with pytest.raises(ValueError, match="shorter"):  # zip(strict=True): one gradient per parameter
         model.sgd_step([torch.zeros(4, 3)])
 
 
