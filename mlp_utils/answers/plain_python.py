@@ -1,8 +1,5 @@
-"""Chapter 4b: an MLP in plain Python (lists and loops only), the solutions of its fill-ins, and
-checks of the reader's versions against autograd in double precision that name the usual mistakes.
-
-A batch is a list of rows, ``X[n][i]``; a weight matrix has one row per input, ``W[i][j]`` (``Z = X W + b``).
-"""
+"""Chapter 4b: an MLP in plain Python (lists and loops only), the solutions of its fill-ins, and checks of
+the reader's versions against autograd in float64. A batch is a list of rows ``X[n][i]``; ``Z = X W + b``."""
 from __future__ import annotations
 
 import copy
@@ -32,8 +29,8 @@ def sigmoid(z: float) -> float:
 
 
 class Linear:
-    """``Z = X W + b`` on lists. ``forward`` keeps ``X``; ``backward(dZ)`` stores ``dW = X^T dZ`` and
-    ``db`` (the column sums of ``dZ``) and returns ``dX = dZ W^T`` (None when ``input_grad`` is False)."""
+    """``Z = X W + b`` (``W[i][j]``: input i to output j); ``backward(dZ)`` stores ``dW = X^T dZ`` and ``db``
+    from the ``X`` forward kept, and returns ``dX = dZ W^T`` (None when ``input_grad`` is False)."""
 
     def __init__(self, W: Matrix, b: list, input_grad: bool = True):
         self.W, self.b, self.input_grad = W, b, input_grad
@@ -70,8 +67,7 @@ class Sigmoid:
 
 
 class SquaredError:
-    """The blog's loss, ``sum((O - T)^2) / m`` (summed over the outputs, averaged over the batch of m);
-    ``backward()`` returns its gradient ``2 (O - T) / m`` from the ``O`` and ``T`` that forward kept."""
+    """The blog's loss ``sum((O - T)^2) / m`` (m examples); ``backward()`` gives ``2 (O - T) / m``."""
 
     def __init__(self):
         self.O = self.T = None
@@ -123,10 +119,9 @@ def predict(layers: Sequence[Any], X: Matrix) -> list[int]:
 
 def accuracy(layers: Sequence[Any], X: Matrix, labels: Sequence[int], batch_size: int = 100) -> float:
     """The fraction of examples whose largest output is at their label (in batches, to bound memory)."""
-    right = 0
-    for start in range(0, len(X), batch_size):
-        guesses = predict(layers, X[start:start + batch_size])
-        right += sum(g == y for g, y in zip(guesses, labels[start:start + batch_size]))
+    right = sum(guess == label for start in range(0, len(X), batch_size)
+                for guess, label in zip(predict(layers, X[start:start + batch_size]),
+                                        labels[start:start + batch_size]))
     return right / len(X)
 
 
@@ -146,61 +141,52 @@ def _call(name: str, function: Callable[..., Any], *inputs: Any, hint: str = "",
     """:func:`attempt` on the inputs themselves, with a Python error in the reader's code explained."""
     try:
         return attempt(name, function, *inputs, copy=False, returns=returns)
-    except (IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError,
-            OverflowError) as error:
+    except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as error:
         raise AnswerError(f"{name} raised {type(error).__name__}: {error}. {hint}".rstrip()) from error
 
 
 def _shape_of(value: Any) -> tuple[int, ...] | None:
     """() for a number, (n,) for a list of numbers, (rows, columns) for equal rows of numbers, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, list, tuple)):
-        return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return ()
-    shapes = [_shape_of(v) for v in value]
-    if all(shape == () for shape in shapes):
-        return (len(value),)
-    if len(set(shapes)) == 1 and shapes[0] is not None and len(shapes[0]) == 1:
-        return (len(value), *shapes[0])
-    return None
+    if not isinstance(value, (list, tuple)):
+        return None
+    shapes = {_shape_of(v) for v in value}
+    inner = shapes.pop() if len(shapes) == 1 else () if not shapes else None
+    return (len(value), *inner) if inner is not None and len(inner) < 2 else None
 
 
 def _describe(value: Any) -> str:
     """'one number', 'a list of 3 numbers', '2 rows of 3 numbers', or what else ``value`` is."""
     shape = _shape_of(value)
-    if shape is None and isinstance(value, (list, tuple)):
-        inner = ", ".join(sorted({type(v).__name__ for v in value})) or "nothing"
-        return f"a {type(value).__name__} of {inner}"
-    if shape is None:
-        return f"a {type(value).__name__}"
-    if not shape:
-        return "one number"
-    return f"a list of {shape[0]} numbers" if len(shape) == 1 else f"{shape[0]} rows of {shape[1]} numbers"
+    if shape is not None:
+        return f"{shape[0]} rows of {shape[1]} numbers" if len(shape) == 2 else (
+            f"a list of {shape[0]} numbers" if shape else "one number")
+    inner = sorted({type(v).__name__ for v in value}) if isinstance(value, (list, tuple)) else None
+    return f"a {type(value).__name__}" + ("" if inner is None else f" of {', '.join(inner) or 'nothing'}")
 
 
 def _as_double(name: str, yours: Any, expected: torch.Tensor, what: str = "") -> torch.Tensor:
     """The reader's value as a float64 tensor of ``expected``'s shape, or an AnswerError naming why not."""
     if yours is None:
         raise AnswerError(f"{name}: your code returned None; did it forget a `return`?")
+    want, got, kind = tuple(expected.shape), _shape_of(yours), type(yours).__name__
     if isinstance(yours, torch.Tensor) or type(yours).__module__.startswith("numpy"):
-        raise AnswerError(f"{name}: got a {type(yours).__name__}; this notebook's code uses Python lists "
-                          "and floats only (no torch, no numpy): build the result with list comprehensions.")
-    if hasattr(yours, "__next__") and not isinstance(yours, (list, tuple)):
-        raise AnswerError(f"{name}: got a {type(yours).__name__}, which can be read only once; wrap it in "
-                          "list(...), or build the result with a list comprehension [... for ...].")
-    want, got = tuple(expected.shape), _shape_of(yours)
-    if got is None:
-        raise AnswerError(f"{name}: expected {_describe(expected.tolist())}{what}, got {_describe(yours)}.")
+        raise AnswerError(f"{name}: got a {kind}; this notebook's code uses Python lists and floats only "
+                          "(no torch, no numpy): build the result with list comprehensions.")
+    if hasattr(yours, "__next__"):
+        raise AnswerError(f"{name}: got a {kind}, which can be read only once; build a list instead, "
+                          "list(...) or [... for ...].")
+    message = f"{name}: expected {_describe(expected.tolist())}{what}, got {_describe(yours)}."
+    if got is not None and len(want) == 2 and got == want[::-1]:
+        message += (" That is the transpose: rows and columns are swapped. Build it row by row in the "
+                    "order the docstring gives, the first index outside, the second inside.")
+    elif got is not None and len(want) == 1 and len(got) == 2 and got[1] == want[0]:
+        message += (" One list per example: add them up over the batch (one number per column), "
+                    "[sum(column) for column in zip(*rows)].")
+    elif got is not None and want == ():
+        message += " Return one number: add up the terms (and divide by the batch size m)."
     if got != want:
-        message = f"{name}: {_describe(yours)}, expected {_describe(expected.tolist())}{what}."
-        if len(want) == 2 and got == want[::-1]:
-            message += (" That is the transpose: rows and columns are swapped. Build it row by row in "
-                        "the order the docstring gives, the first index outside, the second inside.")
-        elif len(want) == 1 and len(got) == 2 and got[1] == want[0]:
-            message += (" One list per example: add them up over the batch (one number per column), "
-                        "[sum(column) for column in zip(*rows)].")
-        elif want == ():
-            message += " Return one number: add up the terms (and divide by the batch size m)."
         raise AnswerError(message)
     return torch.tensor(yours, dtype=torch.float64)
 
@@ -210,8 +196,8 @@ _close = functools.partial(torch.allclose, rtol=1e-7, atol=1e-10)  # the checks'
 
 def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor] | None = None,
              what: str = "", after: str = "", entry: str | None = None, most: int = 6) -> None:
-    """Pass when ``yours`` (lists) matches ``expected``; else raise naming the first of ``mistakes``
-    (explanation: its value, or None) it matches, or core's generic mistake, and the wrong numbers."""
+    """Pass when ``yours`` matches ``expected``; else raise naming the first of ``mistakes`` (explanation:
+    its value) it matches, or core's generic mistake, and the wrong numbers."""
     mine = _as_double(name, yours, expected, what)
     if _close(mine, expected):
         return
@@ -221,8 +207,7 @@ def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, 
                None) or _value_mistake(mine, expected, lambda candidate: _close(candidate, expected))
     if mine.dim() == 0:
         raise AnswerError(f"{name}:{why} You got {mine.item():.6g}, expected {expected.item():.6g}.{after}")
-    wrong = [tuple(int(i) for i in at)
-             for at in (~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)).nonzero()]
+    wrong = [tuple(at.tolist()) for at in (~torch.isclose(mine, expected, rtol=1e-7, atol=1e-10)).nonzero()]
     numbers = "; ".join(f"{entry or name}{''.join(f'[{i}]' for i in at)} = {mine[at].item():+.6f}, "
                         f"expected {expected[at].item():+.6f}" for at in wrong[:most])
     more = f"; and {len(wrong) - most} more" if len(wrong) > most else ""
@@ -230,9 +215,9 @@ def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, 
                       f"{'is' if len(wrong) == 1 else 'are'} wrong: {numbers}{more}.{after}")
 
 
-def _unchanged(name: str, given: Any, before: Any, what: str = "") -> None:
+def _unchanged(name: str, given: Any, before: Any) -> None:
     if given != before:
-        raise AnswerError(f"{name}: your code changed a list it was given{what} in place; the caller's data "
+        raise AnswerError(f"{name}: your code changed a list it was given in place; the caller's data "
                           "changed with it. Build new lists instead.")
 
 
@@ -251,122 +236,110 @@ _t = functools.partial(torch.tensor, dtype=torch.float64)  # the reader's lists 
 @answer_check
 def check_one_example(backward: Callable[..., Any], x: list, t: list, w1: Matrix, bias1: list,
                       w2: Matrix, bias2: list) -> None:
-    """Check the reader's ``backward(x, t, h, y_hat, w2) -> (delta2, dw2, delta1, dw1)`` for the 2-3-2
-    network against autograd, in the order they are computed, naming each wrong number."""
-    W1, b1, W2, b2 = (_t(v).requires_grad_() for v in (w1, bias1, w2, bias2))
-    Z1 = _t(x) @ W1 + b1
+    """Check ``backward(x, t, h, y_hat, w2) -> (delta2, dw2, delta1, dw1)`` (2-3-2 net) with autograd."""
+    W1, W2 = _t(w1).requires_grad_(), _t(w2).requires_grad_()
+    Z1 = _t(x) @ W1 + _t(bias1)
     H = torch.sigmoid(Z1)
-    Y = H @ W2 + b2
-    Z1.retain_grad()
-    Y.retain_grad()
-    ((Y - _t(t)) ** 2).sum().backward()
+    Y = H @ W2 + _t(bias2)
+    dY, dZ1, dW1, dW2 = torch.autograd.grad(((Y - _t(t)) ** 2).sum(), (Y, Z1, W1, W2))
+    H, Y, Z1, W1, W2 = (v.detach() for v in (H, Y, Z1, W1, W2))
     result = _call("backward_one_example", backward, list(x), list(t), H.tolist(), Y.tolist(),
                    copy.deepcopy(w2), hint="w2[j][k] links hidden unit j (0..2) to output k (0..1); x has 2 "
                                            "entries, h 3, y_hat and t 2.")
     if not isinstance(result, (tuple, list)) or len(result) != 4:
         raise AnswerError("backward_one_example: return the four results in this order: delta2, dw2, delta1, "
                           f"dw1 (got {_describe(result)}).")
-    Hd, error, W2d = H.detach(), Y.detach() - _t(t), W2.detach()
-    upstream, slope = W2d @ Y.grad, "the sigmoid's slope is h[j] (1 - h[j])"  # upstream: dE/dh
-    later = " (The quantities after it are computed from it: fix this one first.)"
-    rule2, rule = "2 (y_hat - t)", "the weight's gradient needs its input"
-    for name, yours, right, what, mistakes in (
-            ("delta2", result[0], Y.grad, " (one per output k)", {
-                f"you wrote t - y_hat; the derivative of (y_hat - t)^2 with respect to y_hat is {rule2}.":
-                    -2 * error,
-                f"the factor 2 is missing: the derivative of (y_hat - t)^2 is {rule2}.": error,
-                f"that is the error squared, the loss's terms; delta2 is its derivative, {rule2}.":
-                    error ** 2}),
-            ("dw2", result[1], W2.grad, " (w2's shape: a row per hidden unit j, a column per output k)", {
-                "dw2[j][k] is h[j] times delta2[k], with h[j] the hidden unit's output (the weight's input), "
-                "not its pre-activation z1[j].": torch.outer(Z1.detach(), Y.grad),
-                f"you multiplied delta2 by the weight w2[j][k]; {rule}, h[j] * delta2[k].": W2d * Y.grad}),
-            ("delta1", result[2], Z1.grad, " (one per hidden unit j)", {
-                "the sigmoid's slope h[j] (1 - h[j]) is missing: that is dE/dh[j]; delta1 is the gradient "
-                "with respect to the pre-activation z1[j], so multiply by h[j] (1 - h[j]).": upstream,
-                f"you multiplied by h[j] only; {slope}.": upstream * Hd,
-                f"you multiplied by (1 - h[j]) only; {slope}.": upstream * (1 - Hd),
-                "the sum over k must use hidden unit j's own weights, w2[j][k] delta2[k] (row j of w2).":
-                    (W2d.sum(dim=0) @ Y.grad).expand(3) * Hd * (1 - Hd)}),
-            ("dw1", result[3], W1.grad, " (w1's shape: a row per input i, a column per hidden unit j)", {
-                f"you multiplied delta1 by the weight w1[i][j]; {rule}, x[i] * delta1[j].":
-                    W1.detach() * Z1.grad})):
-        _compare(name, yours, right, mistakes, what=what, after=later if name != "dw1" else "")
+    error, dE_dh = Y - _t(t), W2 @ dY
+    rule, slope = "its derivative is 2 (y_hat - t)", "the sigmoid's slope is h[j] (1 - h[j])"
+    needs = "the weight's gradient needs its input"
+    for yours, (name, right, what, mistakes) in zip(result, (
+            ("delta2", dY, " (one per output k)", {
+                f"you wrote t - y_hat; the loss is (y_hat - t)^2 and {rule}.": -2 * error,
+                f"the factor 2 is missing: the loss is (y_hat - t)^2 and {rule}.": error,
+                f"that is the error squared, the loss's terms; delta2 is {rule}.": error ** 2}),
+            ("dw2", dW2, " (a row per hidden unit j, a column per output k)", {
+                "dw2[j][k] is h[j] * delta2[k], with h[j] the unit's output, not its pre-activation z1[j].":
+                    torch.outer(Z1, dY),
+                f"you multiplied delta2 by the weight w2[j][k]; {needs}, h[j] * delta2[k].": W2 * dY}),
+            ("delta1", dZ1, " (one per hidden unit j)", {
+                "the slope is missing: that is dE/dh[j]; delta1 is dE/dz1[j]: multiply by h[j] (1 - h[j]).":
+                    dE_dh,
+                f"you multiplied by h[j] only; {slope}.": dE_dh * H,
+                f"you multiplied by (1 - h[j]) only; {slope}.": dE_dh * (1 - H),
+                "the sum over k must use unit j's own weights, w2[j][k] delta2[k] (row j of w2).":
+                    (W2.sum(dim=0) @ dY).expand(3) * H * (1 - H)}),
+            ("dw1", dW1, " (a row per input i, a column per hidden unit j)", {
+                f"you multiplied delta1 by the weight w1[i][j]; {needs}, x[i] * delta1[j].": W1 * dZ1}))):
+        _compare(name, yours, right, mistakes, what=what,
+                 after="" if name == "dw1" else " (The later results use this one: fix this one first.)")
     print("✓ one example by hand: all 17 numbers (delta2, dw2, delta1, dw1) match autograd; each bias's "
           "gradient is its unit's delta")
 
 
 @answer_check
 def check_linear(Linear_: type, seed: int = 0) -> None:
-    """Check the reader's ``Linear`` against autograd over two forward/backward passes (the second compared:
-    gradients anew from the latest input, weights left to the optimizer), and with ``input_grad=False``."""
+    """Check ``Linear`` with autograd: two passes (the second compared), then with input_grad=False."""
     rng = random.Random(seed)
     B, n_in, n_out = 3, 4, 5
     W, b = _rand(rng, n_in, n_out), _rand(rng, 1, n_out)[0]
-    X_first, X, dZ = _rand(rng, B, n_in), _rand(rng, B, n_in), _rand(rng, B, n_out)
-    dZ_first = _rand(rng, B, n_out)
-    Wt, bt, Xt = _t(W).requires_grad_(), _t(b).requires_grad_(), _t(X).requires_grad_()
-    Zt = Xt @ Wt + bt
-    (Zt * _t(dZ)).sum().backward()   # the upstream gradient dZ, handed back through the layer
+    X_first, X = _rand(rng, B, n_in), _rand(rng, B, n_in)
+    dZ, dZ_first = _rand(rng, B, n_out), _rand(rng, B, n_out)
+    Wt, bt, Xt = (_t(v).requires_grad_() for v in (W, b, X))
+    Z = Xt @ Wt + bt
+    dX_right, dW_right, db_right = torch.autograd.grad(Z, (Xt, Wt, bt), _t(dZ))  # dZ handed back
     layer = _call("Linear(W, b)", Linear_, copy.deepcopy(W), copy.deepcopy(b))
     inputs = copy.deepcopy((X_first, dZ_first, X, dZ))
-    forward = ("W[i][j] links input i to output j: W has one row per input (4 here) of one weight per "
-               "output (5).")
-    backward = ("backward(dZ) gets only the upstream gradient: read the input from what forward kept "
-                "(self.X). dX[n][i] = sum_j dZ[n][j] W[i][j].")
+    forward = "W[i][j] links input i to output j: W has a row per input (4 here) of a weight per output (5)."
+    backward = "backward(dZ) reads the input forward kept (self.X); dX[n][i] = sum_j dZ[n][j] W[i][j]."
     _call("Linear.forward", layer.forward, X_first, hint=forward)
     parameters = copy.deepcopy((getattr(layer, "W", None), getattr(layer, "b", None)))
     _call("Linear.backward", layer.backward, dZ_first, hint=backward, returns=False)
     if (getattr(layer, "W", None), getattr(layer, "b", None)) != parameters:
         raise AnswerError("Linear.backward changed the layer's weights (self.W or self.b): it only stores "
                           "self.dW and self.db; moving the weights is the optimizer's job (SGD, below).")
-    _compare("Linear.forward", _call("Linear.forward", layer.forward, X, hint=forward), Zt.detach(),
+    _compare("Linear.forward", _call("Linear.forward", layer.forward, X, hint=forward), Z.detach(),
              {"the bias is missing: Z[n][j] = sum_i X[n][i] W[i][j] + b[j].": _t(X) @ _t(W)},
              what=" (a row per example, a column per output)", entry="Z")
     dX = _call("Linear.backward", layer.backward, dZ, hint=backward, returns=False)
-    _unchanged("Linear", (X_first, dZ_first, X, dZ), inputs, " (an input X or the gradient dZ)")
+    _unchanged("Linear", (X_first, dZ_first, X, dZ), inputs)
     if getattr(layer, "dW", None) is None or getattr(layer, "db", None) is None:
         raise AnswerError("Linear.backward: store the gradients on the layer, self.dW and self.db, for the "
                           "optimizer to read (they are still None).")
     Xd, dZd, first, dZ1 = _t(X), _t(dZ), _t(X_first), _t(dZ_first)
-    for g, yours, right, now, before, one, earlier, rule, what in (
-            ("dW", layer.dW, Wt.grad, Xd.T @ dZd, first.T @ dZ1, torch.outer(Xd[-1], dZd[-1]), first.T @ dZd,
-             "dW = X^T dZ", " (W's shape: a row per input, a column per output)"),
-            ("db", layer.db, bt.grad, dZd.sum(dim=0), dZ1.sum(dim=0), dZd[-1], None,
-             "db = the column sums of dZ", " (one per output)")):
-        _compare(f"Linear.{g}", yours, right, {
-            "dW was computed from the input of an earlier forward call: keep the input of the latest one "
-            "(self.X = X in forward) and use it.": earlier,
+    for g, right, rule, what, grad in (
+            ("dW", dW_right, "dW = X^T dZ", " (a row per input, a column per output)", lambda A, G: A.T @ G),
+            ("db", db_right, "db = the column sums of dZ", " (one per output)", lambda A, G: G.sum(dim=0))):
+        before = grad(first, dZ1)
+        _compare(f"Linear.{g}", getattr(layer, g), right, {
+            f"{g} uses the input of an earlier forward call: keep the latest one (self.X = X in forward).":
+                grad(first, dZd),
             f"{g} holds the sum of this backward call's gradient and the previous one's: assign it anew "
             f"(self.{g} = [...]) in every call; SGD never zeroes them, so each step would use them all.":
-                before + now,
-            f"{g} is still the previous backward call's: compute it anew, from the latest input and dZ, in "
-            "every backward call.": before,
-            f"{g} is from one example only: each example adds its share; add them up over the batch "
-            f"({rule}).": one,
-            f"{g} is divided by the batch size: the loss's gradient already holds the 1/m, so the layer just "
-            f"adds up over the batch ({rule}).": now / B,
-        }, what=what, entry=g, after=" The check calls forward and backward twice, on two batches, as "
-                                     "training does; this is the second backward's.")
-    _compare("Linear.backward (dX)", dX, Xt.grad, what=" (X's shape: a row per example, a column per input)",
+                before + right,
+            f"{g} is still the previous backward call's: compute it anew in every backward call.": before,
+            f"{g} is from one example only: add the examples' shares up over the batch ({rule}).":
+                grad(Xd[-1:], dZd[-1:]),
+            f"{g} is divided by the batch size: the loss's gradient already holds the 1/m ({rule}).":
+                right / B,
+        }, what=what, entry=g, after=" (From the check's second forward and backward, as in training.)")
+    _compare("Linear.backward (dX)", dX, dX_right, what=" (a row per example, a column per input)",
              entry="dX")
     quiet = _call("Linear(W, b, input_grad=False)", Linear_, copy.deepcopy(W), copy.deepcopy(b), False)
     _call("Linear.forward", quiet.forward, copy.deepcopy(X))
     if (dX := _call("Linear.backward", quiet.backward, copy.deepcopy(dZ), returns=False)) is not None:
-        _compare("Linear.backward with input_grad=False", dX, Xt.grad, entry="dX")
-    _compare("Linear.dW with input_grad=False", quiet.dW, Wt.grad, entry="dW")
+        _compare("Linear.backward with input_grad=False", dX, dX_right, entry="dX")
+    _compare("Linear.dW with input_grad=False", getattr(quiet, "dW", None), dW_right, entry="dW")
     print("✓ Linear: forward = X W + b; backward gives dX = dZ W^T and stores dW = X^T dZ and db (the "
           "column sums of dZ) from the input kept by forward, as autograd does, anew at every call")
 
 
 @answer_check
 def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
-    """Check the reader's ``Sigmoid``: ``forward`` against ``torch.sigmoid``, ``backward(dY)`` (from the
-    output kept by the latest ``forward``) against autograd."""
+    """Check the reader's ``Sigmoid`` against autograd, backward from the output of the latest forward."""
     rng = random.Random(seed)
     Z_first, Z, dY = _rand(rng, 3, 4, 4.0), _rand(rng, 3, 4, 4.0), _rand(rng, 3, 4)
     Zt = _t(Z).requires_grad_()
-    (torch.sigmoid(Zt) * _t(dY)).sum().backward()
+    dZ_right, = torch.autograd.grad(torch.sigmoid(Zt), Zt, _t(dY))
     inputs = copy.deepcopy((Z_first, Z, dY))
     layer = _call("Sigmoid()", Sigmoid_)
     _call("Sigmoid.forward", layer.forward, Z_first)
@@ -378,17 +351,17 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
     dZ = _call("Sigmoid.backward", layer.backward, dY,
                hint="backward(dY) gets only the upstream gradient: read the output from what forward kept.")
     _unchanged("Sigmoid", (Z_first, Z, dY), inputs)
-    _compare("Sigmoid.backward", dZ, Zt.grad, {
-        "the upstream gradient dY is missing: multiply the slope y (1 - y) by dY, entry by entry.":
-            Yd * (1 - Yd),
-        "you applied the sigmoid again to the kept output, already sigma(z): the slope is y (1 - y).":
+    slope = "the slope is y (1 - y)"
+    _compare("Sigmoid.backward", dZ, dZ_right, {
+        f"the upstream gradient dY is missing: multiply {slope[4:]} by dY, entry by entry.": Yd * (1 - Yd),
+        f"you applied the sigmoid again to the kept output, already sigma(z): {slope}.":
             dYd * torch.sigmoid(Yd) * (1 - torch.sigmoid(Yd)),
-        "the slope is y (1 - y); you multiplied by y only.": dYd * Yd,
-        "the slope is y (1 - y); you multiplied by (1 - y) only.": dYd * (1 - Yd),
+        f"{slope}; you multiplied by y only.": dYd * Yd,
+        f"{slope}; you multiplied by (1 - y) only.": dYd * (1 - Yd),
         "you used the output of an earlier forward call: keep the latest one (self.Y = ... in forward).":
             dYd * first * (1 - first),
-        "you multiplied by the pre-activation's slope written with z, z (1 - z); the sigmoid's slope is "
-        "y (1 - y) with y its output.": dYd * Zd * (1 - Zd),
+        f"you multiplied by the pre-activation's slope written with z, z (1 - z); {slope} with y its output.":
+            dYd * Zd * (1 - Zd),
     }, what=" (the shape of Z)", entry="dZ")
     print("✓ Sigmoid: forward = 1 / (1 + exp(-z)); backward = dY * y (1 - y) from the kept output, "
           "as autograd")
@@ -396,14 +369,12 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
 
 @answer_check
 def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
-    """Check the reader's ``SquaredError``: ``forward(O, T)`` against ``((O - T)**2).sum(1).mean()``,
-    ``backward()`` against autograd's ``2 (O - T) / m``."""
+    """Check the reader's ``SquaredError``: ``forward(O, T)`` and ``backward()`` against autograd."""
     rng = random.Random(seed)
     m, k = 4, 10
     O, T = _rand(rng, m, k), _one_hot_rows(rng, m, k)
     Ot = _t(O).requires_grad_()
     loss = ((Ot - _t(T)) ** 2).sum(dim=1).mean()
-    loss.backward()
     inputs = copy.deepcopy((O, T))
     layer = _call("SquaredError()", SquaredError_)
     value = _call("SquaredError.forward", layer.forward, O, T)
@@ -415,8 +386,8 @@ def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
         "example's sum over the outputs.": (diff ** 2).sum()})
     grad = _call("SquaredError.backward", layer.backward,
                  hint="backward() takes no arguments: read O and T from what forward kept.")
-    _unchanged("SquaredError", (O, T), inputs, " (O or T)")
-    _compare("SquaredError.backward", grad, Ot.grad, {
+    _unchanged("SquaredError", (O, T), inputs)
+    _compare("SquaredError.backward", grad, torch.autograd.grad(loss, Ot)[0], {
         f"that is the gradient of {mse}'s); the blog's loss sums over the outputs: 2 (o - t) / m.":
             2 * diff / (m * k),
         "the division by the batch size m is missing: 2 (o - t) / m (the blog's 2/m).": 2 * diff,
@@ -474,8 +445,7 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
     initial = [(_rand(rng, a, b_), _rand(rng, 1, b_)[0]) for a, b_ in zip(sizes[:-1], sizes[1:])]
     batches = [([[rng.random() for _ in range(sizes[0])] for _ in range(2)], _one_hot_rows(rng, 2, sizes[-1]))
                for _ in range(3)]
-    reference, losses = _autograd_epoch(initial, batches, lr, steps=len(batches))
-    last_only, _ = _autograd_epoch(initial, batches[-1:], lr, steps=1)
+    (reference, losses), (last_only, _) = (_autograd_epoch(initial, run, lr) for run in (batches, batches[-1:]))
     layers = _network(initial)
     try:
         result = attempt("train_epoch", train_epoch_, layers, SquaredError(), SGD(layers, lr),
@@ -520,8 +490,8 @@ def _epoch_fix(error: Exception, layers: list[Any]) -> str:
     if not any(frame.f_code is SGD.step.__code__ for frame, _ in traceback.walk_tb(error.__traceback__)):
         return ("Each layer's forward takes the previous layer's output; loss.forward(O, T) takes the "
                 f"network's output and the batch's targets; loss.backward() takes nothing. {order}")
-    linear = {f"layers[{n}]": layer for n, layer in enumerate(layers) if isinstance(layer, Linear)}
-    skipped = [name for name, layer in linear.items() if layer.dW is None]
+    linear = [n for n, layer in enumerate(layers) if isinstance(layer, Linear)]
+    skipped = [f"layers[{n}]" for n in linear if layers[n].dW is None]
     if len(skipped) == len(linear):
         return ("The optimizer stepped before any layer's backward had stored gradients: for each batch, "
                 "forward, loss, backward through every layer, then optimizer.step().")
@@ -537,15 +507,14 @@ def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
 
 
 def _autograd_epoch(initial: Sequence[tuple[Matrix, list]], batches: Sequence[tuple[Matrix, Matrix]],
-                    lr: float, steps: int) -> tuple[list[torch.Tensor], list[float]]:
+                    lr: float) -> tuple[list[torch.Tensor], list[float]]:
     """The same epoch with autograd: the final parameters and the batches' losses."""
     params = [_t(v).requires_grad_() for W, b in initial for v in (W, b)]
     losses = []
-    for X, T in batches[:steps]:
+    for X, T in batches:
         H = _t(X)
         for i in range(0, len(params), 2):
-            H = H @ params[i] + params[i + 1]
-            H = torch.sigmoid(H) if i < len(params) - 2 else H
+            H = (torch.sigmoid(H) if i else H) @ params[i] + params[i + 1]
         loss = ((H - _t(T)) ** 2).sum(dim=1).mean()
         losses.append(loss.item())
         with torch.no_grad():
