@@ -38,7 +38,7 @@ LR = 1.0  # the default learning rate (full-batch SGD on standardized points)
 
 def _spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
             seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two noisy spiral arms ``r (cos(a + k pi), sin(a + k pi))``, ``a`` growing with ``r``: ``X`` (N, 2), ``y``."""
+    """Two noisy spiral arms ``r (cos(a + k pi), sin(a + k pi))``, ``a`` growing with ``r``: ``X``, ``y``."""
     generator = torch.Generator().manual_seed(seed_or_default(seed))
     y = (torch.arange(num_points) >= num_points // 2).long()
     r = 0.1 + 0.9 * torch.rand(num_points, generator=generator).sqrt()  # even density over the area
@@ -58,7 +58,8 @@ class Playground(InMemoryData):
     def __init__(self, num_train: int = 300, num_test: int = 200,
                  noise: float = 0.2, batch_size: int | None = None, seed: int | None = None,
                  device: str | torch.device | None = None) -> None:
-        self.num_train, self.num_test = positive_int("num_train", num_train), positive_int("num_test", num_test)
+        self.num_train = positive_int("num_train", num_train)
+        self.num_test = positive_int("num_test", num_test)
         if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.noise = float(noise)
@@ -133,7 +134,7 @@ def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: tor
 
 
 def grid_points(resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
-    """The (resolution ** 2, 2) points of a grid over [-extent, extent]^2, rows from the bottom, x varying fastest."""
+    """The (resolution ** 2, 2) points of a grid over [-extent, extent]^2, rows from the bottom."""
     axis = torch.linspace(-extent, extent, resolution)
     ys, xs = torch.meshgrid(axis, axis, indexing="ij")
     return torch.stack([xs.flatten(), ys.flatten()], dim=1)
@@ -141,7 +142,7 @@ def grid_points(resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
 
 @torch.no_grad()
 def _boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float = _EXTENT) -> torch.Tensor:
-    """Class probabilities of ``model`` on :func:`grid_points`, (resolution, resolution, classes) on the CPU."""
+    """Class probabilities of ``model`` on :func:`grid_points`: (resolution, resolution, classes), CPU."""
     was_training = model.training
     model.eval()
     probabilities = torch.softmax(model(grid_points(resolution, extent).to(next(model.parameters()).device)),

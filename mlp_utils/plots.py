@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 
@@ -36,25 +37,23 @@ class LiveCurves(Callback):
     def on_fit_start(self, trainer: Trainer) -> None:
         self.fig, (self.ax_loss, self.ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
         plt.close(self.fig)  # shown through the display handle only, never twice
-        self.max_epochs, self.title, self.handle = trainer.max_epochs, trainer.title, None
+        self.handle = None
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
-        draw_history(trainer.history, self.ax_loss, self.ax_acc, self.max_epochs)
-        if self.title:
-            self.fig.suptitle(self.title, fontsize=10)
+        draw_history(trainer.history, self.ax_loss, self.ax_acc, trainer.max_epochs)
+        if trainer.title:
+            self.fig.suptitle(trainer.title, fontsize=10)
         self.fig.tight_layout()
         _redraw(self)
 
 
 def _redraw(owner: LiveCurves | Callback) -> None:
     """In a notebook, show ``owner.fig`` once, then update it in place through ``owner.handle``."""
-    if not in_notebook():
-        return
-    from IPython.display import display
+    if in_notebook() and owner.handle is None:
+        from IPython.display import display
 
-    if owner.handle is None:
         owner.handle = display(owner.fig, display_id=True)
-    else:
+    elif in_notebook():
         owner.handle.update(owner.fig)
 
 
@@ -110,11 +109,9 @@ def plot_confusion_matrix(matrix: torch.Tensor, class_names: Sequence[str]) -> p
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     threshold = matrix.max().item() / 2
-    for i in range(matrix.shape[0]):
-        for j in range(matrix.shape[1]):
-            value = int(matrix[i, j])
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
-                    color="white" if value > threshold else "black")
+    for (i, j), value in np.ndenumerate(matrix.int().numpy()):
+        ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                color="white" if value > threshold else "black")
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
     return fig

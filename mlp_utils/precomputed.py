@@ -26,8 +26,7 @@ _STORE_DIR = Path(os.environ.get("MLP_COURSE_STORED_DIR") or Path(__file__).reso
 
 def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, Any]]],
            runs: int) -> list[dict[str, Any]]:
-    """The rows of the explorer ``key``: read back when stored for the same ``spec`` (grid, fixed
-    settings, data, seed), else made by ``make()`` (and stored while the book is made)."""
+    """The rows of the explorer ``key``: read back if stored for the same ``spec``, else ``make()``d."""
     path = _STORE_DIR / f"{key}.json"
     wanted = json.loads(json.dumps(spec, sort_keys=True, default=str))
     if storing():  # making the book: store the runs, and nothing to tell its readers
@@ -35,10 +34,9 @@ def stored(key: str, spec: Mapping[str, Any], make: Callable[[], list[dict[str, 
         _STORE_DIR.mkdir(exist_ok=True)
         path.write_text(json.dumps({"spec": wanted, "rows": rows}, separators=(",", ":")) + "\n")
         return rows
-    if path.exists():
-        saved = json.loads(path.read_text())
-        if saved["spec"] == wanted:
-            return saved["rows"]
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    if saved.get("spec") == wanted:
+        return saved["rows"]
     start = time.perf_counter()
     rows = make()
     print(f"trained the {runs} runs of the precomputed explorer in {time.perf_counter() - start:.0f} s")
@@ -52,8 +50,7 @@ def storing() -> bool:
 
 @dataclass(frozen=True)
 class Grid:
-    """The settings an explorer precomputes: each name's values, the longest run's epochs, and
-    ``labels`` naming each setting as its control does."""
+    """The settings an explorer precomputes, the runs' epochs, and each setting's label (as its control's)."""
 
     values: Mapping[str, Sequence[Any]]
     epochs: int = 10
@@ -72,15 +69,15 @@ class Grid:
 
 
 def _controls(grid: Grid, default: Mapping[str, Any]) -> tuple[list[Any], str]:
-    """A Vega-Lite parameter per setting of the grid (a slider for consecutive integers, radio
-    buttons otherwise) and the filter that picks the chosen run's rows."""
+    """A Vega-Lite parameter per setting (a slider for consecutive integers, else radio buttons) and
+    the filter that picks the chosen run's rows."""
     params, picked = [], []
     for i, (name, options) in enumerate(grid.values.items()):
         options = list(options)
         value = default.get(name) if default.get(name) in options else options[0]
         label = f"{grid.label(name)} "
-        consecutive = (all(isinstance(v, int) and not isinstance(v, bool) for v in options) and len(options) > 1
-                       and options == list(range(options[0], options[-1] + 1)))
+        consecutive = len(options) > 1 and all(type(v) is int for v in options) and \
+            options == list(range(options[0], options[-1] + 1))
         bind = (alt.binding_range(min=options[0], max=options[-1], step=1, name=label) if consecutive
                 else alt.binding_radio(options=options, name=label))
         params.append(alt.param(name=f"p{i}", value=value, bind=bind))
@@ -99,13 +96,10 @@ def _readout(chart: alt.Chart, text: str, width: int) -> alt.Chart:
             .encode(text="text:N").properties(width=width, height=18))
 
 
-def precompute(grid: Grid, data, fixed: Mapping[str, Any] | None = None,
-               seed: int | None = None) -> list[dict[str, Any]]:
-    """A one-seed :func:`~mlp_utils.experiments.sweep` of ``grid``: a row per epoch of each run
-    (its settings, ``epoch``, ``train_loss``, ``acc`` and ``split``)."""
-    fixed = dict(fixed or {})
+def precompute(grid: Grid, data, fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A one-seed :func:`~mlp_utils.experiments.sweep` of ``grid``: a row per epoch of each run."""
     combos = grid.combinations()
-    results = sweep(combos, data, base=Settings(**fixed, epochs=grid.epochs), seeds=1 if seed is None else [seed],
+    results = sweep(combos, data, base=Settings(**fixed, epochs=grid.epochs), seeds=1,
                     progress=False if storing() else None)
     return [{**combo, "epoch": record.epoch, "train_loss": record.train_loss, "acc": record.eval_acc,
              "split": group.split}
@@ -165,8 +159,7 @@ def show_static(chart: alt.Chart, note: str) -> None:
 def boundary_chart(settings_rows: Sequence[Mapping[str, Any]], points: Sequence[Mapping[str, Any]],
                    grid: Grid, default: Mapping[str, Any], resolution: int, extent: float,
                    title: str = "") -> alt.Chart:
-    """Decision regions of the run the controls pick over the training ``points``; each row holds
-    ``acc`` and ``p``, the class-1 probability per grid cell, row-major from the bottom."""
+    """Decision regions of the picked run (``p``: P(class 1) per cell, from the bottom) under ``points``."""
     params, chosen = _controls(grid, default)
     step = 2 * extent / resolution
     domain = alt.Scale(domain=[-extent, extent], nice=False)
