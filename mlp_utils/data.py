@@ -22,11 +22,9 @@ CLASS_NAMES: tuple[str, ...] = ("t-shirt", "trouser", "pullover", "dress", "coat
                                 "sneaker", "bag", "ankle boot")
 _DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 _DOWNLOAD_ROOT = Path("data")
-_HOW_TO_FIX = (
-    "To fix it: install Debian's package (apt-get install dataset-fashion-mnist), "
-    "or set FASHION_MNIST_DIR to a folder holding the four original *-ubyte.gz files, "
-    "or run once with a network connection so torchvision can download them into ./data."
-)
+_HOW_TO_FIX = ("To fix it: install Debian's package (apt-get install dataset-fashion-mnist), "
+               "or set FASHION_MNIST_DIR to a folder holding the four original *-ubyte.gz files, "
+               "or run once with a network connection so torchvision can download them into ./data.")
 
 
 class _RawFile(NamedTuple):
@@ -49,13 +47,8 @@ RAW_FILES: dict[str, _RawFile] = {
 
 
 class InMemoryData:
-    """Training data held as tensors (``X_train``, ``y_train``), served in batches of ``batch_size``
-    in an order fixed by ``seed`` and the epoch."""
-
-    X_train: torch.Tensor
-    y_train: torch.Tensor
-    batch_size: int
-    seed: int
+    """Training data held as tensors (a subclass sets ``X_train``, ``y_train``, ``batch_size``, ``seed``),
+    served in batches in an order fixed by ``seed`` and the epoch."""
 
     def view(self, batch_size: int | None = None, seed: int | None = None):
         """The same tensors (not copied) served with another batch size or shuffle seed."""
@@ -114,25 +107,15 @@ def read_verified(path: Path, raw: _RawFile) -> bytes:
     try:
         content = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError) as error:
-        raise FashionMNISTError(f"Could not read {path}: {error}. The file is damaged or truncated; "
-                                "replace it. " + _HOW_TO_FIX) from error
+        raise FashionMNISTError(f"Could not read {path}: {error}. It is damaged or truncated; replace it. "
+                                + _HOW_TO_FIX) from error
     if len(content) != raw.num_bytes:
-        raise FashionMNISTError(f"{path} holds {len(content):,} bytes once decompressed, expected "
-                                f"{raw.num_bytes:,}: the file is truncated or is not the original. "
-                                + _HOW_TO_FIX)
-    digest = hashlib.sha256(content).hexdigest()
-    if digest != raw.sha256:
-        raise FashionMNISTError(f"{path} does not match the original Fashion-MNIST file {raw.name} "
-                                f"(SHA-256 {digest[:16]}..., expected {raw.sha256[:16]}...): "
+        raise FashionMNISTError(f"{path} holds {len(content):,} bytes unpacked, not {raw.num_bytes:,}: "
+                                "it is truncated or is not the original. " + _HOW_TO_FIX)
+    if hashlib.sha256(content).hexdigest() != raw.sha256:
+        raise FashionMNISTError(f"{path} does not match the original {raw.name} (its SHA-256 differs): "
                                 "it is altered or corrupt. " + _HOW_TO_FIX)
     return content
-
-
-def _decode_idx(content: bytes) -> np.ndarray:
-    """Decode an IDX file of unsigned bytes (its checksum already verified)."""
-    num_dims = content[3]
-    shape = tuple(int.from_bytes(content[4 + 4 * i: 8 + 4 * i], "big") for i in range(num_dims))
-    return np.frombuffer(content, dtype=np.uint8, offset=4 + 4 * num_dims).reshape(shape)
 
 
 _CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -140,12 +123,13 @@ _CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
 def _load_raw_split(paths: dict[str, Path], split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """``(images, labels)`` of ``split`` as uint8 and int64 CPU tensors, verified once per session."""
-    image_path, label_path = paths[f"{split}_images"], paths[f"{split}_labels"]
-    key = tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in (image_path, label_path))
-    if key not in _CACHE:
-        images = _decode_idx(read_verified(image_path, RAW_FILES[f"{split}_images"]))
-        labels = _decode_idx(read_verified(label_path, RAW_FILES[f"{split}_labels"]))
-        _CACHE[key] = (torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
+    names = (f"{split}_images", f"{split}_labels")
+    key = tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in map(paths.get, names))
+    if key not in _CACHE:  # the IDX headers (16 and 8 bytes) are part of the verified content
+        images, labels = (np.frombuffer(read_verified(paths[n], RAW_FILES[n]), np.uint8, offset=offset)
+                          for n, offset in zip(names, (16, 8)))
+        _CACHE[key] = (torch.from_numpy(images.reshape(-1, 28, 28).copy()),
+                       torch.from_numpy(labels.astype(np.int64)))
     return _CACHE[key]
 
 
@@ -174,12 +158,10 @@ class FashionMNIST(InMemoryData):
     the trainer measures :attr:`eval_split` ("val" if there is a validation split, else "test")."""
 
     num_classes = len(CLASS_NAMES)
-    image_shape = (1, 28, 28)
 
     def __init__(self, batch_size: int = 256, root: str | os.PathLike | None = None,
-                 device: str | torch.device | None = None, seed: int | None = None,
-                 validation_size: int = 0, num_train: int | None = None,
-                 download: bool = True) -> None:
+                 device: str | torch.device | None = None, seed: int | None = None, validation_size: int = 0,
+                 num_train: int | None = None, download: bool = True) -> None:
         self.batch_size = positive_int("batch_size", batch_size)
         if isinstance(validation_size, bool) or not isinstance(validation_size, int) \
                 or not 0 <= validation_size < 60000:
