@@ -75,12 +75,14 @@ def _check_parameter_values(params: Any, num_inputs: int, num_hiddens: int, num_
                 f"(inputs, outputs) = {shape}. (nn.Linear stores the transpose; a hand-written layer does not.)"
                 if tuple(p.shape) == shape[::-1] != shape else f" A bias is a vector of {shape[0]} numbers: "
                 f"torch.zeros({shape[0]})." if len(shape) == 1 and p.numel() == shape[0] else ""))
-        why = (f"a plain {type(p).__name__}, not an nn.Parameter. Wrap it, nn.Parameter(...), so that autograd "
-               "tracks it and a module lists it in parameters()." if not isinstance(p, torch.nn.Parameter) else
-               "requires_grad is False, so autograd would never compute its gradient; leave nn.Parameter's default "
-               "requires_grad=True." if not p.requires_grad else f"dtype {p.dtype}, expected torch.float32 (the "
-               "dtype of the images and PyTorch's default); create it with torch.randn / torch.zeros without a "
-               "dtype, or convert with .float()." if p.dtype != torch.float32 else "")
+        why = (f"a plain {type(p).__name__}, not an nn.Parameter. Wrap it, nn.Parameter(...), so that "
+               "autograd tracks it and a module lists it in parameters()."
+               if not isinstance(p, torch.nn.Parameter) else
+               "requires_grad is False, so autograd would never compute its gradient; leave nn.Parameter's "
+               "default requires_grad=True." if not p.requires_grad else
+               f"dtype {p.dtype}, expected torch.float32 (the dtype of the images and PyTorch's default); "
+               "create it with torch.randn / torch.zeros without a dtype, or convert with .float()."
+               if p.dtype != torch.float32 else "")
         if why:
             raise AnswerError(f"{name}: {why}")
     for name in ("b1", "b2"):
@@ -119,8 +121,9 @@ def _check_normal_draw(name: str, w: torch.Tensor, sigma: float, randn: str) -> 
                         ("W1", "row"): "inputs", ("W2", "row"): "hidden units"}[name, kind]
                 what = ("receive the same weights, so they compute the same value and get the same update: "
                         "identical units" if kind == "column" else "send the same weights to every unit")
-                raise AnswerError(f"{name}: {kind}s {j} and {k} are equal: {unit} {j} and {k} {what}. A repeated "
-                                  f"(or broadcast) draw does this; draw every entry on its own: {randn}.")
+                raise AnswerError(f"{name}: {kind}s {j} and {k} are equal: {unit} {j} and {k} {what}. A "
+                                  "repeated (or broadcast) draw does this; draw every entry on its own: "
+                                  f"{randn}.")
     tolerance = _PARAMS_Z / math.sqrt(2 * (n - 1))  # the relative standard error of a sample std
     if abs(std / sigma - 1) > tolerance:
         hints = ((sigma**2, f" You used sigma^2 = {sigma**2:g} as the standard deviation: multiply "
@@ -246,10 +249,10 @@ _NET_OTHER = ((32, 48), (7, 5))  # a second call's num_hiddens and num_outputs: 
 
 _RELU_ONLY = "this chapter's network uses nn.ReLU() between its two layers (other activations are exercise 8's topic)"
 _F = torch.nn.functional
-_NOT_RELU = {"torch.sigmoid": torch.sigmoid, "torch.tanh": torch.tanh, "torch.abs": torch.abs, "GELU": _F.gelu,
-             "ELU": _F.elu, "SiLU": _F.silu, "softplus": _F.softplus} | {
-    f"a leaky ReLU (negative inputs scaled by {slope:g})": functools.partial(_F.leaky_relu, negative_slope=slope)
-    for slope in (0.01, 0.1, 0.2)}
+_NOT_RELU = {"torch.sigmoid": torch.sigmoid, "torch.tanh": torch.tanh, "torch.abs": torch.abs,
+             "GELU": _F.gelu, "ELU": _F.elu, "SiLU": _F.silu, "softplus": _F.softplus} | {
+    f"a leaky ReLU (negative inputs scaled by {a:g})": functools.partial(_F.leaky_relu, negative_slope=a)
+    for a in (0.01, 0.1, 0.2)}
 
 
 def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hiddens: int, num_outputs: int,
@@ -271,10 +274,11 @@ def _check_activation_behaviour(net: torch.nn.Module, X: torch.Tensor, num_hidde
                  "can be any real number; the activation belongs between the two layers only.",
                  torch.relu(reference))]
         if not _close(out, reference):
-            why = next((why for why, wrong in mistakes if _close(out, wrong) and not _close(wrong, reference)),
-                       "your network does not compute output_layer(relu(hidden_layer(x))) on the flattened images: "
-                       f"its outputs differ from that by up to {(out - reference).abs().max().item():.3g}. Flatten, "
-                       "the hidden layer, nn.ReLU(), the output layer, and nothing else in between or after.")
+            why = next((why for why, bad in mistakes if _close(out, bad) and not _close(bad, reference)),
+                       "your network does not compute output_layer(relu(hidden_layer(x))) on the flattened "
+                       f"images: its outputs differ from that by up to {(out - reference).abs().max():.3g}. "
+                       "Flatten, the hidden layer, nn.ReLU(), the output layer, and nothing else in between "
+                       "or after.")
             raise AnswerError(f"net: {why}")
         return
     # Layers we cannot name: test what a ReLU network with its biases set to zero must do.
@@ -329,12 +333,10 @@ def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int
     if not isinstance(out, torch.Tensor):
         raise AnswerError(f"net: it returned a {type(out).__name__}, expected logits of shape {want}.")
     if tuple(out.shape) != want:
-        message = f"net: output shape {tuple(out.shape)}, expected {want} (one row of logits per image)."
-        if no_flatten:
-            message += no_flatten
-        elif tuple(out.shape) == (len(X), num_hiddens):
-            message += f" The output layer is missing: end with nn.LazyLinear({num_outputs})."
-        raise AnswerError(message)
+        missing = (f" The output layer is missing: end with nn.LazyLinear({num_outputs})."
+                   if tuple(out.shape) == (len(X), num_hiddens) else "")
+        raise AnswerError(f"net: output shape {tuple(out.shape)}, expected {want} (one row of logits per "
+                          "image)." + (no_flatten or missing))
     expected_count = (X[0].numel() + 1) * num_hiddens + (num_hiddens + 1) * num_outputs
     count = sum(p.numel() for p in net.parameters())
     if count != expected_count:
@@ -344,16 +346,16 @@ def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int
                           f"your linear layers have output widths {widths}.")
     # the layers in order (a module with its own parameters and no layers is judged by what it computes)
     core = [m for m in modules if m is not net and not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
-    last = core[-1] if core else None
-    if last is not None and not isinstance(last, torch.nn.Linear):
-        kind = type(last).__name__
-        extra = (" cross_entropy applies the softmax itself, so the model returns logits." if "Softmax" in kind
-                 else " Logits can be any real number; the activation belongs between the two layers.")
-        raise AnswerError(f"net: the last layer is {kind}, so the outputs are not a linear layer's logits."
-                          + extra)
+    if core and not isinstance(core[-1], torch.nn.Linear):
+        kind = type(core[-1]).__name__
+        raise AnswerError(f"net: the last layer is {kind}, so the outputs are not a linear layer's logits. "
+                          + (
+                              "cross_entropy applies the softmax itself, so the model returns logits."
+                              if "Softmax" in kind else
+                              "Logits can be any real number; the activation belongs between the two layers."))
     with torch.no_grad():
-        f0, f1, f2 = net(torch.zeros_like(X)), out, net(2 * X)
-    if torch.allclose(f2, 2 * f1 - f0, atol=1e-5, rtol=1e-4):
+        linear = torch.allclose(net(2 * X), 2 * out - net(torch.zeros_like(X)), atol=1e-5, rtol=1e-4)
+    if linear:
         raise AnswerError("net: your network is linear: doubling the input changes the output exactly as "
                           "an affine map would (f(2x) = 2 f(x) - f(0)). Two linear layers in a row are one "
                           "linear layer; put an activation, nn.ReLU(), between them.")
@@ -390,7 +392,8 @@ def check_mlp_net(net: Any, X: torch.Tensor, num_hiddens: int = 256, num_outputs
 
 # Chapter 9 (memory): the bytes the forward pass of training keeps
 
-def _cache_bytes(sizes: Sequence[int], b: int, inputs: bool = True, logits: bool = True, pre: bool = False) -> float:
+def _cache_bytes(sizes: Sequence[int], b: int, inputs: bool = True, logits: bool = True,
+                 pre: bool = False) -> float:
     """Bytes of float32 activations ManualMLP's cache keeps for a batch of ``b`` (the flags: mistakes)."""
     return 4.0 * b * (sum(sizes[:-1] if inputs else sizes[1:-1]) + (sizes[-1] if logits else 0)
                       + (sum(sizes[1:-1]) if pre else 0))
@@ -430,7 +433,7 @@ def check_cache_bytes(yours: Callable[..., Any]) -> None:
 # Chapter 5: the training loop, checked against Trainer.fit
 
 class _LoopData:
-    """FashionMNIST's loop methods on 200 noisy linearly labelled images (3 x 64 + 8) and 120 test (64 + 56)."""
+    """FashionMNIST's loop methods on 200 noisily labelled images (3 x 64 + 8) and 120 test (64 + 56)."""
 
     eval_split, batch_size, seed, num_inputs, num_classes = "test", 64, 0, 20, 3
 
@@ -471,8 +474,8 @@ def _loop_model(seed: int, data: _LoopData):
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = MLPScratch(num_inputs=data.num_inputs, num_outputs=data.num_classes, num_hiddens=8, lr=_LOOP_LR,
-                           sigma=0.5)
+        model = MLPScratch(num_inputs=data.num_inputs, num_outputs=data.num_classes, num_hiddens=8,
+                           lr=_LOOP_LR, sigma=0.5)
     return model.to(data.device)
 
 
@@ -493,7 +496,8 @@ def _variant(data: _LoopData, epochs: Sequence[int], lr: float = _LOOP_LR, *, ze
 
 def _known_loop_mistakes(data: _LoopData, epochs: int, asked_before: int | None) -> list[tuple[str, Any]]:
     """What the usual mistakes end with, each named with its fix (``asked_before``: a first run's epochs)."""
-    right, fix = range(1, epochs + 1), "Use for epoch in range(1, num_epochs + 1) and data.train_dataloader(epoch)."
+    right = range(1, epochs + 1)
+    fix = "Use for epoch in range(1, num_epochs + 1) and data.train_dataloader(epoch)."
     shuffle = "every epoch saw the minibatches{} in the same order: ask for each epoch's own shuffle. " + fix
     return [(why, _variant(data, **how)) for why, how in [
         *([(f"you trained for {asked_before} epochs when num_epochs = {epochs}: the number of epochs is typed "
@@ -504,8 +508,8 @@ def _known_loop_mistakes(data: _LoopData, epochs: int, asked_before: int | None)
         (f"you trained for one epoch only (the check asked for {epochs}). " + fix, dict(epochs=[1])),
         (f"you trained for {epochs - 1} epochs, not {epochs}: range(1, num_epochs) stops before num_epochs. "
          + fix, dict(epochs=right[:-1])),
-        ("your epochs are numbered from 0, but data.train_dataloader(epoch) shuffles by the number, 1, 2, ... in "
-         "Trainer.fit. " + fix, dict(epochs=range(epochs))),
+        ("your epochs are numbered from 0, but data.train_dataloader(epoch) shuffles by the number, "
+         "1, 2, ... in Trainer.fit. " + fix, dict(epochs=range(epochs))),
         (shuffle.format(""), dict(epochs=[0] * epochs)),
         (shuffle.format(" of epoch 1,"), dict(epochs=[1] * epochs)),
         (_ON_TEST, dict(epochs=right, on_test=True)),
@@ -548,7 +552,7 @@ def _loop_calling(train: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: _LoopData) -> tuple[int, float]:
-    """Test images ``model`` with these ``parameters`` gets right, and the (wrong) mean of batch accuracies."""
+    """Test images ``model`` with ``parameters`` gets right, and the (wrong) mean of batch accuracies."""
     with torch.no_grad():
         for p, value in zip(model.parameters(), parameters):
             p.copy_(value)
@@ -559,7 +563,7 @@ def _accuracy(model: torch.nn.Module, parameters: Sequence[torch.Tensor], data: 
 
 @answer_check
 def check_training_loop(train: Callable[..., Any], device: str | torch.device | None = None) -> None:
-    """Check the reader's ``train(model, data, num_epochs)`` against :meth:`Trainer.fit` for 3 epochs and 2."""
+    """Check the reader's ``train(model, data, num_epochs)`` against Trainer.fit for 3 epochs and 2."""
     from ..device import pick_device
 
     data = _LoopData(device=pick_device(device))
@@ -593,13 +597,13 @@ _LOOP_ERRORS = (  # words of PyTorch's error, and what the loop did
     ("same device", "tensors on two devices. The data module serves its batches on the device of the model "
      "({device} here); do not move them to another device."),
 )
-_NOT_CHANGED = ("the parameters did not change. Did your loop call the step (sgd_step(params, model.lr)) after "
-                "loss.backward()? Zeroing the gradients between backward() and the step also leaves nothing to step "
-                "with: zero them after the step or before backward().")
-_FIT_CALLED = ("your function calls Trainer.fit, the shortcut this page takes apart: the exercise asks for the loop "
-               "written out. For epoch in range(1, num_epochs + 1): model.train(); per minibatch of "
-               "data.train_dataloader(epoch) the loss, loss.backward() and sgd_step(params, model.lr); then the "
-               "test accuracy under model.eval() and torch.no_grad().")
+_NOT_CHANGED = ("the parameters did not change. Did your loop call the step (sgd_step(params, model.lr)) "
+                "after loss.backward()? Zeroing the gradients between backward() and the step also leaves "
+                "nothing to step with: zero them after the step or before backward().")
+_FIT_CALLED = ("your function calls Trainer.fit, the shortcut this page takes apart: the exercise asks for "
+               "the loop written out. For epoch in range(1, num_epochs + 1): model.train(); per minibatch of "
+               "data.train_dataloader(epoch) the loss, loss.backward() and sgd_step(params, model.lr); then "
+               "the test accuracy under model.eval() and torch.no_grad().")
 
 
 def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
@@ -651,8 +655,8 @@ def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
     forwards = sum(1 for grad, _ in trained if grad)
     for wrong, why in (
             (fit.called, _FIT_CALLED),
-            (not all(torch.isfinite(p).all() for p in yours), "the parameters became NaN or infinite. Check the "
-             "learning rate (model.lr) and that the loss is the mean over the minibatch.")):
+            (not all(torch.isfinite(p).all() for p in yours), "the parameters became NaN or infinite. Check "
+             "the learning rate (model.lr) and that the loss is the mean over the minibatch.")):
         if wrong:
             raise AnswerError(f"train: {why}")
     if not _all_close(yours, expected):
@@ -667,10 +671,10 @@ def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
                               "one backward() and one step per minibatch.")
         number = next(i for i, (p, q) in enumerate(zip(yours, expected)) if not _close(p, q))
         name = [name for name, _ in reference.named_parameters()][number]
-        raise AnswerError(f"train: after {epochs} epochs your parameters differ from Trainer.fit's (first {name}, "
-                          f"by up to {(yours[number] - expected[number]).abs().max().item():.3g}). Per minibatch "
-                          "of data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the mean loss "
-                          "model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and the "
+        raise AnswerError(f"train: after {epochs} epochs your parameters differ from Trainer.fit's (first "
+                          f"{name}, by up to {(yours[number] - expected[number]).abs().max():.3g}). Per "
+                          "minibatch of data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the "
+                          "mean loss model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and the "
                           "gradients zeroed once per step.")
     test_calls = [(grad, training) for grad, training, split in calls if split == "test"]
     got = _accuracies(result, epochs)
