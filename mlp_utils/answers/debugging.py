@@ -18,14 +18,10 @@ def _fraction(call: str, value: Any) -> float:
 @answer_check
 def check_dead_fraction(dead_fraction: Callable[[torch.Tensor], Any]) -> None:
     """Check the reader's ``dead_fraction(H)``, the fraction of units (columns) zero on every example."""
-    # 4 examples x 5 units: units 0 and 3 are zero for every example (dead); unit 1 is zero on
-    # some examples only; row 2 is zero on every unit (a "dead example", not a dead unit).
-    H = torch.tensor([[0.0, 0.0, 1.0, 0.0, 2.0],
-                      [0.0, 3.0, 0.5, 0.0, 1.0],
-                      [0.0, 0.0, 0.0, 0.0, 0.0],
-                      [0.0, 1.0, 2.0, 0.0, 4.0]])
-    negative = H.clone()
-    negative[:, 1] = -negative[:, 1]  # unit 1 is now negative or zero: not dead, not zero everywhere
+    # units 0 and 3 are dead; unit 1 is zero on some examples only; row 2 is a "dead example"
+    H = torch.tensor([[0.0, 0.0, 1.0, 0.0, 2.0], [0.0, 3.0, 0.5, 0.0, 1.0],
+                      [0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 2.0, 0.0, 4.0]])
+    negative = H * torch.tensor([1.0, -1.0, 1.0, 1.0, 1.0])  # unit 1 never positive, yet not dead
     mistakes = [
         ("you computed the fraction of zero ENTRIES; a unit is dead only if its whole column is zero: "
          "use (H == 0).all(dim=0).", lambda H: (H == 0).float().mean().item()),
