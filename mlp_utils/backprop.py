@@ -12,7 +12,7 @@ from .validate import one_of
 from .device import pick_device
 from .models import ACTIVATIONS
 
-__all__ = ["ManualMLP", "linear_backward", "log_softmax", "mse_backward", "one_hot", "relu_backward",
+__all__ = ["ManualMLP", "linear_backward", "mse_backward", "one_hot", "relu_backward",
            "sigmoid_backward", "sigmoid_mse_backward", "softmax", "softmax_cross_entropy",
            "softmax_cross_entropy_backward", "squared_error_backward", "tanh_backward"]
 
@@ -44,12 +44,6 @@ def tanh_backward(dY: Tensor, Y: Tensor) -> Tensor:
 _BACKWARDS = {"relu": relu_backward, "sigmoid": sigmoid_backward, "tanh": tanh_backward}
 
 
-def log_softmax(O: Tensor) -> Tensor:
-    """Row-wise ``log softmax(O)``, stable for large logits: ``O - max - log sum exp(O - max)``."""
-    shifted = O - O.max(dim=1, keepdim=True).values
-    return shifted - shifted.exp().sum(dim=1, keepdim=True).log()
-
-
 def softmax(O: Tensor) -> Tensor:
     """Row-wise softmax, computed from the max-shifted logits so ``exp`` never overflows."""
     exps = (O - O.max(dim=1, keepdim=True).values).exp()
@@ -63,8 +57,10 @@ def one_hot(y: Tensor, num_classes: int, dtype: torch.dtype = torch.float32) -> 
 
 
 def softmax_cross_entropy(O: Tensor, y: Tensor) -> Tensor:
-    """Mean cross-entropy of ``softmax(O)`` against class indices ``y`` (a 0-d tensor)."""
-    return -log_softmax(O).gather(1, y.reshape(-1, 1)).mean()
+    """Mean cross-entropy of ``softmax(O)`` against class indices ``y``, from the max-shifted logits."""
+    shifted = O - O.max(dim=1, keepdim=True).values
+    log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+    return -log_probs.gather(1, y.reshape(-1, 1)).mean()
 
 
 def softmax_cross_entropy_backward(O: Tensor, y: Tensor) -> Tensor:
@@ -77,31 +73,22 @@ def mse_backward(O: Tensor, T: Tensor) -> Tensor:
     return 2 * (O - T) / O.numel()
 
 
-def _squared_error_loss(O: Tensor, T: Tensor) -> Tensor:
-    """``mean over rows of sum_k (o_k - t_k)^2``: linear outputs against one-hot targets (chapter 4's blog)."""
-    return ((O - T) ** 2).sum(dim=1).mean()
-
-
 def squared_error_backward(O: Tensor, T: Tensor) -> Tensor:
-    """Gradient of :func:`_squared_error_loss` for ``O``: ``2 (O - T) / B``."""
+    """Gradient for ``O`` of the blog's squared error ``mean_rows sum_k (o_k - t_k)^2``: ``2 (O - T) / B``."""
     return 2 * (O - T) / O.shape[0]
 
 
-def _sigmoid_mse_loss(O: Tensor, T: Tensor) -> Tensor:
-    """``mean over rows of 1/2 sum_k (sigmoid(o_k) - t_k)^2``: the classic hand-derived networks' loss."""
-    return 0.5 * ((torch.sigmoid(O) - T) ** 2).sum(dim=1).mean()
-
-
 def sigmoid_mse_backward(O: Tensor, T: Tensor) -> Tensor:
-    """Its gradient for ``O``: ``(Y - T) Y (1 - Y) / B``, ``Y = sigmoid(O)``; 0 where an output saturates."""
+    """Gradient of ``mean_rows 1/2 sum_k (Y - T)^2``, ``Y = sigmoid(O)``, for ``O``: ``(Y - T) Y (1 - Y) / B``."""
     Y = torch.sigmoid(O)
     return (Y - T) * Y * (1 - Y) / O.shape[0]
 
 
 # each loss and its gradient for the logits, of (logits, labels) for cross-entropy, else of (logits, one-hot)
 _LOSSES = {"cross_entropy": (softmax_cross_entropy, softmax_cross_entropy_backward),
-           "squared_error": (_squared_error_loss, squared_error_backward),
-           "sigmoid_mse": (_sigmoid_mse_loss, sigmoid_mse_backward)}
+           "squared_error": (lambda O, T: ((O - T) ** 2).sum(dim=1).mean(), squared_error_backward),
+           "sigmoid_mse": (lambda O, T: 0.5 * ((torch.sigmoid(O) - T) ** 2).sum(dim=1).mean(),
+                           sigmoid_mse_backward)}
 
 
 @dataclass

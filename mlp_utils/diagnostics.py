@@ -60,13 +60,11 @@ def examples_touched(model: nn.Module, X: torch.Tensor, index: int = 0) -> list[
         raise AssertionError(f"the model's output has shape {shape}, not one row per example "
                              f"({len(X)} rows): the batch dimension was lost or moved")
     out[index].sum().backward()
-    touched = (X.grad.reshape(len(X), -1) != 0).any(dim=1)
-    return touched.nonzero().flatten().tolist()
+    return (X.grad.reshape(len(X), -1) != 0).any(dim=1).nonzero().flatten().tolist()
 
 
 class OneBatch:
     """A data module that serves one batch ``steps_per_epoch`` times per epoch and evaluates on it."""
-
     eval_split = "batch"
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, steps_per_epoch: int = 50) -> None:
@@ -81,14 +79,12 @@ class OneBatch:
 
 class ForgetZeroGrad(Callback):
     """Injects a bug for study: the optimizer's ``zero_grad`` does nothing, so gradients add up."""
-
     def on_fit_start(self, trainer: Trainer) -> None:
         trainer.optimizer.zero_grad = lambda set_to_none=True: None  # the bug
 
 
 class StepLog(Callback):
     """Records every step's loss (before its update) and the norm of all the gradients it used."""
-
     def __init__(self) -> None:
         self.losses, self.grad_norms = [], []
 
@@ -176,12 +172,10 @@ class ActivationStats(Callback):
 
     def table(self, step: int | None = None) -> str:
         """One line per layer and kind at ``step``: mean, std, saturated and dead fractions."""
-        lines = [f"{'layer':<20} {'kind':<10} {'mean':>9} {'std':>9} {'saturated':>9} {'dead':>6}"]
-        for kind in ("activation", "gradient"):
-            for r in self.select(kind, step):
-                lines.append(f"{r.layer:<20} {kind:<10} {r.mean:>9.2e} {r.std:>9.2e} "
-                             f"{r.saturated:>9.1%} {r.dead:>6.1%}")
-        return "\n".join(lines)
+        rows = [f"{'layer':<20} {'kind':<10} {'mean':>9} {'std':>9} {'saturated':>9} {'dead':>6}"]
+        rows += [f"{r.layer:<20} {kind:<10} {r.mean:>9.2e} {r.std:>9.2e} {r.saturated:>9.1%} {r.dead:>6.1%}"
+                 for kind in ("activation", "gradient") for r in self.select(kind, step)]
+        return "\n".join(rows)
 
 
 def plot_histograms(stats: ActivationStats, kind: str = "activation", step: int | None = None,

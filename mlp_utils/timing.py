@@ -189,7 +189,6 @@ class _MemoryInfo:
     def __str__(self) -> str:
         def shown(value: Any, fmt: str) -> str:
             return "not available here" if value is None else fmt.format(value)
-
         return "\n".join([
             f"device:                  {self.device} ({self.name})",
             f"memory bus width:        {shown(self.bus_width_bits, '{} bit')}",
