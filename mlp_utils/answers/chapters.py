@@ -352,7 +352,7 @@ def _check_one_net(net: Any, X: torch.Tensor, num_hiddens: int, num_outputs: int
                           + (
                               "cross_entropy applies the softmax itself, so the model returns logits."
                               if "Softmax" in kind else
-                              "Logits can be any real number; the activation belongs between the two layers."))
+                              "Logits can be any real number; the activation belongs between the layers."))
     with torch.no_grad():
         linear = torch.allclose(net(2 * X), 2 * out - net(torch.zeros_like(X)), atol=1e-5, rtol=1e-4)
     if linear:
@@ -674,8 +674,8 @@ def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
         raise AnswerError(f"train: after {epochs} epochs your parameters differ from Trainer.fit's (first "
                           f"{name}, by up to {(yours[number] - expected[number]).abs().max():.3g}). Per "
                           "minibatch of data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the "
-                          "mean loss model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and the "
-                          "gradients zeroed once per step.")
+                          "mean loss model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and "
+                          "the gradients zeroed once per step.")
     test_calls = [(grad, training) for grad, training, split in calls if split == "test"]
     got = _accuracies(result, epochs)
     for wrong, why in (
