@@ -674,7 +674,7 @@ def _check_loop_once(train: Callable[..., Any], data: _LoopData, epochs: int,
         raise AnswerError(f"train: after {epochs} epochs your parameters differ from Trainer.fit's (first "
                           f"{name}, by up to {(yours[number] - expected[number]).abs().max():.3g}). Per "
                           "minibatch of data.train_dataloader(epoch), for epoch = 1, ..., num_epochs: the "
-                          "mean loss model.loss(model(X), y), loss.backward(), a step of SGD at model.lr, and "
+                          "mean loss model.loss(model(X), y), loss.backward(), an SGD step at model.lr, and "
                           "the gradients zeroed once per step.")
     test_calls = [(grad, training) for grad, training, split in calls if split == "test"]
     got = _accuracies(result, epochs)
