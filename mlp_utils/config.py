@@ -1,5 +1,4 @@
-"""The course's two switches: ``$MLP_COURSE_SEED`` shifts every seed (:func:`course_seed`), and
-``$MLP_COURSE_QUICK=1`` makes :func:`budget` return its smaller value (every code path, fewer trials)."""
+"""The course's two switches: ``$MLP_COURSE_SEED`` shifts every seed, ``$MLP_COURSE_QUICK=1`` cuts budgets."""
 from __future__ import annotations
 
 import os

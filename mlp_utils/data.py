@@ -1,5 +1,4 @@
-"""Fashion-MNIST: the four IDX files found, checked by the SHA-256 of their content, held as tensors
-on the device and served in batches by plain indexing."""
+"""Fashion-MNIST: the four IDX files found, checked by SHA-256, held as tensors on the device."""
 from __future__ import annotations
 
 import copy
@@ -47,8 +46,7 @@ RAW_FILES: dict[str, _RawFile] = {
 
 
 class InMemoryData:
-    """Training data held as tensors (a subclass sets ``X_train``, ``y_train``, ``batch_size``, ``seed``),
-    served in batches in an order fixed by ``seed`` and the epoch."""
+    """Training tensors (``X_train``, ``y_train``) served in batches in an order fixed by ``seed``."""
 
     def view(self, batch_size: int | None = None, seed: int | None = None):
         """The same tensors (not copied) served with another batch size or shuffle seed."""
@@ -58,8 +56,7 @@ class InMemoryData:
         return other
 
     def train_dataloader(self, epoch: int = 0) -> TensorBatches:
-        """Shuffled training batches in the order of ``SeedSequence([seed, epoch])`` (with ``seed + epoch``,
-        seeds 0 and 1 would share nine of ten epochs' orders)."""
+        """Shuffled batches, by ``SeedSequence([seed, epoch])`` (``seed + epoch`` would share orders)."""
         stream = int(np.random.SeedSequence([self.seed, epoch]).generate_state(1, np.uint64)[0] >> 1)
         return TensorBatches(self.X_train, self.y_train, self.batch_size, shuffle=True, seed=stream)
 
@@ -69,8 +66,7 @@ class FashionMNISTError(RuntimeError):
 
 
 def locate_raw_files(root: str | os.PathLike | None = None, download: bool = True) -> dict[str, Path]:
-    """The four IDX files, from ``root`` (or its ``FashionMNIST/raw``), ``$FASHION_MNIST_DIR``,
-    ``./data``, Debian's copy, else a torchvision download; a partial folder is an error."""
+    """The four IDX files from ``root``, ``$FASHION_MNIST_DIR``, ``./data``, Debian's copy or a download."""
     places = [("root argument", Path(root)), ("root argument, torchvision layout", Path(root) / "FashionMNIST" / "raw")
               ] if root is not None else []
     if os.environ.get("FASHION_MNIST_DIR"):
@@ -134,8 +130,7 @@ def _load_raw_split(paths: dict[str, Path], split: str) -> tuple[torch.Tensor, t
 
 
 class TensorBatches:
-    """``(X[i], y[i])`` in batches of tensors already on the device, in order or (``shuffle``) in
-    the random order fixed by ``seed``."""
+    """``(X, y)`` in batches, in order or (``shuffle``) in the random order fixed by ``seed``."""
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle=False, seed=0) -> None:
         self.X, self.y, self.batch_size, self.shuffle, self.seed = X, y, batch_size, shuffle, seed
@@ -153,9 +148,8 @@ class TensorBatches:
 
 
 class FashionMNIST(InMemoryData):
-    """Fashion-MNIST in memory on ``device``: ``X`` float32 in [0, 1] (B, 1, 28, 28), ``y`` int64.
-    ``seed`` fixes the shuffles, the ``validation_size`` held out and the ``num_train`` subset;
-    the trainer measures :attr:`eval_split` ("val" if there is a validation split, else "test")."""
+    """Fashion-MNIST on ``device``: ``X`` float32 in [0, 1] (B, 1, 28, 28), ``y`` int64; ``seed`` fixes
+    the shuffles, the ``validation_size`` held out and the ``num_train`` subset."""
 
     num_classes = len(CLASS_NAMES)
 

@@ -1,5 +1,4 @@
-"""Training from :class:`Settings` (:func:`train`, :func:`repeat` over seeds, :func:`sweep` over a
-grid) and the one rule for comparing groups of runs (:func:`compare`, :data:`RULE`)."""
+"""Training from :class:`Settings` (train, repeat, sweep); comparing by :data:`RULE`."""
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +31,7 @@ RULE = ("Two settings differ only when Welch's t-test says so at the 95% level: 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that defines one run except the seed; the defaults are the reference run.
-    ``schedule="linear"`` lowers the rate after every epoch, to ``lr / epochs`` in the last."""
+    """Everything that defines one run except the seed; the defaults are the reference run."""
 
     num_hiddens: int = 256
     num_layers: int = 1
@@ -97,14 +95,13 @@ class Run:
 def train(settings: Settings, data: InMemoryData, seed: int | None = None,
           callbacks: Sequence[Callback] = (), progress: bool = False, title: str = "",
           measure: Callable[[DeepMLP], Mapping[str, float]] | None = None) -> Run:
-    """Train one model of ``settings`` on ``data``; ``seed`` (default :func:`course_seed`) fixes the
-    initial weights and the batch order. ``measure(model)`` adds measurements to the run."""
+    """Train ``settings`` on ``data`` (``seed`` fixes weights and batch order); ``measure`` fills ``extra``."""
     seed, epochs = seed_or_default(seed), settings.epochs
     if settings.schedule == "linear":  # the rate of epoch e (from 0) is lr * (epochs - e) / epochs
         callbacks = [*callbacks, LRSchedule(lambda e: (epochs - e) / epochs)]
     torch.manual_seed(seed)
     model = settings.build(num_inputs=data.X_train[0].numel(), num_outputs=data.num_classes)
-    trainer = Trainer(max_epochs=epochs, device=data.device, callbacks=callbacks, progress=progress, title=title)
+    trainer = Trainer(epochs, device=data.device, callbacks=callbacks, progress=progress, title=title)
     history = trainer.fit(model, data.view(batch_size=settings.batch_size, seed=seed))
     return Run(settings, seed, model, history, dict(measure(model)) if measure else {})
 
@@ -157,8 +154,7 @@ def repeat(settings: Settings, data: InMemoryData, seeds: int | Sequence[int] = 
 
 @dataclass
 class Verdict:
-    """:func:`compare`'s outcome: ``word`` ("better", "worse", "tie": ``a`` against ``b``), ``margin`` (the
-    smallest difference called real), Welch–Satterthwaite ``dof`` and two-sided ``p``."""
+    """:func:`compare`'s outcome: "better", "worse" or "tie" (``a`` against ``b``) and the test's numbers."""
 
     word: str
     difference: float
@@ -177,8 +173,7 @@ def p_text(p: float) -> str:
 
 
 def welch(a: Sequence[float], b: Sequence[float]) -> Verdict:
-    """Welch's two-sided t-test at 95% (``scipy.stats.ttest_ind(equal_var=False)``): ``a`` better,
-    worse or tied with ``b``. Two samples with no spread differ exactly when their means do."""
+    """Welch's two-sided t-test at 95%: ``a`` better, worse or tied with ``b`` (no spread: means decide)."""
     from scipy import stats
 
     if len(a) < 2 or len(b) < 2:
@@ -276,8 +271,7 @@ class Results:
 def sweep(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], data: InMemoryData,
           base: Settings = Settings(), seeds: int | Sequence[int] = 3, progress: bool | None = None,
           **train_options: Any) -> Results:
-    """Train every setting of ``grid`` (a dict of value lists, every combination tried, or a list
-    of dicts; each names what differs from ``base``) over ``seeds``, as :class:`Results`."""
+    """Train every change of ``base`` in ``grid`` (dict of value lists, or list of dicts) over ``seeds``."""
     changes = combinations(grid) if isinstance(grid, Mapping) else [dict(g) for g in grid]
     if not changes:
         raise ValueError("sweep: the grid holds no settings; give a dict of value lists, e.g. "

@@ -1,5 +1,4 @@
-"""The models: a classifier base, the from-scratch MLP, the concise MLP, and :class:`DeepMLP` (any depth,
-activation and initialization, named in :data:`ACTIVATIONS` and :data:`INITIALIZATIONS`)."""
+"""The models: a classifier base, the from-scratch and concise MLPs, and :class:`DeepMLP`."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -76,8 +75,7 @@ class MLPScratch(Classifier):
 
 
 class MLP(Classifier):
-    """The concise MLP: ``nn.Sequential(Flatten, LazyLinear, ReLU, LazyLinear)``; the lazy layers
-    learn their input width from the first batch."""
+    """The concise MLP: ``nn.Sequential(Flatten, LazyLinear, ReLU, LazyLinear)``."""
 
     def __init__(self, num_outputs: int, num_hiddens: int, lr: float) -> None:
         super().__init__()
@@ -90,8 +88,7 @@ class MLP(Classifier):
 
 
 class DeepMLP(Classifier):
-    """An MLP with ``hidden_sizes`` hidden layers (``()``: softmax regression). ``init``: "normal"
-    (N(0, sigma^2)), "zeros", "xavier" or "kaiming" (normal schemes), biases 0; or "pytorch" (its default)."""
+    """An MLP with ``hidden_sizes`` hidden layers (``()``: softmax regression), initialized by ``init``."""
 
     def __init__(self, hidden_sizes: Sequence[int], num_outputs: int = 10, lr: float = 0.1,
                  activation: str = "relu", init: str = "normal", sigma: float = 0.01,

@@ -1,5 +1,4 @@
-"""Exercise 5's search space and objective; each worker process is
-``python -m mlp_utils.search --storage search.log --study mlp --trials 10 --space '{...}'``."""
+"""Exercise 5's search space and objective; ``python -m mlp_utils.search`` is one worker."""
 from __future__ import annotations
 
 import argparse
@@ -23,8 +22,7 @@ __all__ = ["SearchSpace", "make_objective", "main"]
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Where the search looks: ``lr`` a (low, high) log range, ``epochs`` and ``num_layers`` integer ranges
-    (ends included), ``num_hiddens`` the sizes to pick from, ``base`` the other settings."""
+    """Where the search looks: ranges (ends included; ``lr`` on a log scale), sizes, and ``base``."""
 
     lr: tuple[float, float] = (0.01, 1.0)
     epochs: tuple[int, int] = (2, 20)
@@ -54,8 +52,7 @@ class SearchSpace:
 
 def make_objective(data: FashionMNIST, space: SearchSpace, seed: int | None = None
                    ) -> Callable[[optuna.Trial], float]:
-    """What a study maximizes: a setting's validation accuracy under ``seed``, reported after each epoch
-    for the pruner (a diverged run scores what its broken model scores)."""
+    """What a study maximizes: validation accuracy under ``seed``, reported each epoch for the pruner."""
     if not isinstance(data, FashionMNIST) or data.eval_split != "val":
         raise ValueError("data must be a FashionMNIST with a validation split, e.g. "
                          "FashionMNIST(validation_size=5000): the search must not choose on the test set")

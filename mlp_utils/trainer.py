@@ -1,5 +1,4 @@
-"""The one training loop of the course (:class:`Trainer`); bars, plots, schedules and pruning
-are :class:`Callback` objects around it. A non-finite loss or Ctrl-C stops a run early."""
+"""The one training loop (:class:`Trainer`); bars, plots, schedules and pruning are callbacks."""
 from __future__ import annotations
 
 import math
@@ -36,8 +35,7 @@ class EpochRecord:
 
 @dataclass
 class History:
-    """Per-epoch measurements of one ``fit`` on ``split`` ("val" or "test"); ``stopped`` is ``None``,
-    ``"diverged"`` or ``"interrupted"``, and ``message`` says why."""
+    """Per-epoch records of one ``fit``; ``stopped``: None, "diverged" or "interrupted" (``message``: why)."""
 
     split: str = "test"
     records: list[EpochRecord] = field(default_factory=list)
@@ -97,8 +95,7 @@ def confusion_matrix(model: Callable[[torch.Tensor], torch.Tensor], batches: Bat
 
 
 class Callback:
-    """Something done around the loop: override the hooks you need; each gets the trainer (``model``,
-    ``optimizer``, ``max_epochs``, ``steps_per_epoch``, ``history``); an exception stops the run."""
+    """Something done around the loop: override the hooks you need; an exception stops the run."""
 
     def on_fit_start(self, trainer: "Trainer") -> None: ...
     def on_step_end(self, trainer: "Trainer", loss: float) -> None: ...
@@ -148,15 +145,14 @@ class OnEpoch(Callback):
 
 
 class Trainer:
-    """Fits a :class:`~mlp_utils.models.Classifier` (or a model with ``train_step``) for ``max_epochs``,
-    evaluating after each; ``progress`` adds a bar (``None``: only in a notebook)."""
+    """Fits a Classifier (or a model with ``train_step``); ``progress`` adds a bar (None: in notebooks)."""
 
     def __init__(self, max_epochs: int, device: str | torch.device | None = None,
                  callbacks: Sequence[Callback] = (), progress: bool | None = None, title: str = "") -> None:
         self.max_epochs = positive_int("max_epochs", max_epochs)  # a learner types it
         self.device, self.title, self.callbacks = pick_device(device), title, list(callbacks)
         if any(not isinstance(c, Callback) for c in self.callbacks):
-            raise TypeError("callbacks must be Callback objects (mlp_utils.trainer); wrap functions in OnEpoch")
+            raise TypeError("callbacks must be Callback objects; wrap a plain function in OnEpoch(function)")
         if in_notebook() if progress is None else progress:
             self.callbacks.insert(0, _ProgressBar())
 
@@ -191,8 +187,7 @@ class Trainer:
         return step
 
     def fit(self, model, data: Any) -> History:
-        """Train ``model`` on ``data`` (``train_dataloader(epoch)``, ``eval_dataloader()``,
-        ``eval_split``) for ``max_epochs`` epochs and return the :class:`History`."""
+        """Train ``model`` on ``data`` for ``max_epochs`` epochs, evaluating after each."""
         self.model, self.history = model, History(split=data.eval_split)
         step = self._prepare(model, data)
         self.steps_per_epoch = len(data.train_dataloader(0))

@@ -1,5 +1,4 @@
-"""Validating what a learner hands in: each function returns the value or raises a ``ValueError``
-naming the argument and what it must be."""
+"""Validating what a learner hands in: the value, or a ``ValueError`` naming the argument and the rule."""
 from __future__ import annotations
 
 import math
