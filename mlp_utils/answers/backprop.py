@@ -18,10 +18,10 @@ def _two_batches(name: str, yours: Any, inputs: tuple, expected: torch.Tensor, s
                  what: str = "", fix: str = "", tail: str = " too", **options: Any) -> None:
     """:func:`cmp` on the chapter's ``inputs``; then, for a function, on the ``second`` batch against
     ``reference``, with the mistakes ``there`` names first."""
+    tick = _cmp(name, yours, expected, *inputs, mistakes=mistakes(*inputs), **options)
     if not callable(yours) or isinstance(yours, torch.Tensor):
-        print(_cmp(name, yours, expected, mistakes=mistakes(*inputs), **options))
+        print(tick)
         return
-    tick = _cmp(name, attempt(name, yours, *inputs), expected, mistakes=mistakes(*inputs), **options)
     batch, size = len(inputs[0]), len(second[0])
     intro = f"{name}: right for the batch of {batch}, but not for a batch of {size}{what}"
     fix = fix or (f"A size fixed in your code where the batch's own size belongs? Take it from the input "
@@ -39,7 +39,7 @@ def _two_batches(name: str, yours: Any, inputs: tuple, expected: torch.Tensor, s
 
 
 def _autograd_grad(function: Callable[[torch.Tensor], torch.Tensor], shape: tuple, upstream: torch.Tensor) -> torch.Tensor:
-    """The gradient, by autograd, of sum(function(v) * upstream) with respect to v (v of ``shape``, zeros)."""
+    """The gradient by autograd of sum(function(v) * upstream) at v = zeros(shape)."""
     v = torch.zeros(shape, dtype=upstream.dtype, device=upstream.device, requires_grad=True)
     (function(v) * upstream).sum().backward()
     return v.grad
@@ -66,8 +66,7 @@ def cmp_linear_grad(name: str, yours: Any, expected: torch.Tensor, dZ: torch.Ten
     _two_batches(name, yours, (dZ, *operand), expected, second, reference, **cmp_options)
 
 
-def _second_size(batch: int) -> int:
-    """The second batch's size: its first rows, a number unlike the first (32 gives 19)."""
+def _second_size(batch: int) -> int:  # the second batch: the first rows, a number unlike the first (32: 19)
     return batch // 2 + 3 if batch > 6 else max(1, batch - 1)
 
 

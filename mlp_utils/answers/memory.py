@@ -3,7 +3,6 @@ bytes, k optimizer copies, c cache bytes per example, an int64 label, two float3
 widest hidden width), the largest batch it fits, and the check of the reader's."""
 from __future__ import annotations
 
-import functools
 import math
 import operator
 from numbers import Integral
@@ -17,14 +16,10 @@ from .core import AnswerError, answer_check, check_cases
 __all__ = ["check_largest_batch", "_counted_peak", "reference_largest_batch"]
 
 
-@functools.lru_cache(maxsize=64)
-def _network_bytes(sizes: tuple[int, ...]) -> tuple[int, int]:
-    """(parameter bytes, cache bytes per example) of ManualMLP(sizes) on the meta device."""
-    from ..backprop import ManualMLP
-
-    net = ManualMLP(list(sizes), device="meta")
-    _, cache = net.forward_with_cache(torch.empty(1, sizes[0], device="meta"))
-    return int(net.parameter_bytes()), int(cache.nbytes())
+def _network_bytes(sizes: Sequence[int]) -> tuple[int, int]:
+    """(parameter bytes P, cache bytes per example c) of ManualMLP(sizes): its weights and biases, and
+    every linear layer's input plus the output."""
+    return 4 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])), 4 * (sum(sizes[:-1]) + sizes[-1])
 
 
 def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
@@ -35,7 +30,7 @@ def _parts(sizes: Sequence[int], k: int) -> tuple[int, int]:
                          f"got {sizes}")
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 0:
         raise ValueError(f"k, the optimizer's copies of the parameters, must be an integer >= 0, got {k!r}")
-    parameter_bytes, cache_per_example = _network_bytes(tuple(sizes))
+    parameter_bytes, cache_per_example = _network_bytes(sizes)
     return (2 + k) * parameter_bytes, cache_per_example + 8 + 2 * 4 * max(sizes[1:-1])
 
 
@@ -70,8 +65,7 @@ def _mistakes() -> list[tuple[str, Callable[..., int | None]]]:
         def answer(sizes: Sequence[int], k: int, budget: int) -> int | None:
             if (sizes, k, budget) not in [(list(s), kk, b) for s, kk, b in _BUDGET_CASES]:
                 return None
-            P = 4 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))  # parameter bytes
-            c = 4 * (sum(sizes[:-1]) + sizes[-1])  # cache bytes per example
+            P, c = _network_bytes(sizes)
             return math.floor(formula(P, c, sizes, k, budget, max(sizes[1:-1])))
         return answer
 
