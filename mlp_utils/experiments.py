@@ -95,7 +95,7 @@ class Run:
 def train(settings: Settings, data: InMemoryData, seed: int | None = None,
           callbacks: Sequence[Callback] = (), progress: bool = False, title: str = "",
           measure: Callable[[DeepMLP], Mapping[str, float]] | None = None) -> Run:
-    """Train ``settings`` on ``data`` (``seed`` fixes weights and batch order); ``measure`` fills ``extra``."""
+    """Train ``settings`` on ``data`` (``seed`` fixes weights and batch order); ``measure`` adds ``extra``."""
     seed, epochs = seed_or_default(seed), settings.epochs
     if settings.schedule == "linear":  # the rate of epoch e (from 0) is lr * (epochs - e) / epochs
         callbacks = [*callbacks, LRSchedule(lambda e: (epochs - e) / epochs)]
