@@ -49,8 +49,7 @@ def _spiral(num_points: int, noise: float = 0.2, turns: float = 1.25,
 
 
 class Playground(InMemoryData):
-    """The spiral as a data module: ``num_train`` training and ``num_test`` test points, standardized
-    by the training points; ``batch_size=None``: one full batch; ``seed`` fixes points, split and order."""
+    """The spiral as a data module, standardized by its training points; ``batch_size=None``: full batch."""
 
     eval_split = "test"
     num_classes = 2
@@ -64,8 +63,7 @@ class Playground(InMemoryData):
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.noise = float(noise)
         self.batch_size = self.num_train if batch_size is None else positive_int("batch_size", batch_size)
-        self.seed = seed_or_default(seed)
-        self.device = pick_device(device)
+        self.seed, self.device = seed_or_default(seed), pick_device(device)
         X, y = _spiral(num_train + num_test, noise=noise, seed=self.seed)
         order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.seed + 1))
         train, test = order[:num_train], order[num_train:]
@@ -118,9 +116,8 @@ def hidden_layer(model: DeepMLP) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     if not isinstance(model, DeepMLP) or len(model.linears) != 2 or model.linears[-1].out_features != 2:
         raise ValueError("hidden_layer needs a DeepMLP with exactly one hidden layer and 2 outputs, "
                          "e.g. playground_model(num_hiddens=8, num_layers=1)")
-    first, second = model.linears
-    return (first.weight.detach(), first.bias.detach(), (second.weight[1] - second.weight[0]).detach(),
-            (second.bias[1] - second.bias[0]).detach())
+    (W, b), (V, c) = ((linear.weight.detach(), linear.bias.detach()) for linear in model.linears)
+    return W, b, V[1] - V[0], c[1] - c[0]
 
 
 def unit_contributions(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -154,15 +151,12 @@ def _boundary_grid(model: torch.nn.Module, resolution: int = 100, extent: float 
 def draw_points(ax: plt.Axes, data: Playground, split: str = "both") -> None:
     """Scatter the training points (filled) and/or test points (hollow), colored by class."""
     one_of("split", split, ("train", "test", "both"))
+    styles = {"train": dict(s=12, edgecolor="white", linewidth=0.4),
+              "test": dict(s=14, facecolor="none", linewidth=0.9)}
     for k, color in enumerate(_CLASS_COLORS[:data.num_classes]):
-        if split in ("train", "both"):
-            X = data.X_train[data.y_train == k].cpu().numpy()
-            ax.scatter(X[:, 0], X[:, 1], s=12, color=color, edgecolor="white", linewidth=0.4,
-                       label=f"class {k} (train)")
-        if split in ("test", "both"):
-            X = data.X_test[data.y_test == k].cpu().numpy()
-            ax.scatter(X[:, 0], X[:, 1], s=14, facecolor="none", edgecolor=color, linewidth=0.9,
-                       label=f"class {k} (test)")
+        for part in ("train", "test") if split == "both" else (split,):
+            X = getattr(data, f"X_{part}")[getattr(data, f"y_{part}") == k].cpu().numpy()
+            ax.scatter(X[:, 0], X[:, 1], color=color, label=f"class {k} ({part})", **styles[part])
     _square(ax)
 
 
