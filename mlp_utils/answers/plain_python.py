@@ -345,24 +345,21 @@ def check_sigmoid(Sigmoid_: type, seed: int = 0) -> None:
     _call("Sigmoid.forward", layer.forward, Z_first)
     Y = _call("Sigmoid.forward", layer.forward, Z, hint="math.exp(-z) for each number z of each row.")
     Zd, dYd, Yd, first = _t(Z), _t(dY), torch.sigmoid(_t(Z)), torch.sigmoid(_t(Z_first))
-    _compare("Sigmoid.forward", Y, Yd, {"that is sigma(-z): the sigmoid is 1 / (1 + exp(-z)), with a minus "
-                                        "sign in the exponent.": torch.sigmoid(-Zd)},
-             what=" (the shape of Z)", entry="Y")
-    dZ = _call("Sigmoid.backward", layer.backward, dY,
-               hint="backward(dY) gets only the upstream gradient: read the output from what forward kept.")
+    _compare("Sigmoid.forward", Y, Yd, {"that is sigma(-z): the sigmoid is 1 / (1 + exp(-z)).":
+                                        torch.sigmoid(-Zd)}, entry="Y")
+    dZ = _call("Sigmoid.backward", layer.backward, dY, hint="backward(dY): use the output forward kept.")
     _unchanged("Sigmoid", (Z_first, Z, dY), inputs)
     slope = "the slope is y (1 - y)"
     _compare("Sigmoid.backward", dZ, dZ_right, {
-        f"the upstream gradient dY is missing: multiply {slope[4:]} by dY, entry by entry.": Yd * (1 - Yd),
+        "the upstream gradient dY is missing: multiply the slope y (1 - y) by dY.": Yd * (1 - Yd),
         f"you applied the sigmoid again to the kept output, already sigma(z): {slope}.":
             dYd * torch.sigmoid(Yd) * (1 - torch.sigmoid(Yd)),
         f"{slope}; you multiplied by y only.": dYd * Yd,
         f"{slope}; you multiplied by (1 - y) only.": dYd * (1 - Yd),
-        "you used the output of an earlier forward call: keep the latest one (self.Y = ... in forward).":
+        "you used the output of an earlier forward call: keep the latest (self.Y = ...).":
             dYd * first * (1 - first),
-        f"you multiplied by the pre-activation's slope written with z, z (1 - z); {slope} with y its output.":
-            dYd * Zd * (1 - Zd),
-    }, what=" (the shape of Z)", entry="dZ")
+        f"that is z (1 - z), with the input z; {slope}, with y the output.": dYd * Zd * (1 - Zd),
+    }, entry="dZ")
     print("✓ Sigmoid: forward = 1 / (1 + exp(-z)); backward = dY * y (1 - y) from the kept output, "
           "as autograd")
 
@@ -379,29 +376,27 @@ def check_squared_error(SquaredError_: type, seed: int = 0) -> None:
     layer = _call("SquaredError()", SquaredError_)
     value = _call("SquaredError.forward", layer.forward, O, T)
     diff, mse = _t(O) - _t(T), f"the mean over all {m} x {k} entries (F.mse_loss"
+    no_m = "the division by the batch size m is missing"
     _compare("SquaredError.forward", value, loss.detach(), {
-        f"that is {mse}); the blog sums over the {k} outputs and averages over the {m} examples: sum of "
-        "(o - t)^2 divided by m.": (diff ** 2).sum() / (m * k),
-        "the division by the batch size m is missing: the loss is the mean over the examples of each "
-        "example's sum over the outputs.": (diff ** 2).sum()})
-    grad = _call("SquaredError.backward", layer.backward,
-                 hint="backward() takes no arguments: read O and T from what forward kept.")
+        f"that is {mse}); the blog sums over the {k} outputs, then divides by m.":
+            (diff ** 2).sum() / (m * k),
+        f"{no_m}: the loss is the mean over the examples of their sums over the outputs.": (diff ** 2).sum()})
+    grad = _call("SquaredError.backward", layer.backward, hint="backward() takes nothing: use O, T kept.")
     _unchanged("SquaredError", (O, T), inputs)
     _compare("SquaredError.backward", grad, torch.autograd.grad(loss, Ot)[0], {
         f"that is the gradient of {mse}'s); the blog's loss sums over the outputs: 2 (o - t) / m.":
             2 * diff / (m * k),
-        "the division by the batch size m is missing: 2 (o - t) / m (the blog's 2/m).": 2 * diff,
+        f"{no_m}: 2 (o - t) / m (the blog's 2/m).": 2 * diff,
         "the factor 2 is missing: the derivative of (o - t)^2 is 2 (o - t).": diff / m,
         "the sign is flipped: the derivative with respect to o is 2 (o - t) / m, not 2 (t - o) / m.":
             -2 * diff / m,
-    }, what=" (the shape of O)", entry="dO")
+    }, entry="dO")
     print("✓ SquaredError: forward = sum of (o - t)^2 / m; backward = 2 (o - t) / m, as autograd")
 
 
 @answer_check
 def check_sgd(SGD_: type, lr: float = 0.1, seed: int = 0) -> None:
-    """Check the reader's ``SGD(layers, lr).step()`` at two learning rates, two steps each: every layer
-    with parameters gets ``W - lr * dW`` and ``b - lr * db``; layers without them are left alone."""
+    """Check the reader's ``SGD(layers, lr).step()`` at two learning rates, two steps each."""
     other = round(lr * 0.37, 6)
     _check_sgd_once(SGD_, lr, seed)
     _again(f"SGD: right at lr={lr:g} but not at lr={other:g}: use self.lr, not a fixed number.",
@@ -438,14 +433,13 @@ def _check_sgd_once(SGD_: type, lr: float, seed: int) -> None:
 
 @answer_check
 def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
-    """Check the reader's ``train_epoch(layers, loss, optimizer, batches)`` with the reference pieces
-    (a 6-5-4-3 sigmoid network) against the same epoch with autograd: final parameters and mean loss."""
+    """Check ``train_epoch`` on the reference pieces (a 6-5-4-3 sigmoid network) against autograd's epoch."""
     rng = random.Random(seed)
     sizes, lr = [6, 5, 4, 3], 0.5
     initial = [(_rand(rng, a, b_), _rand(rng, 1, b_)[0]) for a, b_ in zip(sizes[:-1], sizes[1:])]
     batches = [([[rng.random() for _ in range(sizes[0])] for _ in range(2)], _one_hot_rows(rng, 2, sizes[-1]))
                for _ in range(3)]
-    (reference, losses), (last_only, _) = (_autograd_epoch(initial, run, lr) for run in (batches, batches[-1:]))
+    (reference, losses), (last_only, _) = (_autograd_epoch(initial, b, lr) for b in (batches, batches[-1:]))
     layers = _network(initial)
     try:
         result = attempt("train_epoch", train_epoch_, layers, SquaredError(), SGD(layers, lr),
@@ -453,24 +447,18 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
     except (TypeError, IndexError, ValueError, AttributeError) as error:
         fix = _epoch_fix(error, layers)
         raise AnswerError(f"train_epoch raised {type(error).__name__}: {error}. {fix}") from error
-    found = [(n, what, getattr(layer, what)) for n, layer in enumerate(layers) if isinstance(layer, Linear)
-             for what in "Wb"]
-    for (number, what, value), start, right, last in zip(found, [v for pair in initial for v in pair],
-                                                         reference, last_only):
-        if _shape_of(value) != _shape_of(start):
-            raise AnswerError(
-                f"train_epoch: after the epoch layers[{number}].{what} is {_describe(value)}, expected "
-                f"{_describe(start)}: a layer's backward got another layer's gradient. Assign each result, "
-                "grad = layer.backward(grad) for the layers in reversed(layers), so that each receives what "
-                "the layer after it returned.")
+    found = [(n, layer, what) for n, layer in enumerate(layers) if isinstance(layer, Linear) for what in "Wb"]
+    starts = [v for pair in initial for v in pair]
+    for (number, layer, what), start, right, last in zip(found, starts, reference, last_only):
+        if _shape_of(value := getattr(layer, what)) != _shape_of(start):
+            raise AnswerError(f"train_epoch: after the epoch layers[{number}].{what} is {_describe(value)}, "
+                              f"expected {_describe(start)}: a layer's backward got another's gradient. "
+                              "Pass it on: grad = layer.backward(grad), for layer in reversed(layers).")
         _compare(f"train_epoch: layers[{number}].{what} after the epoch", value, right, {
-            "the parameters did not change: call optimizer.step() after each batch's backward pass.":
-                _t(start),
-            "only the last batch moved the parameters: step once per batch, inside the loop over the "
-            "batches, right after that batch's backward pass.": last,
+            "the parameters did not change: call optimizer.step() after each batch's backward.": _t(start),
+            "only the last batch moved the parameters: step once per batch, after its backward pass.": last,
         }, entry=what, after=" Per batch: forward through every layer, loss.forward(O, T), "
-                             "grad = loss.backward(), grad = layer.backward(grad) in reverse order, "
-                             "optimizer.step().")
+                             "grad = loss.backward(), grad = layer.backward(grad) in reverse order, step.")
     right, mean = "the parameters are right, but it returned", "the mean of the batches' losses"
     check_cases("train_epoch", lambda: result, [()], lambda: sum(losses) / len(losses), [
         (f"{right} the last batch's loss; return {mean}.", lambda: losses[-1]),
@@ -483,8 +471,7 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
 
 def _epoch_fix(error: Exception, layers: list[Any]) -> str:
     """What to fix in a train_epoch that raised ``error`` while running on ``layers``."""
-    order = ("The backward pass goes through the layers in reverse order (reversed(layers)), each layer's "
-             "backward receiving what the layer after it returned.")
+    order = "The backward pass goes through the layers in reverse order: grad = layer.backward(grad)."
     if not isinstance(error, TypeError):
         return order
     if not any(frame.f_code is SGD.step.__code__ for frame, _ in traceback.walk_tb(error.__traceback__)):
@@ -493,11 +480,9 @@ def _epoch_fix(error: Exception, layers: list[Any]) -> str:
     linear = [n for n, layer in enumerate(layers) if isinstance(layer, Linear)]
     skipped = [f"layers[{n}]" for n in linear if layers[n].dW is None]
     if len(skipped) == len(linear):
-        return ("The optimizer stepped before any layer's backward had stored gradients: for each batch, "
-                "forward, loss, backward through every layer, then optimizer.step().")
-    return (f"The backward pass never called the backward of {' and '.join(skipped)} (its dW and db are "
-            "still None when the optimizer steps): every layer's backward must run, last to first, for layer "
-            "in reversed(layers): grad = layer.backward(grad).")
+        return "The optimizer stepped before any layer's backward had stored gradients: step after backward."
+    return (f"The backward pass never called the backward of {' and '.join(skipped)} (dW still None when the "
+            "optimizer steps): every layer's backward must run, for layer in reversed(layers).")
 
 
 def _network(initial: Sequence[tuple[Matrix, list]]) -> list[Any]:
