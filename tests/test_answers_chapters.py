@@ -338,6 +338,18 @@ def test_check_cache_bytes_passes_the_right_count(capsys):
     assert "✓ cache_bytes" in capsys.readouterr().out
 
 
+def test_cache_bytes_reference_is_what_manual_mlp_keeps():
+    # the check's formula against an independent count: the bytes of the tensors ManualMLP's
+    # forward pass caches (on the meta device: shapes and dtypes, no memory)
+    from mlp_utils.answers.chapters import _CACHE_CASES, _cache_bytes
+    from mlp_utils.backprop import ManualMLP
+
+    for sizes, B in _CACHE_CASES:
+        net = ManualMLP(list(sizes), device="meta")
+        _, cache = net.forward_with_cache(torch.empty(B, sizes[0], device="meta"))
+        assert _cache_bytes(sizes, B) == cache.nbytes() == sum(t.numel() * t.element_size() for t in cache.tensors())
+
+
 @pytest.mark.parametrize("wrong, words", [
     (lambda s, B: B * (sum(s[:-1]) + s[-1]), "not bytes"),
     (lambda s, B: 4 * B * sum(s[:-1]), "logits"),
