@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import math
 import operator
-from numbers import Real
 from typing import Any, Callable, Sequence
 
 import torch
 
 from ..validate import one_of, positive_float, positive_int
-from .core import AnswerError, _cmp, _Unwritten, answer_check, attempt, check_cases
+from .core import AnswerError, _cmp, _number, _Unwritten, answer_check, attempt, check_cases
 
 __all__ = ["check_derivative", "check_failed", "check_firing_fractions", "check_gflop_per_s", "check_init_std", "check_mlp_builder", "check_objective", "check_parameter_count", "check_step_flops", "kaiming_std", "train_step_flops", "xavier_std"]
 
@@ -164,9 +163,7 @@ def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
 
 
 def _whole(call: str, value: Any) -> int:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, Real) or value != int(value):
+    if not _number(call, value, *["a parameter count is one whole number"] * 2).is_integer():
         raise AnswerError(f"{call} returned {value!r}; a parameter count is a whole number.")
     return int(value)
 

@@ -8,10 +8,9 @@ import operator
 from numbers import Integral
 from typing import Any, Callable, Sequence
 
-import torch
 
 from ..validate import positive_int
-from .core import AnswerError, answer_check, check_cases
+from .core import AnswerError, _number, answer_check, check_cases
 
 __all__ = ["check_largest_batch", "_counted_peak", "reference_largest_batch"]
 
@@ -100,11 +99,7 @@ def _mistakes() -> list[tuple[str, Callable[..., int | None]]]:
 
 
 def _batch_size(call: str, value: Any) -> int:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (Integral, float)):
-        raise AnswerError(f"{call} returned {value!r}; return a batch size, a whole number")
-    if isinstance(value, float) and not value.is_integer():
+    if not _number(call, value, *["return a batch size, a whole number"] * 2).is_integer():
         raise AnswerError(f"{call} returned {value!r}; a batch holds a whole number of examples: round "
                           f"down, with // or math.floor")
     return int(value)
