@@ -14,12 +14,9 @@ import torch
 
 from .core import AnswerError, _again, _value_mistake, answer_check, attempt, check_cases
 
-__all__ = [
-    "Linear", "SGD", "Sigmoid", "SquaredError", "accuracy", "backward_one_example",
-    "check_linear", "check_one_example", "check_sgd", "check_sigmoid", "check_squared_error",
-    "check_train_epoch", "predict", "sigmoid", "train_epoch",
-]
-
+__all__ = ["Linear", "SGD", "Sigmoid", "SquaredError", "accuracy", "backward_one_example", "check_linear",
+           "check_one_example", "check_sgd", "check_sigmoid", "check_squared_error", "check_train_epoch",
+           "predict", "sigmoid", "train_epoch"]
 Matrix = list  # a list of rows, each a list of floats
 
 
@@ -196,8 +193,7 @@ _close = functools.partial(torch.allclose, rtol=1e-7, atol=1e-10)  # the checks'
 
 def _compare(name: str, yours: Any, expected: torch.Tensor, mistakes: dict[str, torch.Tensor] | None = None,
              what: str = "", after: str = "", entry: str | None = None, most: int = 6) -> None:
-    """Pass when ``yours`` matches ``expected``; else raise naming the first of ``mistakes`` (explanation:
-    its value) it matches, or core's generic mistake, and the wrong numbers."""
+    """Pass if ``yours`` matches ``expected``; else raise naming the matched mistake and the wrong numbers."""
     mine = _as_double(name, yours, expected, what)
     if _close(mine, expected):
         return
@@ -227,7 +223,7 @@ def _rand(rng: random.Random, rows: int, columns: int, scale: float = 1.0) -> Ma
 
 def _one_hot_rows(rng: random.Random, rows: int, classes: int) -> Matrix:
     labels = [rng.randrange(classes) for _ in range(rows)]
-    return [[1.0 if j == label else 0.0 for j in range(classes)] for label in labels]
+    return [[float(j == label) for j in range(classes)] for label in labels]
 
 
 _t = functools.partial(torch.tensor, dtype=torch.float64)  # the reader's lists as a float64 tensor
@@ -448,8 +444,7 @@ def check_train_epoch(train_epoch_: Callable[..., Any], seed: int = 0) -> None:
         fix = _epoch_fix(error, layers)
         raise AnswerError(f"train_epoch raised {type(error).__name__}: {error}. {fix}") from error
     found = [(n, layer, what) for n, layer in enumerate(layers) if isinstance(layer, Linear) for what in "Wb"]
-    starts = [v for pair in initial for v in pair]
-    for (number, layer, what), start, right, last in zip(found, starts, reference, last_only):
+    for (number, layer, what), start, right, last in zip(found, sum(initial, ()), reference, last_only):
         if _shape_of(value := getattr(layer, what)) != _shape_of(start):
             raise AnswerError(f"train_epoch: after the epoch layers[{number}].{what} is {_describe(value)}, "
                               f"expected {_describe(start)}: a layer's backward got another's gradient. "
