@@ -105,12 +105,10 @@ def read_verified(path: Path, raw: _RawFile) -> bytes:
     except (OSError, EOFError) as error:
         raise FashionMNISTError(f"Could not read {path}: {error}. It is damaged or truncated; replace it. "
                                 + _HOW_TO_FIX) from error
-    if len(content) != raw.num_bytes:
-        raise FashionMNISTError(f"{path} holds {len(content):,} bytes unpacked, not {raw.num_bytes:,}: "
-                                "it is truncated or is not the original. " + _HOW_TO_FIX)
     if hashlib.sha256(content).hexdigest() != raw.sha256:
-        raise FashionMNISTError(f"{path} does not match the original {raw.name} (its SHA-256 differs): "
-                                "it is altered or corrupt. " + _HOW_TO_FIX)
+        raise FashionMNISTError(f"{path} does not match the original {raw.name} (SHA-256; {len(content):,} of "
+                                f"{raw.num_bytes:,} bytes unpacked): it is truncated, altered or corrupt. "
+                                + _HOW_TO_FIX)
     return content
 
 
