@@ -15,9 +15,9 @@ import altair as alt
 from IPython.display import HTML, display
 
 from .config import budget, seed_or_default
-from .experiments import Settings, combinations, sweep
+from .experiments import combinations
 
-__all__ = ["Grid", "boundary_chart", "describe", "precompute", "show_static", "static_chart", "stored", "storing"]
+__all__ = ["Grid", "boundary_chart", "describe", "show_static", "static_chart", "stored", "storing"]
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 # where the runs are stored; tools/learner_seconds.py points a kernel at an empty folder instead
@@ -86,24 +86,14 @@ def _controls(grid: Grid, default: Mapping[str, Any]) -> tuple[list[Any], str]:
 
 
 def _titled(chart: alt.Chart, title: str) -> alt.Chart:
-    subtitle = "Stored runs, one seed each; with a kernel, the explorer above retrains for any value."
-    return chart.properties(title=alt.TitleParams(title or "Precomputed runs", fontSize=13, anchor="start",
-                                                  subtitle=subtitle))
+    return chart.properties(title=alt.TitleParams(
+        title or "Precomputed runs", fontSize=13, anchor="start",
+        subtitle="Stored runs, one seed each; with a kernel, the explorer above retrains for any value."))
 
 
 def _readout(chart: alt.Chart, text: str, width: int) -> alt.Chart:
     return (chart.transform_calculate(text=text).mark_text(align="left", fontSize=13, fontWeight="bold")
             .encode(text="text:N").properties(width=width, height=18))
-
-
-def precompute(grid: Grid, data, fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A one-seed :func:`~mlp_utils.experiments.sweep` of ``grid``: a row per epoch of each run."""
-    combos = grid.combinations()
-    results = sweep(combos, data, base=Settings(**fixed, epochs=grid.epochs), seeds=1,
-                    progress=False if storing() else None)
-    return [{**combo, "epoch": record.epoch, "train_loss": record.train_loss, "acc": record.eval_acc,
-             "split": group.split}
-            for combo, group in zip(combos, results.groups) for record in group.runs[0].history.records]
 
 
 def static_chart(rows: Sequence[Mapping[str, Any]], grid: Grid, default: Mapping[str, Any],

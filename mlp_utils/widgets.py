@@ -4,17 +4,18 @@ from __future__ import annotations
 import html
 import io
 import re
+from functools import partial
 from typing import Any, Callable, Mapping
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import Image, display
 
-from .experiments import Settings, train
+from .experiments import Settings, sweep, train
 from .models import ACTIVATIONS, INITIALIZATIONS
 from .plots import draw_history
 from .config import course_seed
-from .precomputed import Grid, describe, precompute, show_static, static_chart, stored
+from .precomputed import Grid, describe, show_static, static_chart, stored, storing
 
 __all__ = ["explorer"]
 
@@ -90,10 +91,7 @@ def _dropdown(description: str, options: list[str], value: str) -> widgets.Dropd
     return widgets.Dropdown(options=options, value=value, description=description, style=_WIDE)
 
 
-def _epochs() -> widgets.IntSlider:
-    return _int_slider("epochs", 3, 1, 20)
-
-
+_epochs = partial(_int_slider, "epochs", 3, 1, 20)
 # name -> new controls (a saved notebook keeps no unused widgets) and the settings the book precomputes
 # (one seed per setting, 10 epochs, about a minute or less per explorer)
 _EXPLORERS: dict[str, tuple[Callable[[], dict[str, widgets.ValueWidget]], dict[str, tuple]]] = {
@@ -148,8 +146,16 @@ def explorer(name: str, data, title: str = "", **fixed: Any) -> RetrainExplorer:
         held = {**fixed, **{k: v for k, v in defaults.items() if k not in grid.values and k != "epochs"}}
         spec = {"grid": grid.values, "epochs": grid.epochs, "fixed": held, "seed": course_seed(),
                 "data": {"train": len(data.y_train), "val": len(data.y_val), "test": len(data.y_test)}}
+        combos = grid.combinations()
+
+        def make() -> list[dict[str, Any]]:  # a row per epoch of each run
+            results = sweep(combos, data, base=Settings(**held, epochs=grid.epochs), seeds=1,
+                            progress=False if storing() else None)
+            return [{**c, "epoch": r.epoch, "train_loss": r.train_loss, "acc": r.eval_acc, "split": g.split}
+                    for c, g in zip(combos, results.groups) for r in g.runs[0].history.records]
+
         slug = "-".join(re.findall(r"[a-z0-9]+", title.lower()))[:60] or "untitled"
-        rows = stored(f"{name}-{slug}", spec, lambda: precompute(grid, data, held), len(grid.combinations()))
+        rows = stored(f"{name}-{slug}", spec, make, len(combos))
         show_static(static_chart(rows, grid, defaults, title=f"{title or name}: precomputed runs"),
                     describe(grid, held))
 
