@@ -48,8 +48,7 @@ def _autograd_grad(function: Callable[[torch.Tensor], torch.Tensor], shape: tupl
 @answer_check
 def cmp_linear_grad(name: str, yours: Any, expected: torch.Tensor, dZ: torch.Tensor, *operand: torch.Tensor,
                     wrt: str, **cmp_options: Any) -> None:
-    """Check one backward line of ``Z = H W + b`` with respect to ``wrt``: "W" (from ``dZ`` and ``H``),
-    "b" (from ``dZ``) or "H" (from ``dZ`` and ``W``); a tensor is compared on the one batch only."""
+    """Check one backward line of ``Z = H W + b`` with respect to ``wrt``, "W" (operand H), "b" or "H" (W)."""
     if wrt not in ("W", "b", "H"):
         raise ValueError(f"cmp_linear_grad: wrt must be 'W', 'b' or 'H', got {wrt!r}")
     dZ, operand = dZ.detach(), tuple(t.detach() for t in operand)

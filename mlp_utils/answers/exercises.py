@@ -93,8 +93,7 @@ def check_gflop_per_s(yours: Callable[[int, float], Any]) -> None:
 
 @answer_check
 def check_init_std(name: str, yours: Callable[..., Any]) -> None:
-    """Check the reader's ``kaiming_std(n_in, n_out)`` or ``xavier_std(n_in, n_out, gain)`` (``name``
-    ``"kaiming"`` or ``"xavier"``) against the package's."""
+    """Check the reader's ``kaiming_std(n_in, n_out)`` or ``xavier_std(n_in, n_out, gain)`` (``name``)."""
     one_of("check_init_std: name", name, ("kaiming", "xavier"))
     if name == "kaiming":
         check_cases("kaiming_std", yours, [(784, 256), (256, 10), (1024, 1024), (50, 300)], kaiming_std, [
@@ -261,8 +260,7 @@ def check_mlp_builder(yours: Callable[[Sequence[int]], torch.nn.Module],
 
 @answer_check
 def check_firing_fractions(yours: Callable[[torch.nn.Module, torch.Tensor], Any], X: torch.Tensor) -> None:
-    """Check ``yours(model, X)``, per hidden unit the fraction of the images with z > 0, on a network
-    with dead, live and always-on units and on one with a single dead unit."""
+    """Check ``yours(model, X)``, per hidden unit the fraction of the images with z > 0."""
     from ..models import DeepMLP
 
     name, X = getattr(yours, "__name__", "your function"), X[:500]
@@ -334,8 +332,7 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
 
 @answer_check
 def check_objective(yours: Callable[..., Any], reference: Callable[..., Any], params: dict[str, Any]) -> None:
-    """Check the reader's Optuna ``objective(trial)`` against ``reference`` on trials fixed at ``params``
-    and at every value moved: the settings suggested, their distributions, and the score."""
+    """Check the reader's Optuna ``objective(trial)`` against ``reference`` on trials fixed at ``params``."""
     import optuna
 
     if not callable(yours):

@@ -8,7 +8,6 @@ import operator
 from numbers import Integral
 from typing import Any, Callable, Sequence
 
-
 from ..validate import positive_int
 from .core import AnswerError, _number, answer_check, check_cases
 
@@ -16,8 +15,7 @@ __all__ = ["check_largest_batch", "_counted_peak", "reference_largest_batch"]
 
 
 def _network_bytes(sizes: Sequence[int]) -> tuple[int, int]:
-    """(parameter bytes P, cache bytes per example c) of ManualMLP(sizes): its weights and biases, and
-    every linear layer's input plus the output."""
+    """(parameter bytes P, cache bytes per example c) of ManualMLP(sizes)."""
     return 4 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])), 4 * (sum(sizes[:-1]) + sizes[-1])
 
 
