@@ -106,9 +106,8 @@ def read_verified(path: Path, raw: _RawFile) -> bytes:
         raise FashionMNISTError(f"Could not read {path}: {error}. It is damaged or truncated; replace it. "
                                 + _HOW_TO_FIX) from error
     if hashlib.sha256(content).hexdigest() != raw.sha256:
-        raise FashionMNISTError(f"{path} does not match the original {raw.name} (SHA-256; "
-                                f"{len(content):,} of {raw.num_bytes:,} bytes): it is truncated, altered or corrupt. "
-                                + _HOW_TO_FIX)
+        raise FashionMNISTError(f"{path} does not match the original {raw.name} (SHA-256; {len(content):,}"
+                                f" of {raw.num_bytes:,} bytes): it is truncated, altered or corrupt. " + _HOW_TO_FIX)
     return content
 
 
