@@ -107,7 +107,7 @@ def read_verified(path: Path, raw: _RawFile) -> bytes:
                                 + _HOW_TO_FIX) from error
     if hashlib.sha256(content).hexdigest() != raw.sha256:
         raise FashionMNISTError(f"{path} does not match the original {raw.name} (SHA-256; {len(content):,}"
-                                f" of {raw.num_bytes:,} bytes): it is truncated, altered or corrupt. " + _HOW_TO_FIX)
+                                f" of {raw.num_bytes:,} bytes): it is truncated or altered. " + _HOW_TO_FIX)
     return content
 
 
