@@ -79,7 +79,7 @@ def squared_error_backward(O: Tensor, T: Tensor) -> Tensor:
 
 
 def sigmoid_mse_backward(O: Tensor, T: Tensor) -> Tensor:
-    """Gradient of ``mean_rows 1/2 sum_k (Y - T)^2``, ``Y = sigmoid(O)``, for ``O``: ``(Y - T) Y (1 - Y) / B``."""
+    """Gradient of ``mean_rows 1/2 sum_k (Y - T)^2``, ``Y = sigmoid(O)``: ``(Y - T) Y (1 - Y) / B``."""
     Y = torch.sigmoid(O)
     return (Y - T) * Y * (1 - Y) / O.shape[0]
 
@@ -143,9 +143,8 @@ class ManualMLP:
         inputs = [self.flatten(X)]
         for W, b in self.layers()[:-1]:
             inputs.append(self._forward(inputs[-1] @ W + b))
-        W, b = self.layers()[-1]
-        Z = inputs[-1] @ W + b
-        return Z, _ForwardCache(inputs, Z)
+        logits = inputs[-1] @ self.params[-2] + self.params[-1]
+        return logits, _ForwardCache(inputs, logits)
 
     @torch.no_grad()
     def forward(self, X: Tensor) -> Tensor:
@@ -153,8 +152,7 @@ class ManualMLP:
         H = self.flatten(X)
         for W, b in self.layers()[:-1]:
             H = self._forward(H @ W + b)
-        W, b = self.layers()[-1]
-        return H @ W + b
+        return H @ self.params[-2] + self.params[-1]
 
     __call__ = forward
 
@@ -186,9 +184,8 @@ class ManualMLP:
     @torch.no_grad()
     def loss_and_grads(self, X: Tensor, y: Tensor) -> tuple[Tensor, list[Tensor]]:
         """The model's loss on ``(X, y)`` (a 0-d tensor) and its gradients, by hand."""
-        y = y.to(self.device)
         logits, cache = self.forward_with_cache(X)
-        loss, dO = self._loss_and_dO(logits, y)
+        loss, dO = self._loss_and_dO(logits, y.to(self.device))
         return loss, self.backward(cache, dO)
 
     @torch.no_grad()

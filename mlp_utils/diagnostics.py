@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
+from functools import partial
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -127,17 +128,16 @@ class ActivationStats(Callback):
                              "layer_types=(...) with the classes it uses")
         self.records, self.step = [], 0
         self.layers = [f"layer {number} ({type(m).__name__})" for number, m in enumerate(modules, start=1)]
-        self._handles = [m.register_forward_hook(self._hook(label)) for m, label in zip(modules, self.layers)]
+        self._handles = [m.register_forward_hook(partial(self._hook, label))
+                         for m, label in zip(modules, self.layers)]
 
-    def _hook(self, label: str):
-        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            if not (module.training and torch.is_grad_enabled() and self.step % self.every == 0):
-                return
-            step = self.step
-            self._record(step, label, "activation", module, output.detach())
-            if output.requires_grad:
-                output.register_hook(lambda grad: self._record(step, label, "gradient", module, grad.detach()))
-        return hook
+    def _hook(self, label: str, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        if not (module.training and torch.is_grad_enabled() and self.step % self.every == 0):
+            return
+        step = self.step
+        self._record(step, label, "activation", module, output.detach())
+        if output.requires_grad:
+            output.register_hook(lambda grad: self._record(step, label, "gradient", module, grad.detach()))
 
     def _record(self, step: int, label: str, kind: str, module: nn.Module, A: torch.Tensor) -> None:
         A = A.reshape(len(A), -1).float()
@@ -182,8 +182,7 @@ def plot_histograms(stats: ActivationStats, kind: str = "activation", step: int 
                     ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
     """Draw the histogram of every layer's activations (or gradients) at ``step``, one line each."""
     records = stats.select(kind, step)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3))
+    ax = ax or plt.subplots(figsize=(6, 3))[1]
     for r in records:
         centers, density = (r.edges[:-1] + r.edges[1:]) / 2, r.counts / r.counts.sum()
         saturated = f", sat. {r.saturated:.0%}" if kind == "activation" else ""

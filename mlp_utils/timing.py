@@ -8,7 +8,7 @@ import statistics
 import time
 from collections import namedtuple
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -45,10 +45,8 @@ def time_train_step(step: Callable[[], Any], *, warmup: int = 3, min_run_time: f
     return _measure(step, min_run_time, num_threads, "training step", cpu_time)
 
 
-class TimeComparison(NamedTuple("_Times", [("ratio", float), ("low", float), ("high", float), ("rounds", int),
-                                          ("verdict", str), ("p", float)])):
+class TimeComparison(namedtuple("_Times", "ratio low high rounds verdict p")):
     """Mean time of x over y's, the extreme ratios of one round, the verdict for x, and Welch's p."""
-
     def __str__(self) -> str:
         return (f"{self.ratio:.2f}x (rounds {self.low:.2f}-{self.high:.2f}, Welch's "
                 f"{p_text(self.p)}): {self.verdict}")
@@ -57,9 +55,8 @@ class TimeComparison(NamedTuple("_Times", [("ratio", float), ("low", float), ("h
 def compare_times(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> TimeComparison:
     """Is x faster than y? Their times, one per round, judged by the book's one rule (Welch's t-test)."""
     if len(x_seconds) != len(y_seconds) or len(x_seconds) < 2:
-        raise ValueError(f"x_seconds and y_seconds must hold one time per round each, over at least "
-                         f"2 rounds (Welch's t-test needs 2 values a side), got {len(x_seconds)} "
-                         f"and {len(y_seconds)}")
+        raise ValueError(f"x_seconds and y_seconds need one time per round each, over at least 2 rounds "
+                         f"(Welch's t-test), got {len(x_seconds)} and {len(y_seconds)}")
     x, y = list(x_seconds), list(y_seconds)
     ratios = [a / b for a, b in zip(x, y)]
     verdict = welch(y, x)  # y's time "better" (larger) than x's means x is faster
@@ -69,7 +66,6 @@ def compare_times(x_seconds: Sequence[float], y_seconds: Sequence[float]) -> Tim
 
 
 # Reading a torch.profiler table
-
 PRODUCTS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul"})
 """The ATen operators that multiply matrices (``aten::matmul`` calls ``mm`` or ``bmm``)."""
 
@@ -78,9 +74,8 @@ def operator_times(rows: Sequence[Any], on_gpu: bool = False) -> dict[str, float
     """Each operator's self CPU (or device) time in us from ``prof.key_averages()``; kernel rows skipped."""
     attribute = "self_device_time_total" if on_gpu else "self_cpu_time_total"
     times: dict[str, float] = {}
-    for row in rows:
-        if row.device_type == torch.autograd.DeviceType.CPU:
-            times[row.key] = times.get(row.key, 0.0) + float(getattr(row, attribute))
+    for row in (row for row in rows if row.device_type == torch.autograd.DeviceType.CPU):
+        times[row.key] = times.get(row.key, 0.0) + float(getattr(row, attribute))
     return times
 
 
@@ -109,7 +104,6 @@ def top_other_operator(rows: Sequence[Any], on_gpu: bool = False) -> tuple[str, 
 
 
 # Matrix products: the arithmetic, and timing one product
-
 def _mnk(n: int, m: int | None, k: int | None) -> tuple[int, int, int]:
     return n, n if m is None else m, n if k is None else k
 
@@ -151,9 +145,8 @@ def measure_matmul(n: int, m: int | None = None, k: int | None = None, *,
                         num_bytes / timing.median / 1e9, batch or 1)
 
 
-def peak_gflop_per_s(device: str | torch.device | None = None, *,
-                     sizes: Sequence[int] | None = None, rounds: int = 3,
-                     dtype: torch.dtype = torch.float32, min_run_time: float = 0.2,
+def peak_gflop_per_s(device: str | torch.device | None = None, *, sizes: Sequence[int] | None = None,
+                     rounds: int = 3, dtype: torch.dtype = torch.float32, min_run_time: float = 0.2,
                      num_threads: int | None = None, cpu_time: bool = False) -> float:
     """The highest GFLOP/s of :func:`measure_matmul` over square ``sizes``, each timed ``rounds`` times."""
     chosen = pick_device(device)
@@ -165,7 +158,6 @@ def peak_gflop_per_s(device: str | torch.device | None = None, *,
 
 
 # Memory: measured bandwidth, and what the device reports about its bus
-
 def stream_bandwidth(device: str | torch.device | None = None, *, num_bytes: int = 256 * 2**20,
                      min_run_time: float = 0.3, num_threads: int | None = None) -> float:
     """Measured bandwidth in GB/s of ``y.copy_(x)`` over ``num_bytes`` each, as STREAM's "copy"."""
