@@ -258,6 +258,13 @@ def _explorer_figure(data: Playground, seed: int | None, epochs: int, num_hidden
     return fig
 
 
+# what the book's precomputed playground explorer stores: 48 runs, one seed each
+STATIC_GRID = Grid({"num_layers": (0, 1, 2), "num_hiddens": (2, 4, 8, 32), "activation": ("relu", "tanh"),
+                    "lr": (0.1, LR)}, epochs=EPOCHS,
+                   labels={"num_layers": "hidden layers", "num_hiddens": "units per layer"})
+_RESOLUTION = 24  # grid cells per side of the stored decision regions
+
+
 def playground_explorer(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> "RetrainExplorer":
     """A RetrainExplorer over units per layer, hidden layers, activation and learning rate on ``data``."""
     from .widgets import RetrainExplorer, _dropdown, _int_slider, _log_slider
@@ -266,41 +273,33 @@ def playground_explorer(data: Playground, seed: int | None = None, epochs: int =
                 "num_layers": _int_slider("hidden layers", 1, 0, 3),
                 "activation": _dropdown("activation", sorted(ACTIVATIONS), "relu"),
                 "lr": _log_slider("learning rate", LR, -2, 1)}
+
+    def static() -> None:  # every setting of STATIC_GRID, trained or read back, shown as one chart
+        grid, steps, fixed_seed = STATIC_GRID.shrunk(), budget(epochs, min(epochs, 30)), seed_or_default(seed)
+
+        def row(combo: dict[str, Any]) -> dict[str, Any]:
+            run = _run(data, fixed_seed, **combo, epochs=steps)
+            probabilities = _boundary_grid(run.model, _RESOLUTION)[..., 1].flatten()
+            return {**combo, "p": [round(float(p), 2) for p in probabilities],
+                    "acc": evaluate(run.model, data.test_dataloader())[1]}
+
+        spec = {"grid": grid.values, "epochs": steps, "seed": fixed_seed, "resolution": _RESOLUTION,
+                "data": {"train": len(data.y_train), "test": len(data.y_test)}}
+        # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
+        rows = stored("playground", spec, lambda: [row(combo) for combo in tqdm(
+            grid.combinations(), desc="precomputing the playground grid", leave=True, disable=storing())],
+            len(grid.combinations()))
+        points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)}
+                  for (a, b), c in zip(data.X_train.cpu(), data.y_train.cpu())]
+        default = {"num_hiddens": 8, "num_layers": 1, "activation": "relu", "lr": LR}
+        show_static(boundary_chart(rows, points, grid, default, _RESOLUTION, _EXTENT,
+                                   title="The spiral: precomputed runs"),
+                    describe(grid, {}, fixed_seed, length=f"{steps} full-batch steps each"))
+
     return RetrainExplorer(controls, lambda **values: _explorer_figure(data, seed, epochs, **values),
                            title="Train on the spiral: units per layer, hidden layers, activation, "
                                  "learning rate",
-                           static=lambda: _show_static_playground(data, seed, epochs))
-
-
-# what the book's precomputed playground explorer stores: 48 runs, one seed each
-STATIC_GRID = Grid({"num_layers": (0, 1, 2), "num_hiddens": (2, 4, 8, 32), "activation": ("relu", "tanh"),
-                    "lr": (0.1, LR)}, epochs=EPOCHS,
-                   labels={"num_layers": "hidden layers", "num_hiddens": "units per layer"})
-_RESOLUTION = 24  # grid cells per side of the stored decision regions
-
-
-def _show_static_playground(data: Playground, seed: int | None = None, epochs: int = EPOCHS) -> None:
-    """Train (or read back) every setting of :data:`STATIC_GRID` and show their regions as a chart."""
-    seed, grid, epochs = seed_or_default(seed), STATIC_GRID.shrunk(), budget(epochs, min(epochs, 30))
-
-    def row(combo: dict[str, Any]) -> dict[str, Any]:
-        run = _run(data, seed, **combo, epochs=epochs)
-        probabilities = _boundary_grid(run.model, _RESOLUTION)[..., 1].flatten()
-        return {**combo, "p": [round(float(p), 2) for p in probabilities],
-                "acc": evaluate(run.model, data.test_dataloader())[1]}
-
-    spec = {"grid": grid.values, "epochs": epochs, "seed": seed, "resolution": _RESOLUTION,
-            "data": {"train": len(data.y_train), "test": len(data.y_test)}}
-    # leave=True: a closed bar would leave an output pointing at a widget that no longer exists
-    rows = stored("playground", spec, lambda: [row(combo) for combo in tqdm(
-        grid.combinations(), desc="precomputing the playground grid", leave=True, disable=storing())],
-        len(grid.combinations()))
-    points = [{"x": round(float(a), 3), "y": round(float(b), 3), "label": int(c)}
-              for (a, b), c in zip(data.X_train.cpu(), data.y_train.cpu())]
-    default = {"num_hiddens": 8, "num_layers": 1, "activation": "relu", "lr": LR}
-    show_static(boundary_chart(rows, points, grid, default, _RESOLUTION, _EXTENT,
-                               title="The spiral: precomputed runs"),
-                describe(grid, {}, seed, length=f"{epochs} full-batch steps each"))
+                           static=static)
 
 
 def plot_unit_lines(model: DeepMLP, data: Playground, title: str = "") -> plt.Figure:
