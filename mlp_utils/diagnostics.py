@@ -154,9 +154,8 @@ class ActivationStats(Callback):
         self.step += 1
 
     def on_fit_end(self, trainer: Trainer) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+        while self._handles:
+            self._handles.pop().remove()
 
     def select(self, kind: str = "activation", step: int | None = None) -> list[_LayerRecord]:
         """The records of one ``kind`` at one recorded ``step`` (default: the last), input side first."""

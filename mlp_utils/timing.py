@@ -7,7 +7,6 @@ import platform
 import statistics
 import time
 from collections import namedtuple
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import torch
@@ -150,8 +149,7 @@ def peak_gflop_per_s(device: str | torch.device | None = None, *, sizes: Sequenc
                      num_threads: int | None = None, cpu_time: bool = False) -> float:
     """The highest GFLOP/s of :func:`measure_matmul` over square ``sizes``, each timed ``rounds`` times."""
     chosen = pick_device(device)
-    if sizes is None:
-        sizes = (1024, 2048) if chosen.type == "cpu" else (2048, 4096, 8192)
+    sizes = sizes or ((1024, 2048) if chosen.type == "cpu" else (2048, 4096, 8192))
     return max(measure_matmul(n, device=chosen, dtype=dtype, min_run_time=min_run_time,
                               num_threads=num_threads, cpu_time=cpu_time).gflop_per_s
                for _ in range(rounds) for n in sizes)
@@ -161,22 +159,15 @@ def peak_gflop_per_s(device: str | torch.device | None = None, *, sizes: Sequenc
 def stream_bandwidth(device: str | torch.device | None = None, *, num_bytes: int = 256 * 2**20,
                      min_run_time: float = 0.3, num_threads: int | None = None) -> float:
     """Measured bandwidth in GB/s of ``y.copy_(x)`` over ``num_bytes`` each, as STREAM's "copy"."""
-    chosen = pick_device(device)
-    x = torch.ones(max(num_bytes // 4, 1), device=chosen)
+    x = torch.ones(max(num_bytes // 4, 1), device=pick_device(device))
     y = torch.empty_like(x)
     timing = _measure(lambda: y.copy_(x), min_run_time, num_threads, "stream copy")
     return 2 * x.numel() * 4 / timing.median / 1e9
 
 
-@dataclass(frozen=True)
-class _MemoryInfo:
+class _MemoryInfo(namedtuple("_Memory", "device name bus_width_bits memory_clock_hz theoretical_gb_per_s "
+                                        "copy_gb_per_s")):
     """What :func:`describe_memory` found; ``None`` where the device does not report it."""
-    device: str
-    name: str
-    bus_width_bits: int | None
-    memory_clock_hz: float | None
-    theoretical_gb_per_s: float | None
-    copy_gb_per_s: float
 
     def __str__(self) -> str:
         def shown(value: Any, fmt: str) -> str:
