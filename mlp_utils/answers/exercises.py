@@ -316,8 +316,7 @@ def check_failed(yours: Callable[[Sequence[float]], Any]) -> None:
     table = {str(losses): (expected, label, why) for label, losses, expected, why in _FAILED_CASES}
 
     def boolean(call: str, value: Any) -> bool:
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            value = bool(value.item())
+        value = bool(value.item()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
         if not isinstance(value, bool):
             raise AnswerError(f"failed: returned {value!r} ({type(value).__name__}) for {table[call][1]}; "
                               "return True or False.")
@@ -342,18 +341,16 @@ def check_objective(yours: Callable[..., Any], reference: Callable[..., Any], pa
         try:
             return attempt("objective", yours, trial, copy=False, returns=False)
         except _Unwritten:
-            unwritten.append(True)
             raise optuna.TrialPruned() from None
 
     def run(objective: Callable[..., Any], fixed: dict[str, Any]) -> Any:
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
         study.enqueue_trial(dict(fixed))
         study.optimize(objective, n_trials=1)
-        if unwritten:
+        if study.trials[0].state == optuna.trial.TrialState.PRUNED:
             raise _Unwritten("objective")
         return study.trials[0]
 
-    unwritten: list[bool] = []
     mine, ref = run(yours_or_pruned, params), run(reference, params)
     _compare_trials(mine, ref, params)
     # every value moved: an objective that ignores a suggestion scores like the reference only by chance
