@@ -102,14 +102,6 @@ class StepLog(Callback):
 _LayerRecord = namedtuple("_LayerRecord", "step layer kind mean std saturated dead counts edges")
 
 
-def _flat_region(module: nn.Module, A: torch.Tensor, threshold: float) -> torch.Tensor:
-    if isinstance(module, nn.Tanh):
-        return A.abs() > threshold
-    if isinstance(module, nn.Sigmoid):
-        return (A < 1 - threshold) | (A > threshold)
-    return A == 0  # ReLU: zero output, zero derivative
-
-
 class ActivationStats(Callback):
     """Every ``every`` steps, records each activation's output and gradient: mean, std, ``saturated``
     (share in the flat region: ``|a| > threshold`` for tanh, within ``1 - threshold`` of 0 or 1 for
@@ -141,7 +133,11 @@ class ActivationStats(Callback):
 
     def _record(self, step: int, label: str, kind: str, module: nn.Module, A: torch.Tensor) -> None:
         A = A.reshape(len(A), -1).float()
-        flat = _flat_region(module, A, self.threshold) if kind == "activation" else A == 0
+        t = self.threshold  # the flat region, where the activation's derivative is (nearly) zero:
+        if kind == "gradient" or not isinstance(module, (nn.Tanh, nn.Sigmoid)):
+            flat = A == 0  # a zero gradient; for ReLU, a zero output
+        else:
+            flat = A.abs() > t if isinstance(module, nn.Tanh) else (A < 1 - t) | (A > t)
         low, high = A.min().item(), A.max().item()
         if low == high:
             low, high = low - 0.5, high + 0.5
