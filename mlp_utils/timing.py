@@ -29,8 +29,7 @@ def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None
     """``Timer.blocked_autorange`` on ``fn()``; ``cpu_time=True`` reads the calling thread's CPU time."""
     threads = torch.get_num_threads() if num_threads is None else num_threads
     if cpu_time and threads != 1:
-        raise ValueError(f"cpu_time=True counts only the calling thread's time; pass "
-                         f"num_threads=1 with it (got num_threads={threads})")
+        raise ValueError(f"cpu_time=True counts one thread's time: pass num_threads=1, not {threads}")
     options = {"timer": time.thread_time} if cpu_time else {}
     timer = benchmark.Timer("fn()", globals={"fn": fn}, num_threads=threads, label=label, **options)
     return timer.blocked_autorange(min_run_time=min_run_time)
@@ -81,8 +80,7 @@ def operator_times(rows: Sequence[Any], on_gpu: bool = False) -> dict[str, float
 def _times_and_total(rows: Sequence[Any], on_gpu: bool) -> tuple[dict[str, float], float]:
     times = operator_times(rows, on_gpu)
     if sum(times.values()) <= 0:
-        raise ValueError("the profile holds no operator time to divide (on a GPU: was it "
-                         "recorded with ProfilerActivity.CUDA?)")
+        raise ValueError("the profile holds no operator time; on a GPU, record with ProfilerActivity.CUDA")
     return times, sum(times.values())
 
 
@@ -168,7 +166,6 @@ def stream_bandwidth(device: str | torch.device | None = None, *, num_bytes: int
 class _MemoryInfo(namedtuple("_Memory", "device name bus_width_bits memory_clock_hz theoretical_gb_per_s "
                                         "copy_gb_per_s")):
     """What :func:`describe_memory` found; ``None`` where the device does not report it."""
-
     def __str__(self) -> str:
         def shown(value: Any, fmt: str) -> str:
             return "not available here" if value is None else fmt.format(value)
