@@ -222,15 +222,13 @@ def _builder_mistake(net: Any, sizes: Sequence[int], X: torch.Tensor) -> str | N
         if (g_in, g_out) != (w_in, w_out):
             return (f"linear layer {i} maps {g_in} -> {g_out}, expected {w_in} -> {w_out}. The widths are "
                     f"784, then {list(sizes)}, then 10; each layer's input is the previous layer's output.")
-    kinds = ["linear" if isinstance(m, nn.Linear) else
-             "other" if isinstance(m, (nn.Flatten, nn.Dropout, nn.Identity)) else "activation"
-             for m in leaves]
-    at = [i for i, k in enumerate(kinds) if k == "linear"]
-    for j, (a, b) in enumerate(zip(at, at[1:])):
-        if "activation" not in kinds[a + 1:b]:
-            return (f"linear layers {j} and {j + 1} follow each other with no activation between them, and "
-                    "two linear layers in a row collapse to one: put an nn.ReLU() after every hidden layer.")
-    if "activation" in kinds[at[-1] + 1:]:
+    skip = (nn.Flatten, nn.Dropout, nn.Identity)  # neither linear nor an activation
+    kinds = "".join("L" if isinstance(m, nn.Linear) else "" if isinstance(m, skip) else "A" for m in leaves)
+    if "LL" in kinds:
+        j = kinds[:kinds.index("LL")].count("L")
+        return (f"linear layers {j} and {j + 1} follow each other with no activation between them, and "
+                "two linear layers in a row collapse to one: put an nn.ReLU() after every hidden layer.")
+    if kinds.endswith("A"):
         return ("an activation follows the last linear layer; the outputs are logits, which may be negative: "
                 "end with the linear layer into the 10 classes.")
     if sizes and torch.allclose(out + f2, 2 * f0, atol=1e-5, rtol=1e-4):
