@@ -52,8 +52,7 @@ def softmax(O: Tensor) -> Tensor:
 
 def one_hot(y: Tensor, num_classes: int, dtype: torch.dtype = torch.float32) -> Tensor:
     """Class indices ``y`` of shape (B,) as rows of a (B, num_classes) one-hot matrix."""
-    out = torch.zeros(len(y), num_classes, dtype=dtype, device=y.device)
-    return out.scatter_(1, y.reshape(-1, 1), 1.0)
+    return torch.zeros(len(y), num_classes, dtype=dtype, device=y.device).scatter_(1, y.reshape(-1, 1), 1.0)
 
 
 def softmax_cross_entropy(O: Tensor, y: Tensor) -> Tensor:
@@ -107,7 +106,6 @@ class _ForwardCache:
 class ManualMLP:
     """An MLP with gradients by hand: ``params`` ``[W1, b1, ...]``, ``W`` (fan_in, fan_out) from N(0, sigma^2)
     on the CPU under ``seed``, biases 0; ``loss``: "cross_entropy", "squared_error" or "sigmoid_mse"."""
-
     def __init__(self, layer_sizes: Sequence[int], activation: str = "relu", sigma: float = 0.01,
                  seed: int = 0, lr: float = 0.1, device: str | torch.device | None = None,
                  dtype: torch.dtype = torch.float32, loss: str = "cross_entropy") -> None:
@@ -156,7 +154,6 @@ class ManualMLP:
 
     __call__ = forward
 
-    @torch.no_grad()
     def predict(self, X: Tensor) -> Tensor:
         return self.forward(X).argmax(dim=1)
 
@@ -181,7 +178,6 @@ class ManualMLP:
         """The model's loss of ``logits`` against ``y`` (a 0-d tensor), as the autograd models' ``loss``."""
         return self._loss_and_dO(logits, y.to(logits.device))[0]
 
-    @torch.no_grad()
     def loss_and_grads(self, X: Tensor, y: Tensor) -> tuple[Tensor, list[Tensor]]:
         """The model's loss on ``(X, y)`` (a 0-d tensor) and its gradients, by hand."""
         logits, cache = self.forward_with_cache(X)

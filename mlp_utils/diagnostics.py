@@ -106,7 +106,6 @@ class ActivationStats(Callback):
     """Every ``every`` steps, records each activation's output and gradient: mean, std, ``saturated``
     (share in the flat region: ``|a| > threshold`` for tanh, within ``1 - threshold`` of 0 or 1 for
     sigmoid, 0 for ReLU), ``dead`` (units flat on the whole batch) and a histogram of ``bins`` bins."""
-
     def __init__(self, every: int = 10, bins: int = 60, threshold: float = 0.97,
                  layer_types: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Tanh, nn.Sigmoid)) -> None:
         self.every, self.bins, self.threshold, self.layer_types = every, bins, threshold, layer_types
