@@ -125,12 +125,17 @@ def check_init_std(name: str, yours: Callable[..., Any]) -> None:
     ])
 
 
-def _derivative_mistakes(name: str, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
-    """Typical wrong derivatives of the activation ``name`` at ``x``, each with its explanation."""
-    s, t = torch.sigmoid(x), torch.tanh(x)
-    normal = torch.distributions.Normal(0.0, 1.0)
+@answer_check
+def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
+    """Check the reader's derivative of the activation ``name`` against autograd on ``[-4, 4]``."""
+    from ..models import ACTIVATIONS
+    activation = ACTIVATIONS[one_of("check_derivative: name", name, ACTIVATIONS)]()
+    x = torch.linspace(-4, 4, 81)
+    point = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(activation(point).sum(), point)
+    s, t, normal = torch.sigmoid(x), torch.tanh(x), torch.distributions.Normal(0.0, 1.0)
     cdf, xpdf = normal.cdf(x), x * normal.log_prob(x).exp()
-    return {"sigmoid": [
+    mistakes = {"sigmoid": [
         ("you applied s(1 - s) to x itself: s is the sigmoid's output, sigmoid(x).", x * (1 - x)),
         ("you returned 1 - sigmoid(x): the derivative is sigmoid(x) times that.", 1 - s),
         ("1 - sigmoid(x)^2 is tanh's pattern; the sigmoid's derivative is s (1 - s).", 1 - s * s),
@@ -146,19 +151,9 @@ def _derivative_mistakes(name: str, x: torch.Tensor) -> list[tuple[str, torch.Te
         ("you kept only x phi(x): by the product rule the derivative also has the term Phi(x).", xpdf),
         ("Phi(x) - x phi(x) has the wrong sign: the derivative is Phi(x) + x phi(x).", cdf - xpdf),
     ]}.get(name, [])
-
-
-@answer_check
-def check_derivative(name: str, yours: Callable[[torch.Tensor], Any]) -> None:
-    """Check the reader's derivative of the activation ``name`` against autograd on ``[-4, 4]``."""
-    from ..models import ACTIVATIONS
-    activation = ACTIVATIONS[one_of("check_derivative: name", name, ACTIVATIONS)]()
-    x = torch.linspace(-4, 4, 81)
-    point = x.clone().requires_grad_(True)
-    (expected,) = torch.autograd.grad(activation(point).sum(), point)
     itself = [(f"you returned the activation {name}(x) itself, not its derivative.", activation(x).detach())]
     print(_cmp(f"{name}' (against autograd)", attempt(f"{name}_prime", yours, x), expected,
-               mistakes=itself + _derivative_mistakes(name, x)))
+               mistakes=itself + mistakes))
 
 
 def _whole(call: str, value: Any) -> int:
