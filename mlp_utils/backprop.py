@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import torch
 
@@ -90,8 +89,7 @@ _LOSSES = {"cross_entropy": (softmax_cross_entropy, softmax_cross_entropy_backwa
                            sigmoid_mse_backward)}
 
 
-@dataclass
-class _ForwardCache:
+class _ForwardCache(NamedTuple):
     """What training keeps: each linear layer's input (the activation's output below it) and the logits."""
     inputs: list[Tensor]
     logits: Tensor
