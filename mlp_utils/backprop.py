@@ -185,7 +185,10 @@ class ManualMLP:
     @torch.no_grad()
     def sgd_step(self, grads: Sequence[Tensor]) -> None:
         """One plain SGD step in place: ``p -= lr * grad`` for every parameter."""
-        for p, g in zip(self.params, grads, strict=True):
+        if len(grads) != len(self.params):
+            raise ValueError(f"expected {len(self.params)} gradients (one per parameter, in params order), "
+                             f"got {len(grads)}")
+        for p, g in zip(self.params, grads):
             p.sub_(g, alpha=self.lr)
 
     def train_step(self, X: Tensor, y: Tensor) -> float:
