@@ -41,8 +41,9 @@ class Classifier(nn.Module):
         return F.cross_entropy(logits, y)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """The loss on one training batch ``(X, y)``, ready for ``backward()``."""
-        return self.loss(self(batch[0]), batch[1])
+        """The loss on one training batch, ready for ``backward()``."""
+        X, y = batch
+        return self.loss(self(X), y)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """Minibatch SGD with the model's learning rate (plain unless ``momentum`` is set)."""
@@ -68,7 +69,8 @@ class MLPScratch(Classifier):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Flatten each image to a row of ``num_inputs`` features, then ``relu(X W1 + b1) W2 + b2``."""
-        H = relu(X.reshape(-1, self.num_inputs) @ self.W1 + self.b1)
+        X = X.reshape(-1, self.num_inputs)
+        H = relu(X @ self.W1 + self.b1)
         return H @ self.W2 + self.b2
 
 
