@@ -11,10 +11,6 @@ from .validate import one_of
 from .device import pick_device
 from .models import ACTIVATIONS
 
-__all__ = ["ManualMLP", "linear_backward", "mse_backward", "one_hot", "relu_backward",
-           "sigmoid_backward", "sigmoid_mse_backward", "softmax", "softmax_cross_entropy",
-           "softmax_cross_entropy_backward", "squared_error_backward", "tanh_backward"]
-
 Tensor = torch.Tensor
 
 

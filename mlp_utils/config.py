@@ -4,8 +4,6 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
-__all__ = ["budget", "course_seed", "in_notebook", "seed_or_default"]
-
 T = TypeVar("T")
 
 

@@ -15,8 +15,6 @@ from .validate import positive_int
 from .config import seed_or_default
 from .device import pick_device
 
-__all__ = ["CLASS_NAMES", "RAW_FILES", "FashionMNIST", "FashionMNISTError", "locate_raw_files", "read_verified"]
-
 CLASS_NAMES: tuple[str, ...] = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                                 "sneaker", "bag", "ankle boot")
 _DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")

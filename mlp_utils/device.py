@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["pick_device", "describe_device"]
-
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """``device``, or with ``None`` the machine's accelerator else the CPU; one it lacks is a ValueError."""

@@ -15,9 +15,6 @@ from torch.nn import functional as F
 from .validate import one_of
 from .trainer import Callback, Trainer
 
-__all__ = ["ActivationStats", "ForgetZeroGrad", "OneBatch", "StepLog", "assert_shape", "dead_fraction",
-           "examples_touched", "expected_initial_loss", "initial_loss", "plot_histograms"]
-
 
 def expected_initial_loss(num_classes: int) -> float:
     """``ln(num_classes)``: the cross-entropy of a uniform prediction over balanced classes."""

@@ -19,8 +19,6 @@ from .data import InMemoryData
 from .models import ACTIVATIONS, INITIALIZATIONS, DeepMLP
 from .trainer import Callback, History, LRSchedule, Trainer
 
-__all__ = ["RULE", "Settings", "check", "compare", "repeat", "sweep", "train", "welch"]
-
 RULE = ("Two settings differ only when Welch's t-test says so at the 95% level: the difference "
         "of their mean accuracies over seeds, divided by its standard error "
         "$\\sqrt{s_a^2/n_a + s_b^2/n_b}$ (with $s$ the standard deviation over the $n$ seeds of each), "

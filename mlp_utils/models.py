@@ -9,9 +9,6 @@ from torch.nn import functional as F
 
 from .validate import one_of
 
-__all__ = ["ACTIVATIONS", "INITIALIZATIONS", "Classifier", "DeepMLP", "MLP", "MLPScratch",
-           "count_parameters", "relu"]
-
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "leaky_relu": lambda: nn.LeakyReLU(0.01),
     "gelu": nn.GELU, "silu": nn.SiLU, "elu": nn.ELU}

@@ -24,10 +24,6 @@ from .trainer import Callback, EpochRecord, Trainer, evaluate
 if TYPE_CHECKING:
     from .widgets import RetrainExplorer
 
-__all__ = ["BoundarySnapshots", "EPOCHS", "LR", "Playground", "STATIC_GRID", "draw_boundary", "draw_points",
-           "grid_points", "hidden_layer", "playground_explorer", "playground_model", "plot_contributions",
-           "plot_unit_lines", "repeat_playground", "unit_contributions"]
-
 _EXTENT = 2.5  # every grid covers [-2.5, 2.5]^2: standardized points lie well inside it
 
 _CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c")

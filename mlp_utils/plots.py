@@ -11,8 +11,6 @@ from matplotlib.ticker import MaxNLocator
 from .config import in_notebook
 from .trainer import Callback, EpochRecord, History, Trainer
 
-__all__ = ["LiveCurves", "draw_history", "plot_confusion_matrix", "plot_histories", "show_images"]
-
 
 def show_images(images: torch.Tensor, num_rows: int, num_cols: int,
                 titles: Sequence[str] | None = None, scale: float = 1.4) -> plt.Figure:

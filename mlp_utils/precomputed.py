@@ -17,8 +17,6 @@ from IPython.display import HTML, display
 from .config import budget, seed_or_default
 from .experiments import combinations
 
-__all__ = ["Grid", "boundary_chart", "describe", "show_static", "static_chart", "stored", "storing"]
-
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 # where the runs are stored; tools/learner_seconds.py points a kernel at an empty folder instead
 _STORE_DIR = Path(os.environ.get("MLP_COURSE_STORED_DIR") or Path(__file__).resolve().parent / "stored")

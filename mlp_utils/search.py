@@ -17,8 +17,6 @@ from .data import FashionMNIST
 from .experiments import Settings, train
 from .trainer import OnEpoch, evaluate
 
-__all__ = ["SearchSpace", "make_objective", "main"]
-
 
 @dataclass(frozen=True)
 class SearchSpace:

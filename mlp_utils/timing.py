@@ -19,10 +19,6 @@ from .experiments import p_text, welch
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 from torch.utils import benchmark  # noqa: E402
 
-__all__ = ["PRODUCTS", "compare_times", "describe_memory", "matmul_bytes", "matmul_flops",
-           "measure_matmul", "operator_times", "peak_gflop_per_s", "product_share",
-           "stream_bandwidth", "time_train_step", "top_other_operator"]
-
 
 def _measure(fn: Callable[[], Any], min_run_time: float, num_threads: int | None, label: str,
              cpu_time: bool = False) -> benchmark.Measurement:

@@ -16,9 +16,6 @@ from .config import in_notebook
 from .device import pick_device
 from .validate import positive_int
 
-__all__ = ["Callback", "EpochRecord", "History", "LRSchedule", "OnEpoch", "Trainer", "confusion_matrix",
-           "evaluate"]
-
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 

@@ -5,8 +5,6 @@ import math
 from numbers import Integral, Real
 from typing import Any, Iterable
 
-__all__ = ["one_of", "positive_float", "positive_int"]
-
 
 def positive_int(name: str, value: object) -> int:
     """Return ``value`` as an ``int`` if it is an integer >= 1, else raise ``ValueError``."""

@@ -17,8 +17,6 @@ from .plots import draw_history
 from .config import course_seed
 from .precomputed import Grid, describe, show_static, static_chart, stored, storing
 
-__all__ = ["explorer"]
-
 _WIDE = {"description_width": "initial"}
 
 

@@ -9,8 +9,6 @@ import torch
 from ..validate import one_of
 from .core import AnswerError, _cmp, answer_check, attempt
 
-__all__ = ["cmp_linear_grad", "cmp_relu_grad", "cmp_softmax_ce_grad"]
-
 _Named = Callable[..., list]  # the inputs -> [(explanation, the wrong gradient), ...]
 
 

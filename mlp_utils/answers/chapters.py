@@ -13,9 +13,6 @@ import torch
 
 from .core import AnswerError, _again, _cmp, _number, answer_check, attempt, check_cases, cmp
 
-__all__ = ["check_cache_bytes", "check_flatten", "check_mlp_net", "check_parameters",
-           "check_sgd_step", "check_training_loop", "class_means"]
-
 
 def class_means(X: torch.Tensor, y: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
     """The mean flattened image of each class as rows, (num_classes, features); NaN for an empty class."""

@@ -14,8 +14,6 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import torch
 
-__all__ = ["AnswerError", "NotWritten", "answer_check", "attempt", "check_cases", "cmp", "todo"]
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -7,8 +7,6 @@ import torch
 
 from .core import _number, answer_check, check_cases
 
-__all__ = ["check_dead_fraction"]
-
 
 def _fraction(call: str, value: Any) -> float:
     return _number(call, value, "return one number, the mean over units (e.g. .float().mean())",

@@ -10,8 +10,6 @@ import torch
 from ..validate import one_of, positive_float, positive_int
 from .core import AnswerError, _cmp, _number, _Unwritten, answer_check, attempt, check_cases
 
-__all__ = ["check_derivative", "check_failed", "check_firing_fractions", "check_gflop_per_s", "check_init_std", "check_mlp_builder", "check_objective", "check_parameter_count", "check_step_flops", "kaiming_std", "train_step_flops", "xavier_std"]
-
 def train_step_flops(layer_sizes: Sequence[int], batch_size: int) -> int:
     """FLOP of one SGD step as ``FlopCounterMode`` counts it: per layer ``2 b n_in n_out`` forward, as
     much for the weights' gradient and, past the first layer, for the input's gradient."""

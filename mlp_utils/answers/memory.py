@@ -11,8 +11,6 @@ from typing import Any, Callable, Sequence
 from ..validate import positive_int
 from .core import AnswerError, _number, answer_check, check_cases
 
-__all__ = ["check_largest_batch", "_counted_peak", "reference_largest_batch"]
-
 
 def _network_bytes(sizes: Sequence[int]) -> tuple[int, int]:
     """(parameter bytes P, cache bytes per example c) of ManualMLP(sizes)."""

@@ -14,9 +14,6 @@ import torch
 
 from .core import AnswerError, _again, _value_mistake, answer_check, attempt, check_cases
 
-__all__ = ["Linear", "SGD", "Sigmoid", "SquaredError", "accuracy", "backward_one_example", "check_linear",
-           "check_one_example", "check_sgd", "check_sigmoid", "check_squared_error", "check_train_epoch",
-           "predict", "sigmoid", "train_epoch"]
 Matrix = list  # a list of rows, each a list of floats
 
 

@@ -7,8 +7,6 @@ import torch
 
 from .core import _cmp, answer_check, attempt
 
-__all__ = ["check_unit_contributions"]
-
 
 @answer_check
 def check_unit_contributions(yours: Callable[..., Any], X: torch.Tensor, W: torch.Tensor,
