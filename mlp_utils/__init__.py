@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.3.0"
+__version__ = "0.3.1"
 
 # module (relative to this package) -> the names the notebooks import from it
 _EXPORTS: dict[str, tuple[str, ...]] = {
